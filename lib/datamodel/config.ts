@@ -1,0 +1,95 @@
+import { z } from "zod";
+import { validationContext } from "./context.js";
+import { cacheSchema } from "./cache.js";
+import { deferSchema } from "./defer.js";
+import { dns64Schema } from "./dns64.js";
+import { dnssecSchema } from "./dnssec.js";
+import { fallbackSchema } from "./fallback.js";
+import { forwardSchema } from "./forward.js";
+import { localDataSchema } from "./local-data.js";
+import { loggingSchema } from "./logging.js";
+import { luaSchema } from "./lua.js";
+import { managementSchema } from "./management.js";
+import { monitoringSchema } from "./monitoring.js";
+import { networkSchema } from "./network.js";
+import { optionsSchema } from "./options.js";
+import { rateLimitingSchema } from "./rate-limiting.js";
+import { viewsSchema } from "./views.js";
+import { freeText, intPositive, writableDir } from "./types/index.js";
+
+/** Upstream's hard ceiling on workers, and the default of max-workers. */
+export const WORKERS_MAX = 256;
+export const DEFAULT_RUNDIR = "/run/knot-resolver";
+
+const workersSchema = z
+  .union([z.literal("auto"), intPositive], { error: "expected a positive integer or 'auto'" })
+  .default(1)
+  .transform((w, ctx) => {
+    if (w !== "auto") return w;
+    const cpus = validationContext().cpuCount;
+    if (cpus >= 1) return cpus;
+    ctx.addIssue({ code: "custom", message: "cannot determine the number of CPUs for 'auto'; set a number" });
+    return z.NEVER;
+  })
+  .meta({ description: "Number of kresd workers; 'auto' means one per usable CPU." });
+
+/** The whole Knot Resolver declarative configuration. */
+export const kresConfigSchema = z
+  .strictObject({
+    version: z.literal(1, { error: "only version 1 of the configuration schema is supported" }).default(1),
+    nsid: freeText
+      .optional()
+      .meta({ description: "Name Server Identifier (RFC 5001) sent to clients that ask." }),
+    hostname: freeText
+      .optional()
+      .transform((h) => h ?? validationContext().hostname)
+      .meta({ description: "Internal resolver hostname; the machine's hostname by default." }),
+    rundir: writableDir
+      .prefault(DEFAULT_RUNDIR)
+      .meta({ description: "Directory where the resolver creates its files; its working directory." }),
+    workers: workersSchema,
+    "max-workers": intPositive
+      .default(WORKERS_MAX)
+      .meta({ description: "Maximum number of workers; cannot be changed at run time." }),
+    management: managementSchema,
+    options: optionsSchema,
+    network: networkSchema,
+    views: viewsSchema,
+    "local-data": localDataSchema,
+    forward: forwardSchema,
+    fallback: fallbackSchema,
+    cache: cacheSchema,
+    dnssec: dnssecSchema,
+    dns64: dns64Schema,
+    logging: loggingSchema,
+    monitoring: monitoringSchema,
+    "rate-limiting": rateLimitingSchema,
+    defer: deferSchema,
+    lua: luaSchema,
+  })
+  .superRefine((cfg, ctx) => {
+    const cpus = validationContext().cpuCount;
+    if (cfg.workers > cfg["max-workers"]) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["workers"],
+        message: `${cfg.workers} workers is more than max-workers (${cfg["max-workers"]})`,
+      });
+    }
+    if (cfg.workers > Math.min(WORKERS_MAX, cpus * 10)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["workers"],
+        message: `refusing to run ${cfg.workers} workers: at most 10 per CPU (${cpus} CPUs) and ${WORKERS_MAX} in all`,
+      });
+    }
+  })
+  .meta({
+    title: "Knot Resolver configuration",
+    description: "Declarative configuration of Knot Resolver, managed by knot-resolver-manager.",
+  });
+
+/** A validated configuration: what every part of the manager passes around. */
+export type KresConfig = z.output<typeof kresConfigSchema>;
+/** A configuration as written by the user (before defaults). */
+export type KresConfigInput = z.input<typeof kresConfigSchema>;

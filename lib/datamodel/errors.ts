@@ -1,0 +1,65 @@
+import type { z } from "zod";
+import { toPointer } from "../utils/json-pointer.js";
+
+/** One problem in a config: where (JSON pointer) and what. */
+export interface Problem {
+  pointer: string;
+  message: string;
+}
+
+/** The config did not validate; holds every problem found. */
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: Problem[]) {
+    super(formatProblems(problems));
+    this.name = "ConfigValidationError";
+  }
+}
+
+/** The config text could not be parsed as YAML/JSON at all. */
+export class ConfigParseError extends Error {
+  constructor(
+    message: string,
+    readonly source?: string,
+  ) {
+    super(source ? `${source}: ${message}` : message);
+    this.name = "ConfigParseError";
+  }
+}
+
+export function formatProblems(problems: Problem[]): string {
+  const lines = problems.map((p) => `  ${p.pointer || "/"}: ${p.message}`);
+  return `configuration is invalid (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${lines.join("\n")}`;
+}
+
+type Issue = z.core.$ZodIssue;
+type Path = readonly PropertyKey[];
+
+function depth(issues: readonly Issue[]): number {
+  return Math.max(...issues.map((i) => i.path.length + (i.code === "invalid_type" ? 0 : 0.5)));
+}
+
+/** Turns zod issues into problems with pointers, unfolding unions to the branch that got furthest. */
+export function problemsFromIssues(issues: readonly Issue[], prefix: Path = []): Problem[] {
+  const out: Problem[] = [];
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === "invalid_union" && issue.errors.length > 0) {
+      const branches = issue.errors.filter((b) => b.length > 0);
+      const best = [...branches].sort((a, b) => depth(b) - depth(a) || a.length - b.length)[0];
+      if (best && depth(best) > 0) {
+        out.push(...problemsFromIssues(best, path));
+        continue;
+      }
+      // Every branch failed on the value itself: say what each would have wanted.
+      const wanted = [...new Set(branches.flat().map((i) => i.message))];
+      out.push({ pointer: toPointer(path), message: wanted.join("; or ") || issue.message });
+      continue;
+    }
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) out.push({ pointer: toPointer([...path, key]), message: "unknown key" });
+      continue;
+    }
+    out.push({ pointer: toPointer(path), message: issue.message });
+  }
+  return out;
+}

@@ -1,0 +1,47 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ConfigParseError, ConfigValidationError, problemsFromIssues } from "./errors.js";
+import { kresConfigSchema, type KresConfig } from "./config.js";
+import { withValidationContext, type ValidationContext } from "./context.js";
+import { deepMerge, parseYamlOrJson } from "../utils/parsing.js";
+
+/** Validates already-parsed data; throws ConfigValidationError listing every problem. */
+export function validateConfig(data: unknown, ctx: Partial<ValidationContext> = {}): KresConfig {
+  const result = withValidationContext(ctx, () => kresConfigSchema.safeParse(data ?? {}));
+  if (!result.success) throw new ConfigValidationError(problemsFromIssues(result.error.issues));
+  return result.data;
+}
+
+/** Parses YAML or JSON text; throws ConfigParseError naming the source and position. */
+export function parseConfigText(text: string, source?: string): unknown {
+  try {
+    return parseYamlOrJson(text);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new ConfigParseError(msg.split("\n")[0] ?? msg, source);
+  }
+}
+
+export function readConfigFile(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ConfigParseError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, file);
+  }
+  return parseConfigText(text, file);
+}
+
+/**
+ * Reads one or more config files, later ones overriding earlier ones, and validates the merge.
+ * Relative paths inside are resolved against the first file's directory.
+ */
+export function loadConfigFiles(
+  files: readonly string[],
+  ctx: Partial<ValidationContext> = {},
+): { raw: unknown; config: KresConfig } {
+  let raw: unknown = {};
+  for (const f of files) raw = deepMerge(raw, readConfigFile(f) ?? {});
+  const baseDir = files[0] ? path.dirname(path.resolve(files[0])) : process.cwd();
+  return { raw, config: validateConfig(raw, { baseDir, ...ctx }) };
+}
