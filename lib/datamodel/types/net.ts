@@ -5,30 +5,17 @@ import { z } from "zod";
 export function ipBytes(addr: string): Uint8Array | undefined {
   if (isIPv4(addr)) return Uint8Array.from(addr.split(".").map(Number));
   if (!isIPv6(addr)) return undefined;
-  let text = addr.split("%")[0] as string;
   const out = new Uint8Array(16);
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  let tail: number[] = [];
-  if (v4) {
-    const b = (v4[1] as string).split(".").map(Number);
-    tail = [((b[0] as number) << 8) | (b[1] as number), ((b[2] as number) << 8) | (b[3] as number)];
-    text = text.slice(0, -(v4[1] as string).length).replace(/:$/, "") || ":";
-    if (text.endsWith(":") && !text.endsWith("::")) text = text.slice(0, -1);
-  }
-  const [head, rest] = text.includes("::") ? text.split("::") : [text, undefined];
-  const parse = (s: string | undefined) =>
-    s
-      ? s
-          .split(":")
-          .filter((x) => x !== "")
-          .map((h) => parseInt(h, 16))
-      : [];
+  // Embedded IPv4 (::ffff:1.2.3.4) becomes two hex groups, then '::' expands to zero groups.
+  const text = (addr.split("%")[0] as string).replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_m, a, b, c, d) =>
+    [((+a << 8) | +b).toString(16), ((+c << 8) | +d).toString(16)].join(":"),
+  );
+  const parse = (s: string) => (s === "" ? [] : s.split(":").map((h) => parseInt(h, 16)));
+  const [head, tail] = text.split("::") as [string, string | undefined];
   const left = parse(head);
-  const right = [...parse(rest), ...tail];
+  const right = tail === undefined ? [] : parse(tail);
   const groups =
-    rest === undefined && !text.includes("::")
-      ? [...left, ...tail]
-      : [...left, ...new Array(8 - left.length - right.length).fill(0), ...right];
+    tail === undefined ? left : [...left, ...new Array(8 - left.length - right.length).fill(0), ...right];
   groups.forEach((g, i) => {
     out[i * 2] = g >> 8;
     out[i * 2 + 1] = g & 0xff;

@@ -23,6 +23,7 @@ export function punycode(name: string): string | undefined {
   if (name === ".") return ".";
   const ascii = domainToASCII(name);
   if (ascii === "" || !DOMAIN_RE.test(ascii)) return undefined;
+  if (ascii.split(".").some((label) => label.length > 63)) return undefined;
   return ascii;
 }
 

@@ -1,0 +1,49 @@
+import {
+  deleteAt,
+  getAt,
+  JsonPointerError,
+  parsePointer,
+  setAt,
+  toPointer,
+} from "../../../lib/utils/json-pointer.js";
+
+describe("JSON pointer", () => {
+  const doc = { a: { "b/c": [1, 2, { "~k": "v" }] }, "": 0 };
+
+  it("builds and parses with ~0 and ~1 escapes", () => {
+    expect(toPointer(["a", "b/c", 2, "~k"])).toBe("/a/b~1c/2/~0k");
+    expect(parsePointer("/a/b~1c/2/~0k")).toEqual(["a", "b/c", "2", "~k"]);
+    expect(parsePointer("")).toEqual([]);
+    expect(() => parsePointer("a")).toThrow(JsonPointerError);
+  });
+
+  it("gets values, the root, and the empty key", () => {
+    expect(getAt(doc, "/a/b~1c/2/~0k")).toBe("v");
+    expect(getAt(doc, "")).toBe(doc);
+    expect(getAt(doc, "/")).toBe(0);
+  });
+
+  it("refuses what is not there, naming the pointer", () => {
+    expect(() => getAt(doc, "/a/x")).toThrow("/a/x: no value at 'x'");
+    expect(() => getAt(doc, "/a/b~1c/3")).toThrow("index 3 is out of range");
+    expect(() => getAt(doc, "/a/b~1c/01")).toThrow("'01' is not an array index");
+    expect(() => getAt(doc, "/a/b~1c/-")).toThrow(JsonPointerError);
+  });
+
+  it("sets into copies, appending with '-', never mutating the input", () => {
+    const before = structuredClone(doc);
+    expect(getAt(setAt(doc, "/a/b~1c/-", 9), "/a/b~1c/3")).toBe(9);
+    expect(getAt(setAt(doc, "/a/new", { x: 1 }), "/a/new/x")).toBe(1);
+    expect(setAt(doc, "", 5)).toBe(5);
+    expect(doc).toEqual(before);
+    expect(() => setAt(doc, "/missing/x", 1)).toThrow("no value at 'missing'");
+    expect(() => setAt(doc, "/a/b~1c/0/x", 1)).toThrow("not an object or array");
+  });
+
+  it("deletes from copies", () => {
+    expect(getAt(deleteAt(doc, "/a/b~1c/0"), "/a/b~1c")).toEqual([2, { "~k": "v" }]);
+    expect(deleteAt(doc, "/a")).toEqual({ "": 0 });
+    expect(() => deleteAt(doc, "/nope")).toThrow("no value at 'nope'");
+    expect(() => deleteAt(doc, "")).toThrow("cannot delete the whole document");
+  });
+});
