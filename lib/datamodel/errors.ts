@@ -34,8 +34,11 @@ export function formatProblems(problems: Problem[]): string {
 type Issue = z.core.$ZodIssue;
 type Path = readonly PropertyKey[];
 
+// How far a union branch got: a wrong type or literal at the value itself means "not this branch";
+// a failed check or a problem deeper inside means "this branch, but wrong".
 function depth(issues: readonly Issue[]): number {
-  return Math.max(...issues.map((i) => i.path.length + (i.code === "invalid_type" ? 0 : 0.5)));
+  const shallow = (i: Issue) => i.code === "invalid_type" || i.code === "invalid_value";
+  return Math.max(...issues.map((i) => i.path.length + (shallow(i) ? 0 : 0.5)));
 }
 
 /** Turns zod issues into problems with pointers, unfolding unions to the branch that got furthest. */
@@ -50,9 +53,11 @@ export function problemsFromIssues(issues: readonly Issue[], prefix: Path = []):
         out.push(...problemsFromIssues(best, path));
         continue;
       }
-      // Every branch failed on the value itself: say what each would have wanted.
-      const wanted = [...new Set(branches.flat().map((i) => i.message))];
-      out.push({ pointer: toPointer(path), message: wanted.join("; or ") || issue.message });
+      // Every branch failed on the value itself: the union's own message if it has one, else
+      // what each branch would have wanted.
+      const wanted = [...new Set(branches.flat().map((i) => i.message))].join("; or ");
+      const message = issue.message && issue.message !== "Invalid input" ? issue.message : wanted;
+      out.push({ pointer: toPointer(path), message: message || "invalid value" });
       continue;
     }
     if (issue.code === "unrecognized_keys") {

@@ -17,8 +17,9 @@ export function parseConfigText(text: string, source?: string): unknown {
   try {
     return parseYamlOrJson(text);
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    throw new ConfigParseError(msg.split("\n")[0] ?? msg, source);
+    const err = e as { reason?: string; mark?: { line: number; column: number }; message?: string };
+    const where = err.mark ? ` at line ${err.mark.line + 1}, column ${err.mark.column + 1}` : "";
+    throw new ConfigParseError(`invalid YAML: ${err.reason ?? err.message ?? String(e)}${where}`, source);
   }
 }
 

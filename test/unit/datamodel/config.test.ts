@@ -1,0 +1,125 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { kresConfigSchema, WORKERS_MAX } from "../../../lib/datamodel/config.js";
+import { ConfigValidationError, type Problem } from "../../../lib/datamodel/errors.js";
+import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
+import { loadConfigFiles, validateConfig } from "../../../lib/datamodel/load.js";
+
+const rundir = fs.mkdtempSync(path.join(os.tmpdir(), "kres-config-"));
+afterAll(() => fs.rmSync(rundir, { recursive: true, force: true }));
+
+function problems(data: unknown, ctx = {}): Problem[] {
+  try {
+    validateConfig(data, ctx);
+  } catch (e) {
+    if (e instanceof ConfigValidationError) return e.problems;
+    throw e;
+  }
+  throw new Error("expected the config to be invalid");
+}
+
+describe("top-level settings", () => {
+  it("fills upstream defaults", () => {
+    const cfg = validateConfig({ rundir }, { hostname: "box", cpuCount: 4 });
+    expect(cfg).toMatchObject({
+      version: 1,
+      hostname: "box",
+      rundir,
+      workers: 1,
+      "max-workers": WORKERS_MAX,
+    });
+    expect(cfg.nsid).toBeUndefined();
+  });
+
+  it("resolves workers: auto to the usable CPUs", () => {
+    expect(validateConfig({ rundir, workers: "auto" }, { cpuCount: 3 }).workers).toBe(3);
+  });
+
+  it("refuses more workers than max-workers or 10 per CPU", () => {
+    expect(problems({ rundir, workers: 5, "max-workers": 4 }, { cpuCount: 8 })).toEqual([
+      { pointer: "/workers", message: "5 workers is more than max-workers (4)" },
+    ]);
+    expect(problems({ rundir, workers: 21 }, { cpuCount: 2 })[0]?.message).toContain("at most 10 per CPU");
+  });
+
+  it("refuses bad workers values with one clear message", () => {
+    expect(problems({ rundir, workers: "many" })).toEqual([
+      { pointer: "/workers", message: expect.stringContaining("'auto'") },
+    ]);
+    expect(problems({ rundir, workers: 0 })).toEqual([
+      { pointer: "/workers", message: "must be at least 1" },
+    ]);
+  });
+
+  it("takes nsid and hostname as free text", () => {
+    const cfg = validateConfig({ rundir, nsid: 'res-1 "x"', hostname: "h" });
+    expect([cfg.nsid, cfg.hostname]).toEqual(['res-1 "x"', "h"]);
+  });
+
+  it("accepts only schema version 1", () => {
+    expect(problems({ rundir, version: 2 })[0]?.pointer).toBe("/version");
+  });
+
+  it("requires rundir to be a writable directory", () => {
+    expect(problems({ rundir: path.join(rundir, "missing") })).toEqual([
+      { pointer: "/rundir", message: `'${path.join(rundir, "missing")}' is not an existing directory` },
+    ]);
+  });
+
+  it("reports every problem at once, each with its JSON pointer", () => {
+    const found = problems({ rundir, workers: -1, nsid: 5, bogus: true, "max-workers": "x" });
+    expect(found.map((p) => p.pointer).sort()).toEqual(["/bogus", "/max-workers", "/nsid", "/workers"]);
+    expect(found.find((p) => p.pointer === "/bogus")?.message).toBe("unknown key");
+  });
+
+  it("refuses a document that is not an object", () => {
+    expect(problems(["a"])[0]?.pointer).toBe("");
+  });
+});
+
+describe("config files", () => {
+  it("merges several files, later ones overriding, paths relative to the first file", () => {
+    const dir = fs.mkdtempSync(path.join(rundir, "files-"));
+    fs.mkdirSync(path.join(dir, "run"));
+    fs.writeFileSync(path.join(dir, "a.yaml"), "rundir: ./run\nworkers: 2\nnsid: a\n");
+    fs.writeFileSync(path.join(dir, "b.yaml"), "nsid: b\n");
+    const { config } = loadConfigFiles([path.join(dir, "a.yaml"), path.join(dir, "b.yaml")], { cpuCount: 4 });
+    expect(config).toMatchObject({ rundir: path.join(dir, "run"), workers: 2, nsid: "b" });
+  });
+
+  it("names the file and line of a YAML syntax error", () => {
+    const file = path.join(rundir, "broken.yaml");
+    fs.writeFileSync(file, "workers: [1\n");
+    expect(() => loadConfigFiles([file])).toThrow(new RegExp(`^${file}: .*line`));
+  });
+
+  it("names a file that cannot be read", () => {
+    expect(() => loadConfigFiles([path.join(rundir, "nope.yaml")])).toThrow("cannot read: ENOENT");
+  });
+});
+
+describe("validated configs", () => {
+  it("validate again to themselves (defaults and normal forms are stable)", () => {
+    const cfg = validateConfig({ rundir, workers: "auto", nsid: "n" }, { cpuCount: 2 });
+    expect(validateConfig(JSON.parse(JSON.stringify(cfg)), { cpuCount: 2 })).toEqual(cfg);
+  });
+});
+
+describe("JSON Schema export", () => {
+  const schema = configJsonSchema() as { properties: Record<string, { default?: unknown }>; $schema: string };
+
+  it("is generated from the zod schema: every top-level key is described", () => {
+    expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(kresConfigSchema.shape).sort());
+    expect(schema.$schema).toContain("json-schema.org");
+  });
+
+  it("carries upstream defaults", () => {
+    expect(schema.properties["max-workers"]?.default).toBe(WORKERS_MAX);
+    expect(schema.properties.workers?.default).toBe(1);
+  });
+
+  it("is plain JSON", () => {
+    expect(JSON.parse(JSON.stringify(schema))).toEqual(schema);
+  });
+});
