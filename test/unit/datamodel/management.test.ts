@@ -1,0 +1,112 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { ValidationContext } from "../../../lib/datamodel/context.js";
+import { ConfigValidationError, type Problem } from "../../../lib/datamodel/errors.js";
+import { validateConfig } from "../../../lib/datamodel/load.js";
+import { renderWorkerLua } from "../../../lib/datamodel/lua/index.js";
+import { DEFAULT_API_SOCKET } from "../../../lib/datamodel/management.js";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kr-mgmt-unit-"));
+const rundir = path.join(tmp, "run");
+fs.mkdirSync(rundir);
+
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function config(management: unknown, ctx: Partial<ValidationContext> = {}) {
+  return validateConfig({ rundir, management }, { strict: true, baseDir: tmp, ...ctx });
+}
+
+function problems(management: unknown, ctx: Partial<ValidationContext> = {}): Problem[] {
+  try {
+    config(management, ctx);
+  } catch (e) {
+    if (e instanceof ConfigValidationError) return e.problems;
+    throw e;
+  }
+  throw new Error(`expected ${JSON.stringify(management)} to be refused`);
+}
+
+function expectRefused(management: unknown, pointer: string, text: string) {
+  expect(problems(management)).toEqual([{ pointer, message: expect.stringContaining(text) }]);
+}
+
+describe("management", () => {
+  it("defaults to upstream's API socket in the default rundir", () => {
+    expect(DEFAULT_API_SOCKET).toBe("/run/knot-resolver/kres-api.sock");
+    expect(config(undefined).management).toEqual({ "unix-socket": DEFAULT_API_SOCKET });
+  });
+
+  it("takes the default as is in strict mode; the same path written out is checked", () => {
+    expect(() => config(undefined, { strict: true })).not.toThrow();
+    if (!fs.existsSync(path.dirname(DEFAULT_API_SOCKET))) {
+      expectRefused({ "unix-socket": DEFAULT_API_SOCKET }, "/management/unix-socket", "existing directory");
+    }
+  });
+
+  it("accepts a unix socket, resolving a relative path against the config file's directory", () => {
+    expect(config({ "unix-socket": "api.sock" }).management).toEqual({
+      "unix-socket": path.join(tmp, "api.sock"),
+    });
+    expect(config({ "unix-socket": path.join(rundir, "kres-api.sock") }).management["unix-socket"]).toBe(
+      path.join(rundir, "kres-api.sock"),
+    );
+  });
+
+  it("checks a written socket path against the file system in strict mode", () => {
+    expectRefused(
+      { "unix-socket": "/nonexistent-dir/kres-api.sock" },
+      "/management/unix-socket",
+      "does not point inside an existing directory",
+    );
+    expect(
+      config({ "unix-socket": "/nonexistent-dir/kres-api.sock" }, { strict: false }).management[
+        "unix-socket"
+      ],
+    ).toBe("/nonexistent-dir/kres-api.sock");
+  });
+
+  it.each(["127.0.0.1@5000", "::1@5000", "0.0.0.0@8453"])(
+    "accepts the interface %s, kept as written",
+    (iface) => {
+      expect(config({ interface: iface }).management).toEqual({ interface: iface });
+    },
+  );
+
+  it("refuses an interface without a port, with a name instead of an address, or a bad port", () => {
+    expectRefused({ interface: "127.0.0.1" }, "/management/interface", "expected '<ip-address>@<port>'");
+    expectRefused({ interface: "lo@5000" }, "/management/interface", "expected an IP address, got 'lo'");
+    expectRefused({ interface: "127.0.0.1@70000" }, "/management/interface", "invalid port number '70000'");
+  });
+
+  it("refuses both a socket and an interface, pointing at the interface", () => {
+    expectRefused(
+      { "unix-socket": path.join(rundir, "a.sock"), interface: "127.0.0.1@5000" },
+      "/management/interface",
+      "'interface' and 'unix-socket' are both set; configure exactly one of them",
+    );
+  });
+
+  it("refuses neither (an empty object, as upstream does)", () => {
+    expectRefused({}, "/management", "configure exactly one of 'unix-socket' or 'interface'");
+  });
+
+  it("refuses unknown keys and non-objects", () => {
+    expectRefused(
+      { "unix-socket": path.join(rundir, "a.sock"), port: 5000 },
+      "/management/port",
+      "unknown key",
+    );
+    expect(problems("127.0.0.1@5000")).toEqual([{ pointer: "/management", message: expect.any(String) }]);
+  });
+
+  it("contributes nothing to the kresd worker Lua", () => {
+    const base = validateConfig({ rundir, hostname: "h" }, { strict: false });
+    const withApi = validateConfig(
+      { rundir, hostname: "h", management: { interface: "127.0.0.1@5000" } },
+      { strict: false },
+    );
+    expect(renderWorkerLua(withApi)).toBe(renderWorkerLua(base));
+    expect(renderWorkerLua(withApi)).not.toContain("5000");
+  });
+});
