@@ -14,7 +14,7 @@ import { monitoringSchema } from "./monitoring.js";
 import { networkSchema } from "./network.js";
 import { optionsSchema } from "./options.js";
 import { rateLimitingSchema } from "./rate-limiting.js";
-import { viewsSchema } from "./views.js";
+import { checkTags, viewsSchema } from "./views.js";
 import { freeText, intPositive, writableDir } from "./types/index.js";
 
 /** Upstream's hard ceiling on workers, and the default of max-workers. */
@@ -68,6 +68,7 @@ export const kresConfigSchema = z
     lua: luaSchema,
   })
   .superRefine((cfg, ctx) => {
+    checkTags(cfg, ctx);
     const cpus = validationContext().cpuCount;
     if (cfg.workers > cfg["max-workers"]) {
       ctx.addIssue({

@@ -1,0 +1,119 @@
+import xmlrpc from "xmlrpc";
+
+/** supervisord answered with an XML-RPC fault (e.g. BAD_NAME, ALREADY_STARTED). */
+export class SupervisordFault extends Error {
+  constructor(
+    readonly method: string,
+    readonly faultCode: number,
+    readonly faultString: string,
+  ) {
+    super(`supervisord ${method}: ${faultString} (fault ${faultCode})`);
+    this.name = "SupervisordFault";
+  }
+}
+
+/** supervisord could not be reached, or did not answer in time. */
+export class SupervisordUnreachable extends Error {
+  constructor(
+    readonly method: string,
+    readonly reason: string,
+  ) {
+    super(`supervisord ${method}: ${reason}`);
+    this.name = "SupervisordUnreachable";
+  }
+}
+
+/** Fault codes from supervisor/xmlrpc.py, the ones the manager reacts to. */
+export const Faults = {
+  BAD_NAME: 10,
+  NOT_RUNNING: 70,
+  ALREADY_STARTED: 60,
+  SPAWN_ERROR: 50,
+  ABNORMAL_TERMINATION: 40,
+  SHUTDOWN_STATE: 6,
+} as const;
+
+/** What supervisor.getProcessInfo / getAllProcessInfo return for each process. */
+export interface ProcessInfo {
+  name: string;
+  group: string;
+  statename: string;
+  state: number;
+  pid: number;
+  start: number;
+  stop: number;
+  now: number;
+  exitstatus: number;
+  spawnerr: string;
+  description: string;
+}
+
+/** An XML-RPC client for supervisord's unix socket; every call has a timeout. */
+export class SupervisordRpc {
+  private readonly client: xmlrpc.Client;
+
+  constructor(
+    readonly socketPath: string,
+    private readonly timeoutMs = 10_000,
+  ) {
+    // The options go to http.request, which understands socketPath; the typings do not list it.
+    const options: Parameters<typeof xmlrpc.createClient>[0] & { socketPath: string } = {
+      socketPath,
+      path: "/RPC2",
+    };
+    this.client = xmlrpc.createClient(options);
+  }
+
+  call<T>(method: string, ...params: unknown[]): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new SupervisordUnreachable(method, `no answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+      this.client.methodCall(method, params, (err: unknown, value: unknown) => {
+        clearTimeout(timer);
+        if (!err) return resolve(value as T);
+        const e = err as { faultCode?: number; faultString?: string; code?: string; message?: string };
+        if (typeof e.faultCode === "number") {
+          reject(new SupervisordFault(method, e.faultCode, e.faultString ?? ""));
+        } else {
+          reject(new SupervisordUnreachable(method, e.code ?? e.message ?? String(err)));
+        }
+      });
+    });
+  }
+
+  getState(): Promise<{ statecode: number; statename: string }> {
+    return this.call("supervisor.getState");
+  }
+  getPID(): Promise<number> {
+    return this.call("supervisor.getPID");
+  }
+  getAllProcessInfo(): Promise<ProcessInfo[]> {
+    return this.call("supervisor.getAllProcessInfo");
+  }
+  getProcessInfo(name: string): Promise<ProcessInfo> {
+    return this.call("supervisor.getProcessInfo", name);
+  }
+  startProcess(name: string, wait = true): Promise<boolean> {
+    return this.call("supervisor.startProcess", name, wait);
+  }
+  stopProcess(name: string, wait = true): Promise<boolean> {
+    return this.call("supervisor.stopProcess", name, wait);
+  }
+  signalProcess(name: string, signal: string): Promise<boolean> {
+    return this.call("supervisor.signalProcess", name, signal);
+  }
+  reloadConfig(): Promise<[string[], string[], string[]][]> {
+    return this.call("supervisor.reloadConfig");
+  }
+  addProcessGroup(name: string): Promise<boolean> {
+    return this.call("supervisor.addProcessGroup", name);
+  }
+  removeProcessGroup(name: string): Promise<boolean> {
+    return this.call("supervisor.removeProcessGroup", name);
+  }
+  shutdown(): Promise<boolean> {
+    return this.call("supervisor.shutdown");
+  }
+}
