@@ -1,0 +1,185 @@
+"""Ties supervisord's lifetime to the ``manager`` program.
+
+Configuration::
+
+    [rpcinterface:manager_integration]
+    supervisor.rpcinterface_factory = kres_supervisord.manager_integration:inject
+    ;program = manager   ; program (group and process) name, default "manager"
+
+Behaviour and the supervisord (4.2.x) internals it relies on:
+
+- ``manager`` enters FATAL -> supervisord shuts down (``options.mood`` =
+  SHUTDOWN, which makes ``runforever`` stop every program in priority order)
+  and the supervisord process exits with status 1. supervisord's ``main()``
+  would return normally, so ``close_logger`` of the running ``ServerOptions``
+  instance -- the last thing ``main()`` calls before returning -- is wrapped
+  to raise ``SystemExit(1)`` after it did its work.
+- ``manager`` enters RUNNING -> ``READY=1`` is sent to systemd's
+  ``$NOTIFY_SOCKET`` (if supervisord was given one; it is removed from
+  supervisord's environment when the plugin loads, so no program inherits
+  it). ``STATUS=`` follows the manager's state; ``STOPPING=1`` is sent when
+  supervisord starts shutting down. With ``sd_notify`` marking the manager
+  ``X-SUPERVISORD-TYPE=notify``, RUNNING means the manager itself said
+  ``READY=1``.
+- SIGHUP to supervisord is forwarded to the manager, which reloads its
+  configuration, instead of making supervisord restart every program:
+  ``get_signal`` of the running ``ServerOptions`` instance is wrapped and
+  swallows SIGHUP after forwarding it. When no ``manager`` program is
+  configured at all, SIGHUP keeps its stock meaning.
+"""
+
+import os
+import signal
+import socket
+
+from supervisor.events import (
+    ProcessStateBackoffEvent,
+    ProcessStateEvent,
+    ProcessStateFatalEvent,
+    ProcessStateRunningEvent,
+    ProcessStateStartingEvent,
+    SupervisorStoppingEvent,
+)
+from supervisor.states import SupervisorStates
+
+from ._common import find_process, subscribe_once
+
+DEFAULT_PROGRAM = "manager"
+
+
+class _State:
+    supervisord = None
+    program = DEFAULT_PROGRAM
+    systemd_socket = None  # systemd's $NOTIFY_SOCKET, taken from our environment
+    environment_read = False
+    exit_status = None
+
+
+_state = _State()
+
+
+def send_to_systemd(message, address=None):
+    """Send one sd_notify datagram to systemd; False when impossible."""
+    address = address if address is not None else _state.systemd_socket
+    if not address:
+        return False
+    if address.startswith("@"):
+        target = "\0" + address[1:]
+    elif address.startswith("/"):
+        target = address
+    else:  # e.g. vsock: addresses systemd may use, which we do not speak
+        _log("warn", "manager_integration: unsupported NOTIFY_SOCKET %r, not notifying systemd" % address)
+        return False
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK) as sock:
+            sock.sendto(message.encode("utf-8"), target)
+    except OSError as exc:
+        _log("warn", "manager_integration: could not notify systemd (%s): %s" % (address, exc))
+        return False
+    return True
+
+
+def _log(level, message):
+    supervisord = _state.supervisord
+    if supervisord is not None and getattr(supervisord.options, "logger", None) is not None:
+        getattr(supervisord.options.logger, level)(message)
+
+
+def _is_manager(process):
+    group = getattr(process, "group", None)
+    group_name = group.config.name if group is not None else process.config.name
+    return process.config.name == _state.program and group_name == _state.program
+
+
+def _on_process_state(event):
+    if not _is_manager(event.process):
+        return
+    if isinstance(event, ProcessStateRunningEvent):
+        if send_to_systemd("READY=1\nSTATUS=%s is running" % _state.program):
+            _log("info", "manager_integration: %s is RUNNING, sent READY=1 to systemd" % _state.program)
+    elif isinstance(event, ProcessStateFatalEvent):
+        _manager_fatal()
+    elif isinstance(event, ProcessStateStartingEvent):
+        send_to_systemd("STATUS=starting %s" % _state.program)
+    elif isinstance(event, ProcessStateBackoffEvent):
+        send_to_systemd("STATUS=%s failed to start, retrying" % _state.program)
+
+
+def _manager_fatal():
+    supervisord = _state.supervisord
+    if supervisord is None or _state.exit_status is not None:
+        return
+    options = supervisord.options
+    options.logger.critical(
+        "manager_integration: %s entered FATAL state, shutting supervisord down (exit status 1)" % _state.program
+    )
+    send_to_systemd("STATUS=%s failed, shutting down" % _state.program)
+    _state.exit_status = 1
+    options.mood = SupervisorStates.SHUTDOWN
+
+    # main() calls options.close_logger() last and then returns normally;
+    # turn that return into exit status 1 once everything is stopped.
+    stock_close_logger = options.close_logger
+
+    def close_logger_then_exit():
+        stock_close_logger()
+        raise SystemExit(_state.exit_status)
+
+    options.close_logger = close_logger_then_exit
+
+
+def _on_supervisor_stopping(_event):
+    send_to_systemd("STOPPING=1")
+
+
+def forward_sighup(supervisord):
+    """Send SIGHUP to the manager. False when no manager program exists."""
+    manager = find_process(supervisord, _state.program)
+    if manager is None:
+        return False
+    if not manager.pid:
+        supervisord.options.logger.warn(
+            "manager_integration: received SIGHUP while %s is not running; ignored" % _state.program
+        )
+        return True
+    try:
+        supervisord.options.kill(manager.pid, signal.SIGHUP)
+    except OSError as exc:
+        supervisord.options.logger.warn(
+            "manager_integration: could not forward SIGHUP to %s (%d): %s" % (_state.program, manager.pid, exc)
+        )
+        return True
+    supervisord.options.logger.info(
+        "manager_integration: received SIGHUP, forwarded it to %s (pid %d)" % (_state.program, manager.pid)
+    )
+    return True
+
+
+def _hook_signals(supervisord):
+    options = supervisord.options
+    if getattr(options, "_kres_sighup_hooked", False):
+        return
+    stock_get_signal = options.get_signal
+
+    def get_signal():
+        sig = stock_get_signal()
+        if sig == signal.SIGHUP and options.mood >= SupervisorStates.RUNNING and forward_sighup(supervisord):
+            return None
+        return sig
+
+    options.get_signal = get_signal
+    options._kres_sighup_hooked = True
+
+
+def inject(supervisord, **config):
+    """rpcinterface factory: installs the hooks; no XML-RPC methods."""
+    if not _state.environment_read:
+        # systemd's socket is ours to use; children must not inherit it
+        _state.systemd_socket = os.environ.pop("NOTIFY_SOCKET", None) or None
+        _state.environment_read = True
+    _state.program = config.get("program") or DEFAULT_PROGRAM
+    _state.supervisord = supervisord
+    subscribe_once(ProcessStateEvent, _on_process_state)
+    subscribe_once(SupervisorStoppingEvent, _on_supervisor_stopping)
+    _hook_signals(supervisord)
+    return None

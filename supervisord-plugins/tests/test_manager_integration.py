@@ -1,0 +1,136 @@
+import os
+import signal
+import socket
+import tempfile
+import unittest
+
+from _support import FakeGroup, FakeSupervisord, clear_events, make_process  # noqa: I001 (sets sys.path)
+
+from supervisor.states import ProcessStates, SupervisorStates
+
+from kres_supervisord import manager_integration
+
+
+class SystemdSocket(unittest.TestCase):
+    def receive_one(self, address, bind_to):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.bind(bind_to)
+            sock.settimeout(2)
+            self.assertTrue(manager_integration.send_to_systemd("READY=1", address))
+            return sock.recv(100)
+
+    def test_sends_to_a_path(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "notify")
+            self.assertEqual(self.receive_one(path, path), b"READY=1")
+
+    def test_sends_to_an_abstract_socket(self):
+        name = "kres-test-systemd-%d" % os.getpid()
+        self.assertEqual(self.receive_one("@" + name, "\0" + name), b"READY=1")
+
+    def test_without_a_socket_does_nothing(self):
+        self.assertFalse(manager_integration.send_to_systemd("READY=1", ""))
+        self.assertFalse(manager_integration.send_to_systemd("READY=1", "vsock:2:1234"))
+
+
+class ManagerLifecycle(unittest.TestCase):
+    def setUp(self):
+        self.saved_environ = os.environ.get("NOTIFY_SOCKET")
+        self.tmp = tempfile.TemporaryDirectory()
+        self.systemd_path = os.path.join(self.tmp.name, "notify")
+        self.systemd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.systemd.bind(self.systemd_path)
+        self.systemd.settimeout(2)
+        os.environ["NOTIFY_SOCKET"] = self.systemd_path
+        manager_integration._state.environment_read = False
+        manager_integration._state.exit_status = None
+
+        self.supervisord = FakeSupervisord()
+        options = self.supervisord.options
+        options.mood = SupervisorStates.RUNNING
+        self.manager = make_process(options, name="manager", notify=False)
+        self.manager.pid = 4242
+        self.supervisord.process_groups["manager"] = FakeGroup("manager", {"manager": self.manager})
+        self.closed_logger = False
+
+        def close_logger():
+            self.closed_logger = True
+
+        options.close_logger = close_logger
+        manager_integration.inject(self.supervisord)
+
+    def tearDown(self):
+        clear_events()
+        self.systemd.close()
+        self.tmp.cleanup()
+        if self.saved_environ is None:
+            os.environ.pop("NOTIFY_SOCKET", None)
+        else:
+            os.environ["NOTIFY_SOCKET"] = self.saved_environ
+        manager_integration._state.environment_read = False
+        manager_integration._state.systemd_socket = None
+        manager_integration._state.exit_status = None
+
+    def test_takes_systemds_socket_out_of_the_environment(self):
+        self.assertNotIn("NOTIFY_SOCKET", os.environ)
+        self.assertEqual(manager_integration._state.systemd_socket, self.systemd_path)
+
+    def test_running_manager_sends_ready_to_systemd(self):
+        self.manager.state = ProcessStates.STARTING
+        self.manager.change_state(ProcessStates.RUNNING)
+        self.assertEqual(self.systemd.recv(200), b"READY=1\nSTATUS=manager is running")
+
+    def test_other_programs_do_not(self):
+        other = make_process(self.supervisord.options, name="kresd0")
+        FakeGroup("kresd", {"kresd0": other})
+        other.state = ProcessStates.STARTING
+        other.change_state(ProcessStates.RUNNING)
+        self.systemd.settimeout(0.1)
+        with self.assertRaises(socket.timeout):
+            self.systemd.recv(200)
+
+    def test_fatal_manager_shuts_down_with_exit_status_1(self):
+        self.manager.state = ProcessStates.BACKOFF
+        self.manager.change_state(ProcessStates.FATAL)
+        options = self.supervisord.options
+        self.assertEqual(options.mood, SupervisorStates.SHUTDOWN)
+        with self.assertRaises(SystemExit) as leaving:
+            options.close_logger()
+        self.assertEqual(leaving.exception.code, 1)
+        self.assertTrue(self.closed_logger)
+
+    def test_sighup_goes_to_the_manager(self):
+        options = self.supervisord.options
+        options._signal = signal.SIGHUP
+        self.assertIsNone(options.get_signal())
+        self.assertEqual(options.kills, {4242: signal.SIGHUP})
+        options._signal = signal.SIGTERM
+        self.assertEqual(options.get_signal(), signal.SIGTERM)
+
+    def test_sighup_is_swallowed_while_the_manager_is_down(self):
+        options = self.supervisord.options
+        self.manager.pid = 0
+        options._signal = signal.SIGHUP
+        self.assertIsNone(options.get_signal())
+        self.assertEqual(options.kills, {})
+
+    def test_sighup_keeps_its_stock_meaning_without_a_manager_program(self):
+        options = self.supervisord.options
+        del self.supervisord.process_groups["manager"]
+        options._signal = signal.SIGHUP
+        self.assertEqual(options.get_signal(), signal.SIGHUP)
+
+    def test_is_idempotent(self):
+        get_signal = self.supervisord.options.get_signal
+        manager_integration.inject(self.supervisord)
+        self.assertIs(self.supervisord.options.get_signal, get_signal)
+        self.manager.state = ProcessStates.STARTING
+        self.manager.change_state(ProcessStates.RUNNING)
+        self.systemd.recv(200)
+        self.systemd.settimeout(0.1)
+        with self.assertRaises(socket.timeout):  # subscribed once: one READY=1
+            self.systemd.recv(200)
+
+
+if __name__ == "__main__":
+    unittest.main()
