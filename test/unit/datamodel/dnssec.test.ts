@@ -1,0 +1,235 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { KresConfig } from "../../../lib/datamodel/config.js";
+import { trustAnchorOwner } from "../../../lib/datamodel/dnssec.js";
+import { ConfigValidationError, type Problem } from "../../../lib/datamodel/errors.js";
+import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
+import { validateConfig } from "../../../lib/datamodel/load.js";
+import { renderDnssec } from "../../../lib/datamodel/lua/dnssec.js";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kres-dnssec-"));
+const keyFile = path.join(tmp, "root.key");
+fs.writeFileSync(
+  keyFile,
+  ". 3600 IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n",
+);
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const DS = ". 3600 IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D";
+const DEFAULTS = {
+  "trust-anchor-sentinel": true,
+  "trust-anchor-signal-query": true,
+  "time-skew-detection": true,
+  "keep-removed": 0,
+  "hold-down-time": "30d",
+};
+
+function valid(dnssec: unknown, ctx: object = { strict: false }): KresConfig {
+  return validateConfig(dnssec === undefined ? { rundir: tmp } : { rundir: tmp, dnssec }, ctx);
+}
+
+function problems(dnssec: unknown, ctx: object = { strict: false }): Problem[] {
+  try {
+    valid(dnssec, ctx);
+  } catch (e) {
+    if (e instanceof ConfigValidationError) return e.problems;
+    throw e;
+  }
+  throw new Error("expected the config to be invalid");
+}
+
+describe("dnssec schema", () => {
+  it("validates by default, as upstream: the default is the object with upstream's defaults", () => {
+    expect(valid(undefined).dnssec).toEqual(DEFAULTS);
+  });
+
+  it("turns true into the default object and keeps false", () => {
+    expect(valid(true).dnssec).toEqual(DEFAULTS);
+    expect(valid(false).dnssec).toBe(false);
+  });
+
+  it("fills defaults around the keys given", () => {
+    expect(valid({ "keep-removed": 2, "negative-trust-anchors": ["bad.example"] }).dnssec).toEqual({
+      ...DEFAULTS,
+      "keep-removed": 2,
+      "negative-trust-anchors": ["bad.example"],
+    });
+    expect(valid({ "trust-anchors-files": [{ file: keyFile }] }).dnssec).toMatchObject({
+      "trust-anchors-files": [{ file: keyFile, "read-only": false }],
+    });
+  });
+
+  it("resolves trust anchor files against the config file's directory", () => {
+    const cfg = validateConfig(
+      { rundir: tmp, dnssec: { "trust-anchors-files": [{ file: "root.key" }] } },
+      { baseDir: tmp },
+    );
+    expect(cfg.dnssec !== false && cfg.dnssec["trust-anchors-files"]).toEqual([
+      { file: keyFile, "read-only": false },
+    ]);
+  });
+
+  describe("refuses", () => {
+    it("anything but a boolean or an object", () => {
+      expect(problems("yes")).toEqual([
+        { pointer: "/dnssec", message: "expected true, false or an object with DNSSEC settings" },
+      ]);
+    });
+
+    it("unknown keys, including later upstream versions' names", () => {
+      expect(problems({ enable: false })).toEqual([{ pointer: "/dnssec/enable", message: "unknown key" }]);
+      expect(problems({ sentinel: false })).toEqual([
+        { pointer: "/dnssec/sentinel", message: "unknown key" },
+      ]);
+    });
+
+    it("malformed numbers and times", () => {
+      expect(problems({ "keep-removed": -1, "hold-down-time": "30 days", "refresh-time": 5 })).toEqual([
+        { pointer: "/dnssec/keep-removed", message: "must be at least 0" },
+        { pointer: "/dnssec/refresh-time", message: expect.stringContaining("expected a time") },
+        { pointer: "/dnssec/hold-down-time", message: expect.stringContaining("expected a time") },
+      ]);
+    });
+
+    it("a trust anchor that is not a DS or DNSKEY record", () => {
+      expect(
+        problems({ "trust-anchors": [DS, "example.com. A 192.0.2.1", "bad..name DS 1 8 2 AB", "x DS"] }),
+      ).toEqual([
+        {
+          pointer: "/dnssec/trust-anchors/1",
+          message: expect.stringContaining("expected a DS or DNSKEY record"),
+        },
+        {
+          pointer: "/dnssec/trust-anchors/2",
+          message: expect.stringContaining("'bad..name' is not a valid owner"),
+        },
+        { pointer: "/dnssec/trust-anchors/3", message: "the record has no data: 'x DS'" },
+      ]);
+    });
+
+    it("an invalid negative trust anchor name", () => {
+      expect(problems({ "negative-trust-anchors": ["ok.example", "-bad.example"] })).toEqual([
+        { pointer: "/dnssec/negative-trust-anchors/1", message: "'-bad.example' is not a valid domain name" },
+      ]);
+    });
+
+    it("a negative trust anchor where a trust anchor is (kresd refuses to start)", () => {
+      expect(problems({ "trust-anchors": [DS], "negative-trust-anchors": ["."] })).toEqual([
+        {
+          pointer: "/dnssec/negative-trust-anchors/0",
+          message: "'.' cannot be a negative trust anchor: it has a trust anchor (/dnssec/trust-anchors/0)",
+        },
+      ]);
+    });
+
+    it("a missing trust anchor file, in strict mode", () => {
+      expect(
+        problems({ "trust-anchors-files": [{ file: path.join(tmp, "nope.key") }] }, { strict: true }),
+      ).toEqual([
+        { pointer: "/dnssec/trust-anchors-files/0/file", message: expect.stringContaining("does not exist") },
+      ]);
+    });
+
+    (process.getuid?.() === 0 ? it.skip : it)(
+      "a managed trust anchor file in a directory kresd cannot write, in strict mode",
+      () => {
+        const dir = path.join(tmp, "ro");
+        fs.mkdirSync(dir);
+        fs.copyFileSync(keyFile, path.join(dir, "root.key"));
+        fs.chmodSync(dir, 0o555);
+        try {
+          expect(
+            problems({ "trust-anchors-files": [{ file: path.join(dir, "root.key") }] }, { strict: true }),
+          ).toEqual([
+            {
+              pointer: "/dnssec/trust-anchors-files/0/read-only",
+              message: expect.stringContaining("write access"),
+            },
+          ]);
+          expect(() =>
+            valid(
+              { "trust-anchors-files": [{ file: path.join(dir, "root.key"), "read-only": true }] },
+              { strict: true },
+            ),
+          ).not.toThrow();
+        } finally {
+          fs.chmodSync(dir, 0o755);
+        }
+      },
+    );
+  });
+
+  it("reads the owner of a trust anchor record", () => {
+    expect(trustAnchorOwner(DS)).toEqual({ owner: "." });
+    expect(trustAnchorOwner("Example.COM 300 DNSKEY 257 3 13 AAAA")).toEqual({ owner: "example.com." });
+    expect(trustAnchorOwner("example.com")).toHaveProperty("problem");
+  });
+
+  it("shows its default in the JSON Schema", () => {
+    const schema = configJsonSchema() as { properties: Record<string, { default?: unknown }> };
+    expect(schema.properties.dnssec?.default).toBe(true);
+  });
+});
+
+describe("dnssec Lua", () => {
+  it("by default only restates kresd's RFC 5011 defaults (validation is on with the root key)", () => {
+    expect(renderDnssec(valid(undefined))).toBe(
+      ["ta_update.keep_removed = 0", "ta_update.hold_down_time = 2592000000"].join("\n"),
+    );
+  });
+
+  it("with false removes the root trust anchor and unloads the DNSSEC helper modules", () => {
+    expect(renderDnssec(valid(false))).toBe(
+      [
+        "-- validation off: without a trust anchor kresd validates nothing",
+        "trust_anchors.remove('.')",
+        'if ta_sentinel ~= nil then modules.unload("ta_sentinel") end',
+        'if ta_signal_query ~= nil then modules.unload("ta_signal_query") end',
+        'if detect_time_skew ~= nil then modules.unload("detect_time_skew") end',
+      ].join("\n"),
+    );
+  });
+
+  it("renders every option", () => {
+    const out = renderDnssec(
+      valid({
+        "trust-anchor-sentinel": false,
+        "trust-anchor-signal-query": false,
+        "time-skew-detection": false,
+        "keep-removed": 3,
+        "refresh-time": "1h",
+        "hold-down-time": "10d",
+        "trust-anchors-files": [{ file: keyFile, "read-only": true }],
+        "trust-anchors": ["example.com. 300 IN DNSKEY 257 3 13 AAAA"],
+        "negative-trust-anchors": ["Bad.Example", "other.example."],
+      }),
+    );
+    expect(out).toBe(
+      [
+        'if ta_sentinel ~= nil then modules.unload("ta_sentinel") end',
+        'if ta_signal_query ~= nil then modules.unload("ta_signal_query") end',
+        'if detect_time_skew ~= nil then modules.unload("detect_time_skew") end',
+        "ta_update.keep_removed = 3",
+        "ta_update.hold_down_time = 864000000",
+        "ta_update.refresh_time = 3600000",
+        `trust_anchors.add_file("${keyFile}", true)`,
+        'trust_anchors.add("example.com. 300 IN DNSKEY 257 3 13 AAAA")',
+        'trust_anchors.set_insecure({"bad.example.", "other.example."})',
+      ].join("\n"),
+    );
+  });
+
+  it("turns a negative trust anchor at the root into dropping every trust anchor", () => {
+    const out = renderDnssec(valid({ "negative-trust-anchors": ["."] }));
+    expect(out).toContain(
+      "for _, owner in ipairs(owners) do trust_anchors.remove(kres.dname2str(owner)) end",
+    );
+    expect(out).not.toContain("set_insecure");
+  });
+
+  it("escapes trust anchor records, which are free text", () => {
+    const out = renderDnssec(valid({ "trust-anchors": ['example.com. DS 1 8 2 AB") os.exit(1) --\n'] }));
+    expect(out).toContain('trust_anchors.add("example.com. DS 1 8 2 AB\\034) os.exit(1) --\\010")');
+  });
+});
