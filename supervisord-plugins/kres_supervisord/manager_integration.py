@@ -21,6 +21,8 @@ Behaviour and the supervisord (4.2.x) internals it relies on:
   supervisord starts shutting down. With ``sd_notify`` marking the manager
   ``X-SUPERVISORD-TYPE=notify``, RUNNING means the manager itself said
   ``READY=1``.
+- XML-RPC ``manager_integration.fatal(reason)``: the manager asks for the
+  same shutdown with exit status 1 (its watchdog gave up), logging the reason.
 - SIGHUP to supervisord is forwarded to the manager, which reloads its
   configuration, instead of making supervisord restart every program:
   ``get_signal`` of the running ``ServerOptions`` instance is wrapped and
@@ -98,21 +100,19 @@ def _on_process_state(event):
         if send_to_systemd("READY=1\nSTATUS=%s is running" % _state.program):
             _log("info", "manager_integration: %s is RUNNING, sent READY=1 to systemd" % _state.program)
     elif isinstance(event, ProcessStateFatalEvent):
-        _manager_fatal()
+        _manager_fatal("%s entered FATAL state" % _state.program)
     elif isinstance(event, ProcessStateStartingEvent):
         send_to_systemd("STATUS=starting %s" % _state.program)
     elif isinstance(event, ProcessStateBackoffEvent):
         send_to_systemd("STATUS=%s failed to start, retrying" % _state.program)
 
 
-def _manager_fatal():
+def _manager_fatal(reason):
     supervisord = _state.supervisord
     if supervisord is None or _state.exit_status is not None:
         return
     options = supervisord.options
-    options.logger.critical(
-        "manager_integration: %s entered FATAL state, shutting supervisord down (exit status 1)" % _state.program
-    )
+    options.logger.critical("manager_integration: %s, shutting supervisord down (exit status 1)" % reason)
     send_to_systemd("STATUS=%s failed, shutting down" % _state.program)
     _state.exit_status = 1
     options.mood = SupervisorStates.SHUTDOWN
@@ -171,8 +171,17 @@ def _hook_signals(supervisord):
     options._kres_sighup_hooked = True
 
 
+class ManagerIntegrationRPC:
+    """XML-RPC namespace for the manager itself."""
+
+    def fatal(self, reason):
+        """The manager gives up (e.g. workers keep failing): stop everything, exit status 1."""
+        _manager_fatal("manager gave up: %s" % reason)
+        return True
+
+
 def inject(supervisord, **config):
-    """rpcinterface factory: installs the hooks; no XML-RPC methods."""
+    """rpcinterface factory: installs the hooks; XML-RPC ``fatal(reason)``."""
     if not _state.environment_read:
         # systemd's socket is ours to use; children must not inherit it
         _state.systemd_socket = os.environ.pop("NOTIFY_SOCKET", None) or None
@@ -182,4 +191,4 @@ def inject(supervisord, **config):
     subscribe_once(ProcessStateEvent, _on_process_state)
     subscribe_once(SupervisorStoppingEvent, _on_supervisor_stopping)
     _hook_signals(supervisord)
-    return None
+    return ManagerIntegrationRPC()

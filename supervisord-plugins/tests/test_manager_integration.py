@@ -99,6 +99,15 @@ class ManagerLifecycle(unittest.TestCase):
         self.assertEqual(leaving.exception.code, 1)
         self.assertTrue(self.closed_logger)
 
+    def test_manager_can_ask_for_a_fatal_shutdown_over_xmlrpc(self):
+        rpc = manager_integration.inject(self.supervisord)
+        self.assertTrue(rpc.fatal("kresd keeps crashing"))
+        options = self.supervisord.options
+        self.assertEqual(options.mood, SupervisorStates.SHUTDOWN)
+        with self.assertRaises(SystemExit) as leaving:
+            options.close_logger()
+        self.assertEqual(leaving.exception.code, 1)
+
     def test_sighup_goes_to_the_manager(self):
         options = self.supervisord.options
         options._signal = signal.SIGHUP
