@@ -1,0 +1,253 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ConfigValidationError, type Problem } from "../../../lib/datamodel/errors.js";
+import { validateConfig } from "../../../lib/datamodel/load.js";
+import {
+  KRESD_LOG_GROUPS,
+  LOG_GROUPS,
+  LOGGING_TARGET_ENV,
+  MANAGER_LOG_GROUPS,
+  kresdLogGroups,
+} from "../../../lib/datamodel/logging.js";
+import { renderLogging } from "../../../lib/datamodel/lua/logging.js";
+import { luaStr } from "../../../lib/utils/lua.js";
+import { hostileStrings } from "../../helpers/hostile-strings.js";
+
+const rundir = fs.mkdtempSync(path.join(os.tmpdir(), "kres-logging-"));
+afterAll(() => fs.rmSync(rundir, { recursive: true, force: true }));
+
+const savedEnv = process.env[LOGGING_TARGET_ENV];
+beforeEach(() => {
+  delete process.env[LOGGING_TARGET_ENV];
+});
+afterAll(() => {
+  if (savedEnv === undefined) delete process.env[LOGGING_TARGET_ENV];
+  else process.env[LOGGING_TARGET_ENV] = savedEnv;
+});
+
+function valid(logging: unknown, strict = true) {
+  return validateConfig({ rundir, logging }, { strict });
+}
+
+function problems(logging: unknown, strict = true): Problem[] {
+  try {
+    valid(logging, strict);
+  } catch (e) {
+    if (e instanceof ConfigValidationError) return e.problems;
+    throw e;
+  }
+  throw new Error("expected the config to be invalid");
+}
+
+describe("logging schema", () => {
+  it("defaults to notice level on stdout, no groups, no bogus log, no dnstap, default debugging", () => {
+    const cfg = validateConfig({ rundir });
+    expect(cfg.logging).toEqual({
+      level: "notice",
+      target: "stdout",
+      groups: undefined,
+      "dnssec-bogus": false,
+      dnstap: false,
+      debugging: { "assertion-abort": false, "assertion-fork": "5m" },
+    });
+  });
+
+  it("accepts every upstream level and target", () => {
+    for (const level of ["crit", "err", "warning", "notice", "info", "debug"]) {
+      expect(valid({ level }).logging.level).toBe(level);
+    }
+    for (const target of ["stdout", "stderr", "syslog"]) {
+      expect(valid({ target }).logging.target).toBe(target);
+    }
+  });
+
+  it("resolves target 'from-env' (the default) from $KRES_LOGGING_TARGET, else stdout", () => {
+    process.env[LOGGING_TARGET_ENV] = "syslog";
+    expect(valid({}).logging.target).toBe("syslog");
+    expect(valid({ target: "from-env" }).logging.target).toBe("syslog");
+    expect(valid({ target: "stderr" }).logging.target).toBe("stderr");
+    process.env[LOGGING_TARGET_ENV] = "";
+    expect(valid({ target: "from-env" }).logging.target).toBe("stdout");
+  });
+
+  it("refuses an invalid $KRES_LOGGING_TARGET with a pointer to /logging/target", () => {
+    process.env[LOGGING_TARGET_ENV] = "journal";
+    expect(problems({})).toEqual([
+      {
+        pointer: "/logging/target",
+        message:
+          "logging target 'journal' read from $KRES_LOGGING_TARGET is invalid; expected one of syslog, stderr, stdout",
+      },
+    ]);
+  });
+
+  it("refuses unknown levels and targets, naming the value", () => {
+    expect(problems({ level: "verbose" })).toEqual([
+      {
+        pointer: "/logging/level",
+        message: "'verbose' is not a logging level; expected one of crit, err, warning, notice, info, debug",
+      },
+    ]);
+    expect(problems({ target: "file" })).toEqual([
+      {
+        pointer: "/logging/target",
+        message: "'file' is not a logging target; expected one of syslog, stderr, stdout or from-env",
+      },
+    ]);
+  });
+
+  it("accepts every upstream group kresd 5.6 knows, and the manager-side ones", () => {
+    const groups = [...MANAGER_LOG_GROUPS, ...KRESD_LOG_GROUPS];
+    expect(valid({ groups }).logging.groups).toEqual(groups);
+    expect(valid({ groups: [] }).logging.groups).toEqual([]);
+    expect(valid({ groups: null }).logging.groups).toBeUndefined();
+  });
+
+  it("refuses an unknown group with a pointer to its index", () => {
+    expect(problems({ groups: ["io", "nonsense"] })).toEqual([
+      { pointer: "/logging/groups/1", message: "'nonsense' is not a known logging group" },
+    ]);
+    expect(problems({ groups: "io" })).toEqual([
+      { pointer: "/logging/groups", message: "expected a list of logging groups" },
+    ]);
+  });
+
+  it("refuses a duplicate group at the index of the repetition, as upstream", () => {
+    expect(problems({ groups: ["io", "cache", "io"] })).toEqual([
+      { pointer: "/logging/groups/2", message: "duplicate logging group 'io' on index 2" },
+    ]);
+  });
+
+  it("refuses the Knot Resolver 6 groups that kresd 5.6 does not have", () => {
+    expect(LOG_GROUPS).toEqual(expect.arrayContaining(["rules", "prlayr", "defer"]));
+    const found = problems({ groups: ["io", "rules", "prlayr", "defer"] });
+    expect(found.map((p) => p.pointer)).toEqual([
+      "/logging/groups/1",
+      "/logging/groups/2",
+      "/logging/groups/3",
+    ]);
+    for (const p of found)
+      expect(p.message).toMatch(/^not supported by kresd 5\.6: it has no logging group '/);
+  });
+
+  it("takes dnssec-bogus as a boolean", () => {
+    expect(valid({ "dnssec-bogus": true }).logging["dnssec-bogus"]).toBe(true);
+    expect(problems({ "dnssec-bogus": "yes" })[0]?.pointer).toBe("/logging/dnssec-bogus");
+  });
+
+  it("takes dnstap as false or an object with a writable socket path and upstream defaults", () => {
+    const sock = path.join(rundir, "dnstap.sock");
+    expect(valid({ dnstap: { "unix-socket": sock } }).logging.dnstap).toEqual({
+      "unix-socket": sock,
+      "log-queries": true,
+      "log-responses": true,
+      "log-tcp-rtt": true,
+    });
+    expect(valid({ dnstap: false }).logging.dnstap).toBe(false);
+  });
+
+  it("resolves a relative dnstap socket path against the config's directory", () => {
+    const cfg = validateConfig(
+      { rundir, logging: { dnstap: { "unix-socket": "tap.sock" } } },
+      { baseDir: rundir },
+    );
+    expect(cfg.logging.dnstap).toMatchObject({ "unix-socket": path.join(rundir, "tap.sock") });
+  });
+
+  it("refuses bad dnstap values with precise pointers", () => {
+    expect(problems({ dnstap: true })).toEqual([
+      { pointer: "/logging/dnstap", message: "expected false or a dnstap object" },
+    ]);
+    expect(problems({ dnstap: {} })[0]?.pointer).toBe("/logging/dnstap/unix-socket");
+    expect(problems({ dnstap: { "unix-socket": "/nonexistent-dir/x.sock" } })).toEqual([
+      {
+        pointer: "/logging/dnstap/unix-socket",
+        message: "'/nonexistent-dir/x.sock' does not point inside an existing directory",
+      },
+    ]);
+    expect(problems({ dnstap: { "unix-socket": "/tmp/x.sock", "log-queries": 1 } })[0]?.pointer).toBe(
+      "/logging/dnstap/log-queries",
+    );
+    expect(problems({ dnstap: { "unix-socket": "/tmp/x.sock", extra: 1 } })).toEqual([
+      { pointer: "/logging/dnstap/extra", message: "unknown key" },
+    ]);
+  });
+
+  it("takes debugging.assertion-abort and assertion-fork (a time)", () => {
+    expect(
+      valid({ debugging: { "assertion-abort": true, "assertion-fork": "1m" } }).logging.debugging,
+    ).toEqual({
+      "assertion-abort": true,
+      "assertion-fork": "1m",
+    });
+    expect(problems({ debugging: { "assertion-fork": 5 } })[0]?.pointer).toBe(
+      "/logging/debugging/assertion-fork",
+    );
+    expect(problems({ debugging: { "assertion-abort": "no" } })[0]?.pointer).toBe(
+      "/logging/debugging/assertion-abort",
+    );
+  });
+
+  it("refuses unknown keys", () => {
+    expect(problems({ colour: true })).toEqual([{ pointer: "/logging/colour", message: "unknown key" }]);
+  });
+});
+
+describe("logging Lua", () => {
+  it("renders level, target and the debugging defaults", () => {
+    expect(renderLogging(validateConfig({ rundir }))).toBe(
+      [
+        'log_level("notice")',
+        'log_target("stdout")',
+        "debugging.assertion_abort = false",
+        "debugging.assertion_fork = 300000",
+      ].join("\n"),
+    );
+  });
+
+  it("passes only kresd's groups to log_groups(), keeping manager-side groups out", () => {
+    const cfg = valid({ level: "debug", target: "stderr", groups: ["manager", "io", "cache-gc", "plan"] });
+    expect(kresdLogGroups(cfg.logging)).toEqual(["io", "plan"]);
+    const lua = renderLogging(cfg);
+    expect(lua).toContain('log_level("debug")');
+    expect(lua).toContain('log_target("stderr")');
+    expect(lua).toContain('log_groups({"io", "plan"})');
+    expect(lua).not.toContain("manager");
+  });
+
+  it("renders no log_groups() when only manager-side groups are set", () => {
+    expect(renderLogging(valid({ groups: ["manager", "supervisord"] }))).not.toContain("log_groups");
+  });
+
+  it("loads bogus_log for dnssec-bogus", () => {
+    expect(renderLogging(valid({ "dnssec-bogus": true }))).toContain('modules.load("bogus_log")');
+  });
+
+  it("loads and configures dnstap", () => {
+    const sock = path.join(rundir, "dnstap.sock");
+    const lua = renderLogging(valid({ dnstap: { "unix-socket": sock, "log-tcp-rtt": false } }));
+    expect(lua).toContain(
+      `modules.load("dnstap")\ndnstap.config({socket_path = ${luaStr(sock)}, client = {log_queries = true, log_responses = true, log_tcp_rtt = false}})`,
+    );
+  });
+
+  it("renders debugging.assertion_fork in milliseconds", () => {
+    const lua = renderLogging(valid({ debugging: { "assertion-abort": true, "assertion-fork": "0s" } }));
+    expect(lua).toContain("debugging.assertion_abort = true");
+    expect(lua.split("\n").at(-1)).toBe("debugging.assertion_fork = 0");
+  });
+
+  it("keeps hostile socket paths inside one escaped Lua string", () => {
+    for (const s of hostileStrings(60)) {
+      const cfg = validateConfig(
+        { rundir, logging: { dnstap: { "unix-socket": `/x/${s}` } } },
+        { strict: false },
+      );
+      const sock = (cfg.logging.dnstap as { "unix-socket": string })["unix-socket"];
+      const lua = renderLogging(cfg);
+      expect(lua).toContain(`socket_path = ${luaStr(sock)},`);
+      expect(lua.split("\n")).toHaveLength(6);
+    }
+  });
+});
