@@ -14,6 +14,7 @@ function pathType(description: string, check: Check) {
   return z
     .string({ error: "expected a path" })
     .min(1, { error: "expected a non-empty path" })
+    .refine((p) => !p.includes("\0"), { error: "a path must not contain a NUL character" })
     .transform((p, ctx) => {
       const absolute = resolveConfigPath(p);
       const problem = validationContext().strict ? check(absolute) : undefined;

@@ -239,7 +239,7 @@ describe("logging Lua", () => {
   });
 
   it("keeps hostile socket paths inside one escaped Lua string", () => {
-    for (const s of hostileStrings(60)) {
+    for (const s of hostileStrings(60).filter((h) => !h.includes("\0"))) {
       const cfg = validateConfig(
         { rundir, logging: { dnstap: { "unix-socket": `/x/${s}` } } },
         { strict: false },

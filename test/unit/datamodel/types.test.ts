@@ -230,6 +230,12 @@ describe("paths", () => {
     expect(inBase(() => messageOf(t.uncheckedPath, ""))).toBe("expected a non-empty path");
   });
 
+  it("refuses NUL in a path even when not strict (kresd would cut the path there)", () => {
+    expect(inBase(() => messageOf(t.uncheckedPath, "a\0b"), false)).toBe(
+      "a path must not contain a NUL character",
+    );
+  });
+
   it("skips file-system checks when not strict", () => {
     expect(inBase(() => t.readableFile.parse("missing"), false)).toBe(path.join(base, "missing"));
   });
