@@ -1,0 +1,111 @@
+import * as fs from "node:fs";
+import { ConfigParseError, ConfigValidationError, formatProblems } from "../datamodel/errors.js";
+import { loadConfigFiles, parseConfigText, validateConfig } from "../datamodel/load.js";
+import type { KresConfig } from "../datamodel/config.js";
+
+export const DEFAULT_CONFIG_FILE = "/etc/knot-resolver/config.yaml";
+export const DEFAULT_API_SOCKET = "/run/knot-resolver/kres-api.sock";
+
+/**
+ * Stands for standard input among file arguments. yargs drops a lone "-" argument, so main() replaces
+ * it by this before parsing; it cannot clash with a real path (no argument can contain NUL).
+ */
+export const STDIN = "\0stdin";
+
+/** A file argument as shown to the user. */
+export function displayName(file: string): string {
+  return file === STDIN ? "<stdin>" : file;
+}
+
+/** Where a command writes: the process's streams, or buffers in tests. */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** The whole standard input (for the file name "-"). */
+  readStdin(): string;
+}
+
+export const processIo: CliIo = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+  readStdin: () => fs.readFileSync(0, "utf8"),
+};
+
+/** A failure the user can act on: printed as its message alone, no stack trace. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = "CliError";
+  }
+}
+
+/** Options every kresctl command accepts. */
+export interface GlobalArgs {
+  socket: string;
+}
+
+/** What a command handler gets besides its arguments; `exitCode` is what kresctl exits with. */
+export interface CommandContext {
+  io: CliIo;
+  exitCode: number;
+}
+
+/**
+ * Reads and validates one config file; STDIN ("-" on the command line) reads standard input, and
+ * relative paths in it are then resolved against the current directory. `strict: false` skips the
+ * file-system checks.
+ */
+export function loadConfig(file: string, strict: boolean, io: CliIo): KresConfig {
+  if (file === STDIN) {
+    const data = parseConfigText(io.readStdin(), "<stdin>");
+    return validateConfig(data, { strict, baseDir: process.cwd() });
+  }
+  return loadConfigFiles([file], { strict }).config;
+}
+
+/** The text to show for an error that is the user's to fix; undefined for anything else (a bug). */
+export function userErrorMessage(e: unknown, source?: string): string | undefined {
+  if (e instanceof ConfigValidationError)
+    return source ? `${source}: ${formatProblems(e.problems)}` : formatProblems(e.problems);
+  if (e instanceof ConfigParseError || e instanceof CliError) return e.message;
+  return undefined;
+}
+
+/**
+ * Runs a command body: a user error is printed as "kresctl: message" and sets exit code 1 (or the
+ * CliError's code); anything else is a bug and is printed with its stack.
+ */
+export async function runCommand(
+  ctx: CommandContext,
+  body: () => void | Promise<void>,
+  source?: string,
+): Promise<void> {
+  try {
+    await body();
+  } catch (e) {
+    const message = userErrorMessage(e, source);
+    if (message !== undefined) {
+      ctx.io.err(`kresctl: ${message}\n`);
+      ctx.exitCode = e instanceof CliError ? e.exitCode : 1;
+    } else {
+      ctx.io.err(`kresctl: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      ctx.exitCode = 70; // EX_SOFTWARE
+    }
+  }
+}
+
+/** Writes text to a file, or to standard output when no file (or "-") is given. */
+export function writeOutput(io: CliIo, text: string, file: string | undefined): void {
+  if (!file || file === STDIN) {
+    io.out(text);
+    return;
+  }
+  try {
+    fs.writeFileSync(file, text);
+  } catch (e) {
+    throw new CliError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}

@@ -1,0 +1,102 @@
+import * as fs from "node:fs";
+import { fileURLToPath } from "node:url";
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { ConfigParseError, ConfigValidationError, formatProblems } from "../datamodel/errors.js";
+import { loadConfigFiles } from "../datamodel/load.js";
+import { packageVersion } from "../cli/version.js";
+
+export const DEFAULT_CONFIG_FILE = "/etc/knot-resolver/config.yaml";
+
+/**
+ * Asks the launcher (bin/knot-resolver) to replace this process with `argv` once node has exited 0,
+ * keeping the PID: node has no exec(). The request is `argv` as shell-quoted words in the file named
+ * by $KNOT_RESOLVER_EXEC_FILE. Start-up will use it to hand over to supervisord.
+ */
+export function requestExec(argv: readonly string[]): void {
+  const file = process.env.KNOT_RESOLVER_EXEC_FILE;
+  if (!file)
+    throw new Error("cannot exec: not started through bin/knot-resolver (KNOT_RESOLVER_EXEC_FILE unset)");
+  if (argv.length === 0) throw new Error("cannot exec an empty command");
+  fs.writeFileSync(file, argv.map(shellQuote).join(" ") + "\n");
+}
+
+/** One word for a POSIX shell, whatever it contains: single-quoted, with ' written as '\''. */
+export function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * knot-resolver [-c FILE]... : loads and validates the configuration (later files override earlier
+ * ones). Exit codes: 0 valid; 1 invalid configuration, unreadable file or usage error (each problem
+ * on stderr with its JSON pointer, no stack trace); 70 internal error.
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  let usage: { error?: Error; output: string } = { output: "" };
+  const args = await yargs([...argv])
+    .scriptName("knot-resolver")
+    .usage(
+      "Usage: $0 [-c FILE]...\n\nKnot Resolver: runs and supervises kresd workers from one declarative config.",
+    )
+    .option("config", {
+      alias: "c",
+      type: "string",
+      array: true,
+      requiresArg: true,
+      default: [DEFAULT_CONFIG_FILE],
+      describe: "Configuration file (YAML or JSON); repeat to merge several, later ones override earlier",
+    })
+    .strict()
+    .help()
+    .alias("help", "h")
+    .version(packageVersion())
+    .alias("version", "V")
+    .wrap(Math.min(110, process.stdout.columns || 80))
+    .parseAsync(argv as string[], {}, (err: Error | undefined, _a: unknown, output: string) => {
+      usage = { error: err ?? undefined, output };
+    });
+  if (usage.error) {
+    process.stderr.write(usage.output ? `${usage.output}\n` : `knot-resolver: ${usage.error.message}\n`);
+    return 1;
+  }
+  if (usage.output) {
+    process.stdout.write(`${usage.output}\n`); // --help or --version
+    return 0;
+  }
+
+  const files = args.config.map(String);
+  try {
+    loadConfigFiles(files);
+  } catch (e) {
+    if (e instanceof ConfigValidationError) {
+      process.stderr.write(`knot-resolver: ${files.join(", ")}: ${formatProblems(e.problems)}\n`);
+      return 1;
+    }
+    if (e instanceof ConfigParseError) {
+      process.stderr.write(`knot-resolver: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  process.stderr.write(
+    `knot-resolver: configuration ${files.join(", ")} is valid; ` +
+      "starting and supervising kresd workers is not implemented yet, stopping.\n",
+  );
+  return 0;
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  return !!script && fs.realpathSync(script) === fileURLToPath(import.meta.url);
+}
+
+if (isEntryPoint()) {
+  try {
+    process.exitCode = await main(hideBin(process.argv));
+  } catch (e) {
+    process.stderr.write(
+      `knot-resolver: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
+    process.exitCode = 70;
+  }
+}

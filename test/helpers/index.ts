@@ -1,0 +1,33 @@
+/**
+ * The shared integration-test harness. Everything started or created through it is stopped and
+ * removed after the test file (afterAll), or when the jest worker exits.
+ *
+ *   const port = await freePort();
+ *   const kresd = await startKresd({ lua: "modules.load('nsid')", port });
+ *   const r = await kresd.query("localhost", "A");   // or kdigAt(port, ...) / kdig([...])
+ *   expect(r.answers[0]?.data).toBe("127.0.0.1");
+ */
+export { cleanupAll } from "./cleanup.js";
+export {
+  kdig,
+  kdigAt,
+  parseKdigJson,
+  ednsOptions,
+  KdigError,
+  type DnsRecord,
+  type KdigResult,
+} from "./kdig.js";
+export { startKnotd, Knotd, type KnotdOptions } from "./knotd.js";
+export { startKresd, Kresd, type KresdOptions } from "./kresd.js";
+export { freePort, type FreePortOptions } from "./ports.js";
+export { GroupProcess, waitFor, type ExitStatus, type SpawnOptions } from "./procs.js";
+export {
+  REPO_ROOT,
+  KRESCTL,
+  KNOT_RESOLVER,
+  run,
+  ensureBuilt,
+  type RunResult,
+  type RunOptions,
+} from "./repo.js";
+export { tmpDir } from "./tmp.js";
