@@ -86,12 +86,9 @@ const prefillItemSchema = z
 
 const garbageCollectorObject = z
   .strictObject({
-    enable: z
-      .boolean()
-      .default(true)
-      .meta({
-        description: "Run the garbage collector (same as setting 'garbage-collector: false' when off).",
-      }),
+    enable: z.boolean().default(true).meta({
+      description: "Run the garbage collector (same as setting 'garbage-collector: false' when off).",
+    }),
     interval: timeUnit.default("1s").meta({ description: "Pause between two garbage collection runs." }),
     threshold: percent.default(80).meta({ description: "Cache usage (percent) that starts a collection." }),
     release: percent.default(10).meta({ description: "Percent of the used cache that a collection frees." }),

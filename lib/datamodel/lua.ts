@@ -6,12 +6,9 @@ const NO_POLICY_LOADER = "there is no policy-loader process (no shared rules dat
 
 export const luaSchema = z
   .strictObject({
-    "script-only": z
-      .boolean()
-      .default(false)
-      .meta({
-        description: "Give the workers only the Lua of this section, nothing generated from the rest.",
-      }),
+    "script-only": z.boolean().default(false).meta({
+      description: "Give the workers only the Lua of this section, nothing generated from the rest.",
+    }),
     script: z
       .string({ error: "expected a string of Lua code" })
       .optional()
@@ -19,12 +16,9 @@ export const luaSchema = z
     "script-file": readableFile
       .optional()
       .meta({ description: "File of Lua code run by every worker after the generated configuration." }),
-    "policy-script-only": z
-      .boolean()
-      .default(false)
-      .meta({
-        description: "Upstream's policy-loader counterpart of script-only; kresd 5.6 has no policy-loader.",
-      }),
+    "policy-script-only": z.boolean().default(false).meta({
+      description: "Upstream's policy-loader counterpart of script-only; kresd 5.6 has no policy-loader.",
+    }),
     "policy-script": z
       .string({ error: "expected a string of Lua code" })
       .optional()

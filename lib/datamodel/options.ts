@@ -34,12 +34,9 @@ export const optionsSchema = z
       .boolean()
       .default(true)
       .meta({ description: "Answer queries without the RD (recursion desired) bit with REFUSED." }),
-    "time-jump-detection": z
-      .boolean()
-      .default(true)
-      .meta({
-        description: "Detect a system clock jump against the root NS signatures and flush the cache.",
-      }),
+    "time-jump-detection": z.boolean().default(true).meta({
+      description: "Detect a system clock jump against the root NS signatures and flush the cache.",
+    }),
     "violators-workarounds": z
       .boolean()
       .default(false)

@@ -5,6 +5,10 @@ import { hideBin } from "yargs/helpers";
 import { ConfigParseError, ConfigValidationError, formatProblems } from "../datamodel/errors.js";
 import { loadConfigFiles } from "../datamodel/load.js";
 import { packageVersion } from "../cli/version.js";
+import type { KresConfig } from "../datamodel/config.js";
+import { ControllerUnavailable, SubprocessError } from "../controller/interface.js";
+import { logger } from "./logger.js";
+import { startUp, StartupError } from "./startup.js";
 
 export const DEFAULT_CONFIG_FILE = "/etc/knot-resolver/config.yaml";
 
@@ -28,10 +32,12 @@ export function shellQuote(word: string): string {
 
 /**
  * knot-resolver [-c FILE]... : loads and validates the configuration (later files override earlier
- * ones). Exit codes: 0 valid; 1 invalid configuration, unreadable file or usage error (each problem
- * on stderr with its JSON pointer, no stack trace); 70 internal error.
+ * ones), then starts up (see startup.ts): either hands over to supervisord (exit 0 with an exec
+ * request) or, started by supervisord, runs as the manager (undefined: keeps running). Exit codes:
+ * 1 invalid configuration, unreadable file, usage error or refused start (each problem on stderr,
+ * no stack trace); 70 internal error.
  */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[]): Promise<number | undefined> {
   let usage: { error?: Error; output: string } = { output: "" };
   const args = await yargs([...argv])
     .scriptName("knot-resolver")
@@ -65,8 +71,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 
   const files = args.config.map(String);
+  let config: KresConfig;
   try {
-    loadConfigFiles(files);
+    config = loadConfigFiles(files).config;
   } catch (e) {
     if (e instanceof ConfigValidationError) {
       process.stderr.write(`knot-resolver: ${files.join(", ")}: ${formatProblems(e.problems)}\n`);
@@ -78,11 +85,24 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     throw e;
   }
-  process.stderr.write(
-    `knot-resolver: configuration ${files.join(", ")} is valid; ` +
-      "starting and supervising kresd workers is not implemented yet, stopping.\n",
-  );
-  return 0;
+  try {
+    const outcome = await startUp(files, config);
+    if (outcome.kind === "exec") {
+      requestExec(outcome.argv);
+      return 0;
+    }
+    return undefined; // the supervised manager runs until a signal
+  } catch (e) {
+    if (e instanceof StartupError) {
+      process.stderr.write(`knot-resolver: ${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof SubprocessError || e instanceof ControllerUnavailable) {
+      logger.crit(`start-up failed: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
 }
 
 function isEntryPoint(): boolean {
@@ -92,7 +112,8 @@ function isEntryPoint(): boolean {
 
 if (isEntryPoint()) {
   try {
-    process.exitCode = await main(hideBin(process.argv));
+    const code = await main(hideBin(process.argv));
+    if (code !== undefined) process.exitCode = code;
   } catch (e) {
     process.stderr.write(
       `knot-resolver: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,

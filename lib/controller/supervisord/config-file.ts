@@ -3,7 +3,8 @@ import { cacheGcArgs, cacheGcEnabled } from "../../datamodel/cache.js";
 import type { KresConfig } from "../../datamodel/config.js";
 import { projectRoot } from "../../utils/paths.js";
 
-export const KRESD = "/usr/sbin/kresd";
+// Overridable so a test (or another distribution) can point at a different kresd binary.
+export const KRESD = process.env.KRES_KRESD ?? "/usr/sbin/kresd";
 export const KRES_CACHE_GC = "/usr/sbin/kres-cache-gc";
 // Stands for supervisord's %(process_num)d while the command is escaped.
 const PROCESS_NUM = 987654321;

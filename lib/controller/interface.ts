@@ -1,0 +1,65 @@
+/**
+ * What the manager needs from whatever runs its subprocesses. The manager only ever talks to
+ * this interface; supervisord is the one implementation (lib/controller/supervisord/).
+ */
+
+export type SubprocessKind = "kresd" | "cache-gc" | "manager";
+
+export type SubprocessState =
+  "running" | "starting" | "stopped" | "stopping" | "backoff" | "exited" | "fatal" | "unknown";
+
+export interface SubprocessStatus {
+  /** Controller-level name, e.g. 'kresd:kresd0', 'cache-gc', 'manager'. */
+  name: string;
+  kind: SubprocessKind;
+  /** Worker slot for kresd (0…max-workers, the last one being the canary). */
+  id?: number;
+  state: SubprocessState;
+  /** PID while the process exists, else undefined. */
+  pid?: number;
+  /** Unix time the process was last started (0 if never). */
+  startedAt: number;
+  /** Why the process is not running, when the controller knows. */
+  error?: string;
+}
+
+/** A process could not be started, stopped or found; `name` says which. */
+export class SubprocessError extends Error {
+  constructor(
+    readonly process: string,
+    message: string,
+  ) {
+    super(`${process}: ${message}`);
+    this.name = "SubprocessError";
+  }
+}
+
+/** The controller itself (supervisord) cannot be reached. */
+export class ControllerUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ControllerUnavailable";
+  }
+}
+
+export interface SubprocessController {
+  /** Every process the controller knows, in its current state (running ones are adoptable). */
+  list(): Promise<SubprocessStatus[]>;
+  status(name: string): Promise<SubprocessStatus>;
+  /** Prepares a kresd slot with its Lua config (started later with start()). */
+  createKresd(id: number, lua: string): Promise<string>;
+  /** Starts and resolves once the process is RUNNING (for kresd: it sent READY=1). */
+  start(name: string): Promise<SubprocessStatus>;
+  /** Stops; resolves once it is gone. Stopping a stopped process is not an error. */
+  stop(name: string): Promise<void>;
+  /** Tells the controller the manager itself is ready (its start-up is complete). */
+  notifyReady(pid: number): Promise<void>;
+  /** Stops everything, the manager included, with an error exit: the manager has given up. */
+  fatal(reason: string): Promise<void>;
+  /** Stops everything and exits successfully. */
+  shutdown(): Promise<void>;
+}
+
+export const kresdName = (id: number): string => `kresd:kresd${id}`;
+export const CACHE_GC = "cache-gc";
+export const MANAGER = "manager";

@@ -1,0 +1,116 @@
+import {
+  CACHE_GC,
+  ControllerUnavailable,
+  SubprocessError,
+  kresdName,
+  type SubprocessController,
+  type SubprocessKind,
+  type SubprocessState,
+  type SubprocessStatus,
+} from "../interface.js";
+import { writeFileAtomic } from "../../utils/files.js";
+import { rundirFiles } from "./config-file.js";
+import { Faults, SupervisordFault, SupervisordRpc, SupervisordUnreachable, type ProcessInfo } from "./rpc.js";
+
+const STATES: Record<string, SubprocessState> = {
+  RUNNING: "running",
+  STARTING: "starting",
+  STOPPED: "stopped",
+  STOPPING: "stopping",
+  BACKOFF: "backoff",
+  EXITED: "exited",
+  FATAL: "fatal",
+};
+
+function toStatus(info: ProcessInfo): SubprocessStatus {
+  const name = info.group === info.name ? info.name : `${info.group}:${info.name}`;
+  const kind: SubprocessKind =
+    info.group === "kresd" ? "kresd" : info.group === CACHE_GC ? "cache-gc" : "manager";
+  const status: SubprocessStatus = {
+    name,
+    kind,
+    state: STATES[info.statename] ?? "unknown",
+    startedAt: info.start,
+  };
+  if (kind === "kresd") status.id = Number(info.name.replace(/^kresd/, ""));
+  if (info.pid > 0) status.pid = info.pid;
+  if (info.spawnerr) status.error = info.spawnerr;
+  return status;
+}
+
+/** SubprocessController over supervisord's XML-RPC socket in the rundir. */
+export class SupervisordController implements SubprocessController {
+  readonly rpc: SupervisordRpc;
+
+  constructor(
+    private readonly rundir: string,
+    timeoutMs?: number,
+  ) {
+    this.rpc = new SupervisordRpc(rundirFiles(rundir).sock, timeoutMs);
+  }
+
+  private async guard<T>(name: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (e) {
+      if (e instanceof SupervisordUnreachable) throw new ControllerUnavailable(e.message);
+      if (e instanceof SupervisordFault) {
+        if (e.faultCode === Faults.BAD_NAME) throw new SubprocessError(name, "no such process");
+        if (e.faultCode === Faults.SHUTDOWN_STATE)
+          throw new ControllerUnavailable("supervisord is shutting down");
+        throw new SubprocessError(name, e.faultString);
+      }
+      throw e;
+    }
+  }
+
+  async list(): Promise<SubprocessStatus[]> {
+    const all = await this.guard("*", () => this.rpc.getAllProcessInfo());
+    return all.map(toStatus);
+  }
+
+  async status(name: string): Promise<SubprocessStatus> {
+    return toStatus(await this.guard(name, () => this.rpc.getProcessInfo(name)));
+  }
+
+  async createKresd(id: number, lua: string): Promise<string> {
+    writeFileAtomic(rundirFiles(this.rundir).workerLua(id), lua);
+    return kresdName(id);
+  }
+
+  async start(name: string): Promise<SubprocessStatus> {
+    await this.guard(name, async () => {
+      try {
+        return await this.rpc.call<boolean>("fast.startProcess", name, true);
+      } catch (e) {
+        // Started meanwhile (e.g. by supervisord's autorestart): that is what we wanted.
+        if (e instanceof SupervisordFault && e.faultCode === Faults.ALREADY_STARTED) return true;
+        throw e;
+      }
+    });
+    return this.status(name);
+  }
+
+  async stop(name: string): Promise<void> {
+    await this.guard(name, async () => {
+      try {
+        return await this.rpc.stopProcess(name, true);
+      } catch (e) {
+        if (e instanceof SupervisordFault && e.faultCode === Faults.NOT_RUNNING) return true;
+        throw e;
+      }
+    });
+  }
+
+  async notifyReady(pid: number): Promise<void> {
+    await this.guard("manager", () => this.rpc.call("sd_notify.notify", pid, "READY=1"));
+  }
+
+  async fatal(reason: string): Promise<void> {
+    await this.guard("manager", () => this.rpc.call("manager_integration.fatal", reason));
+  }
+
+  async shutdown(): Promise<void> {
+    await this.guard("supervisord", () => this.rpc.shutdown());
+  }
+}

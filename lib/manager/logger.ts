@@ -1,0 +1,30 @@
+import winston from "winston";
+import type { KresConfig } from "../datamodel/config.js";
+
+/** Config's logging.level → winston's syslog level names. */
+const LEVELS: Record<KresConfig["logging"]["level"], string> = {
+  crit: "crit",
+  err: "error",
+  warning: "warning",
+  notice: "notice",
+  info: "info",
+  debug: "debug",
+};
+
+/**
+ * One line per event: `level: message`. Under supervisord the manager's stdout is forwarded by
+ * the patch_logger plugin to logging.target (stdout, stderr or syslog) prefixed `manager[pid]`,
+ * so the manager itself writes to stdout, or to stderr when the target is stderr.
+ */
+export const logger = winston.createLogger({
+  levels: winston.config.syslog.levels,
+  level: "notice",
+  format: winston.format.printf(({ level, message }) => `${level}: ${String(message).replace(/\n/g, "\\n")}`),
+  transports: [new winston.transports.Console({ stderrLevels: [] })],
+});
+
+export function configureLogging(cfg: KresConfig): void {
+  logger.level = LEVELS[cfg.logging.level] ?? "notice";
+  const stderrLevels = cfg.logging.target === "stderr" ? Object.keys(winston.config.syslog.levels) : [];
+  logger.clear().add(new winston.transports.Console({ stderrLevels }));
+}
