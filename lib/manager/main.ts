@@ -8,7 +8,7 @@ import { packageVersion } from "../cli/version.js";
 import type { KresConfig } from "../datamodel/config.js";
 import { ControllerUnavailable, SubprocessError } from "../controller/interface.js";
 import { logger } from "./logger.js";
-import { startUp, StartupError } from "./startup.js";
+import { GaveUp, startUp, StartupError } from "./startup.js";
 
 export const DEFAULT_CONFIG_FILE = "/etc/knot-resolver/config.yaml";
 
@@ -97,6 +97,7 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
       process.stderr.write(`knot-resolver: ${e.message}\n`);
       return 1;
     }
+    if (e instanceof GaveUp) return 1;
     if (e instanceof SubprocessError || e instanceof ControllerUnavailable) {
       logger.crit(`start-up failed: ${e.message}`);
       return 1;

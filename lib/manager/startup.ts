@@ -21,6 +21,14 @@ export class StartupError extends Error {
   }
 }
 
+/** The manager gave up and said why in the log; nothing more to report. */
+export class GaveUp extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "GaveUp";
+  }
+}
+
 /** How supervisord runs the manager again: this very node script with the same config files. */
 export function managerCommand(files: readonly string[]): ManagerCommand {
   const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "main.js");
@@ -71,7 +79,7 @@ export async function startUp(files: readonly string[], config: KresConfig): Pro
     logger.crit(reason);
     manager.stop();
     await controller.fatal(reason);
-    throw e;
+    throw new GaveUp(reason);
   }
   await controller.notifyReady(process.pid);
   logger.notice(`knot-resolver is ready: ${config.workers} kresd worker(s) on ${rundir}`);

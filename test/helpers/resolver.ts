@@ -1,0 +1,178 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import { registerProcess, unregisterProcess } from "./cleanup.js";
+import { freePort } from "./ports.js";
+import { GroupProcess, waitFor } from "./procs.js";
+import { KNOT_RESOLVER, ensureBuilt, run } from "./repo.js";
+import { tmpDir } from "./tmp.js";
+
+/** Keeps test workers off the internet: no priming or trust-anchor upkeep, root hints on loopback. */
+const OFFLINE_SCRIPT = [
+  "for _, m in ipairs({'priming', 'detect_time_skew', 'detect_time_jump', 'ta_update', 'ta_signal_query', 'ta_sentinel'}) do pcall(modules.unload, m) end",
+  "trust_anchors.remove('.')",
+  "modules.load('hints > iterate')",
+  "hints.root({['root.invalid.'] = {'127.0.0.1'}})",
+].join("\n");
+
+export interface ProcessRow {
+  state: string;
+  pid?: number;
+}
+
+export interface ResolverOptions {
+  /** Config keys merged over the test defaults (rundir, listen, cache, offline Lua). */
+  config?: Record<string, unknown>;
+  /** Extra environment for bin/knot-resolver. */
+  env?: NodeJS.ProcessEnv;
+  /** Wait until the manager reports ready (default true). */
+  waitReady?: boolean;
+}
+
+/**
+ * A whole knot-resolver (supervisord, manager, kresd workers, cache-gc) started through the real
+ * bin/knot-resolver on a free loopback port with its own rundir.
+ */
+export class Resolver {
+  readonly proc: GroupProcess;
+  private stopped = false;
+
+  constructor(
+    readonly dir: string,
+    readonly configFile: string,
+    readonly rundir: string,
+    readonly port: number,
+    env: NodeJS.ProcessEnv,
+  ) {
+    this.proc = new GroupProcess(KNOT_RESOLVER, ["-c", configFile], {
+      env: { ...process.env, ...env },
+      name: "knot-resolver",
+    });
+    // supervisord puts every program in its own process group: the group kill of GroupProcess
+    // would miss them, so this resolver cleans up after itself by its directory.
+    unregisterProcess(this.proc);
+    registerProcess(this);
+  }
+
+  /** The launcher's PID: the one systemd would watch, supervisord's after the exec. */
+  get pid(): number {
+    return this.proc.pid;
+  }
+
+  /** Everything supervisord logged (its own lines and the programs', prefixed name[pid]). */
+  get log(): string {
+    return this.proc.stdout + this.proc.stderr;
+  }
+
+  get supervisordConf(): string {
+    return path.join(this.rundir, "supervisord.conf");
+  }
+
+  async supervisorctl(...args: string[]): Promise<string> {
+    const r = await run("/usr/bin/supervisorctl", ["-c", this.supervisordConf, ...args]);
+    return r.stdout;
+  }
+
+  /** supervisorctl status as a map name → state and PID (stopped slots left out). */
+  async status(): Promise<Map<string, ProcessRow>> {
+    const rows = new Map<string, ProcessRow>();
+    for (const line of (await this.supervisorctl("status")).split("\n")) {
+      const m = /^(\S+)\s+([A-Z]+)\s*(.*)$/.exec(line);
+      if (!m || m[2] === "STOPPED") continue;
+      const pid = /pid (\d+)/.exec(m[3] as string);
+      rows.set(m[1] as string, { state: m[2] as string, pid: pid ? Number(pid[1]) : undefined });
+    }
+    return rows;
+  }
+
+  async pidOf(name: string): Promise<number | undefined> {
+    return (await this.status()).get(name)?.pid;
+  }
+
+  async waitReady(timeoutMs = 30000): Promise<void> {
+    await waitFor(
+      "knot-resolver ready",
+      () => (this.log.includes("knot-resolver is ready") ? true : undefined),
+      {
+        timeoutMs,
+        intervalMs: 50,
+        abort: () => (this.proc.running ? undefined : this.proc.describe() + "\n" + this.proc.stdout),
+      },
+    );
+  }
+
+  /** PIDs of live processes that belong to this resolver (their command line names its dir). */
+  leftovers(): number[] {
+    const out: number[] = [];
+    for (const entry of fs.readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+      try {
+        const cmd = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8");
+        const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+        if (cmd.includes(this.dir) && !/\) Z /.test(stat)) out.push(Number(entry));
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return out;
+  }
+
+  /** SIGTERM to the main PID and wait; anything left behind is killed and reported by the caller. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.proc.stop({ timeoutMs: 20000 });
+    this.killNow();
+  }
+
+  killNow(): void {
+    this.stopped = true;
+    this.proc.killNow();
+    for (const pid of this.leftovers()) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    unregisterProcess(this);
+  }
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] =
+      b && v && typeof b === "object" && typeof v === "object" && !Array.isArray(b) && !Array.isArray(v)
+        ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+/** Starts bin/knot-resolver on a config of test defaults merged with `opts.config`. */
+export async function startResolver(opts: ResolverOptions = {}): Promise<Resolver> {
+  ensureBuilt();
+  const dir = tmpDir("krm-resolver-");
+  const rundir = path.join(dir, "run");
+  fs.mkdirSync(path.join(rundir, "cache"), { recursive: true });
+  const port = await freePort();
+  const config = deepMerge(
+    {
+      rundir,
+      workers: 2,
+      "max-workers": 4,
+      network: { listen: [{ interface: `127.0.0.1@${port}` }] },
+      cache: { storage: path.join(rundir, "cache"), "size-max": "10M" },
+      logging: { level: "info" },
+      lua: { script: OFFLINE_SCRIPT },
+    },
+    opts.config ?? {},
+  );
+  const configFile = path.join(dir, "config.yaml");
+  fs.writeFileSync(configFile, yaml.dump(config));
+  const resolver = new Resolver(dir, configFile, rundir, port, opts.env ?? {});
+  if (opts.waitReady ?? true) await resolver.waitReady();
+  return resolver;
+}

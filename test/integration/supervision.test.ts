@@ -1,0 +1,251 @@
+/**
+ * The start-up sequence and supervision, observed from outside a real bin/knot-resolver:
+ * supervisord (Debian's), the manager, real kresd 5.6 workers and kres-cache-gc on loopback.
+ */
+import { jest } from "@jest/globals";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { kdigAt, run, waitFor, KNOT_RESOLVER } from "../helpers/index.js";
+import { startResolver, type Resolver } from "../helpers/resolver.js";
+
+jest.setTimeout(120_000);
+
+const started: Resolver[] = [];
+async function resolver(...args: Parameters<typeof startResolver>): Promise<Resolver> {
+  const r = await startResolver(...args);
+  started.push(r);
+  return r;
+}
+afterAll(async () => {
+  for (const r of started) await r.stop();
+});
+
+function cmdline(pid: number): string {
+  return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+};
+
+describe("start-up", () => {
+  let r: Resolver;
+  beforeAll(async () => {
+    r = await resolver({ config: { workers: 2 } });
+  });
+
+  it("replaces itself with supervisord, keeping its PID", () => {
+    expect(cmdline(r.pid)).toMatch(/supervisord -n -c \S+\/supervisord\.conf/);
+  });
+
+  it("runs the manager, the requested kresd workers and cache-gc under supervisord", async () => {
+    const status = await r.status();
+    expect([...status.keys()].sort()).toEqual(["cache-gc", "kresd:kresd0", "kresd:kresd1", "manager"]);
+    for (const [name, row] of status) {
+      expect([name, row.state]).toEqual([name, "RUNNING"]);
+      expect(cmdline(row.pid as number)).toContain(
+        name === "manager" ? "main.js" : name === "cache-gc" ? "kres-cache-gc" : "/usr/sbin/kresd",
+      );
+    }
+  });
+
+  it("offers max-workers + 1 kresd slots (the last one for the canary)", async () => {
+    const all = await r.supervisorctl("status");
+    expect(all.match(/^kresd:kresd\d+ /gm)).toHaveLength(5);
+  });
+
+  it("answers DNS on the configured port", async () => {
+    const res = await kdigAt(r.port, "localhost", "A");
+    expect(res.answers.map((a) => a.data)).toEqual(["127.0.0.1"]);
+  });
+
+  it("forwards kresd's own output prefixed with name[pid]", async () => {
+    const pid = await r.pidOf("kresd:kresd0");
+    expect(r.log).toMatch(new RegExp(`kresd0\\[${pid}\\]: `));
+    expect(r.log).toMatch(/manager\[\d+\]: notice: knot-resolver is ready/);
+  });
+});
+
+describe("adoption", () => {
+  it("after kill -9 of the manager, a new manager adopts the same workers and no query is lost", async () => {
+    const r = await resolver();
+    const before = await r.status();
+    const managerPid = before.get("manager")?.pid as number;
+    let stop = false;
+    let answered = 0;
+    const failures: string[] = [];
+    const load = (async () => {
+      while (!stop) {
+        try {
+          const res = await kdigAt(r.port, "localhost", "A");
+          if (res.rcode === "NOERROR" && res.answers[0]?.data === "127.0.0.1") answered++;
+          else failures.push(res.rcode);
+        } catch (e) {
+          failures.push((e as Error).message);
+        }
+      }
+    })();
+    await new Promise((res) => setTimeout(res, 300));
+    process.kill(managerPid, "SIGKILL");
+    const newManager = await waitFor(
+      "a new manager",
+      async () => {
+        const m = (await r.status()).get("manager");
+        return m?.state === "RUNNING" && m.pid !== managerPid ? m.pid : undefined;
+      },
+      { timeoutMs: 20000, intervalMs: 100 },
+    );
+    await waitFor("adoption logged", () => (/adopted kresd:kresd1/.test(r.log) ? true : undefined));
+    await new Promise((res) => setTimeout(res, 300));
+    stop = true;
+    await load;
+
+    const after = await r.status();
+    expect(newManager).not.toBe(managerPid);
+    for (const name of ["kresd:kresd0", "kresd:kresd1", "cache-gc"]) {
+      expect([name, after.get(name)?.pid]).toEqual([name, before.get(name)?.pid]);
+    }
+    expect(failures).toEqual([]);
+    expect(answered).toBeGreaterThan(5);
+    expect(r.log).toContain(`adopted kresd:kresd0 (pid ${before.get("kresd:kresd0")?.pid})`);
+  });
+});
+
+describe("watchdog", () => {
+  it("a worker killed with -9 comes back with a new PID and the manager notices", async () => {
+    const r = await resolver();
+    const old = (await r.pidOf("kresd:kresd1")) as number;
+    process.kill(old, "SIGKILL");
+    const fresh = await waitFor(
+      "kresd1 back",
+      async () => {
+        const row = (await r.status()).get("kresd:kresd1");
+        return row?.state === "RUNNING" && row.pid !== old ? row.pid : undefined;
+      },
+      { timeoutMs: 15000, intervalMs: 100 },
+    );
+    expect(alive(fresh as number)).toBe(true);
+    await waitFor("the watchdog's note", () =>
+      r.log.includes(`kresd:kresd1 died and was restarted (pid ${old} → ${fresh})`) ? true : undefined,
+    );
+    expect((await kdigAt(r.port, "localhost", "A")).rcode).toBe("NOERROR");
+  });
+
+  it("gives up after too many worker failures in a short time: everything stops, exit 1, one line why", async () => {
+    const r = await resolver();
+    for (let i = 0; i < 6 && r.proc.running; i++) {
+      const pid = (await r.pidOf("kresd:kresd0")) as number;
+      process.kill(pid, "SIGKILL");
+      await waitFor(
+        "kresd0 restarted",
+        async () => {
+          if (!r.proc.running) return true;
+          const row = (await r.status()).get("kresd:kresd0");
+          return row?.state === "RUNNING" && row.pid !== pid ? true : undefined;
+        },
+        { timeoutMs: 15000, intervalMs: 50 },
+      );
+      await waitFor("the watchdog's note", () =>
+        !r.proc.running || r.log.includes(`(pid ${pid} → `) ? true : undefined,
+      );
+    }
+    const status = await r.proc.exited;
+    expect(status).toEqual({ code: 1, signal: null });
+    const why = r.log.split("\n").filter((l) => l.includes("giving up:"));
+    expect(why).toHaveLength(1);
+    expect(why[0]).toMatch(/6 worker failures within 60 s \(limit 5\)/);
+    expect(r.leftovers()).toEqual([]);
+  });
+
+  it("a kresd that never sends READY is killed after startsecs, FATAL, and the resolver exits 1", async () => {
+    const dir = path.dirname(await fs.promises.realpath(KNOT_RESOLVER));
+    const wrapper = path.join(dir, "..", "test", "fixtures", "never-ready-kresd.sh");
+    const r = await resolver({ env: { KRES_KRESD: wrapper }, waitReady: false });
+    const status = await r.proc.exited;
+    expect(status).toEqual({ code: 1, signal: null });
+    expect(r.log).toMatch(/kresd0 .*FATAL|FATAL.*kresd0/);
+    expect(r.log).toMatch(/no READY=1 within 10/i);
+    expect(r.log).toMatch(/cannot start the workers/);
+    expect(r.leftovers()).toEqual([]);
+  });
+});
+
+describe("signals", () => {
+  it.each(["SIGTERM", "SIGINT"] as const)(
+    "%s to the main PID stops every process, cleans the rundir and exits 0",
+    async (signal) => {
+      const r = await resolver();
+      const pids = [...(await r.status()).values()].map((row) => row.pid as number);
+      expect(pids).toHaveLength(4);
+      process.kill(r.pid, signal);
+      expect(await r.proc.exited).toEqual({ code: 0, signal: null });
+      for (const pid of pids) expect([pid, alive(pid)]).toEqual([pid, false]);
+      expect(r.leftovers()).toEqual([]);
+      const left = fs.readdirSync(r.rundir);
+      expect(left).not.toContain("supervisord.sock");
+      expect(left).not.toContain("supervisord.pid");
+      expect(fs.readdirSync(path.join(r.rundir, "control"))).toEqual([]);
+    },
+  );
+
+  it("SIGHUP reaches the manager, which logs the reload request and keeps running", async () => {
+    const r = await resolver();
+    const before = await r.status();
+    process.kill(r.pid, "SIGHUP");
+    await waitFor("reload logged", () => (/reload requested \(SIGHUP\)/.test(r.log) ? true : undefined));
+    const after = await r.status();
+    expect(after.get("manager")?.pid).toBe(before.get("manager")?.pid);
+    expect(after.get("kresd:kresd0")?.pid).toBe(before.get("kresd:kresd0")?.pid);
+  });
+});
+
+describe("stale state and a second instance", () => {
+  it("a pid file and socket left by a crashed run do not block the start", async () => {
+    const r0 = await resolver({ waitReady: false });
+    await r0.stop(); // only to get a prepared directory and config
+    fs.writeFileSync(path.join(r0.rundir, "supervisord.pid"), "999999\n");
+    const stale = net.createServer().listen(path.join(r0.rundir, "supervisord.sock"));
+    await new Promise((res) => stale.once("listening", res));
+    await new Promise((res) => stale.close(res)); // closed: the file stays, nobody listens
+    fs.writeFileSync(path.join(r0.rundir, "supervisord.sock"), "");
+
+    const { Resolver } = await import("../helpers/resolver.js");
+    const r = new Resolver(r0.dir, r0.configFile, r0.rundir, r0.port, {});
+    started.push(r);
+    await r.waitReady();
+    expect((await kdigAt(r.port, "localhost", "A")).rcode).toBe("NOERROR");
+  });
+
+  it("a second knot-resolver on the same rundir refuses clearly and touches nothing", async () => {
+    const r = await resolver();
+    const conf = fs.statSync(r.supervisordConf).mtimeMs;
+    const before = await r.status();
+    const second = await run(KNOT_RESOLVER, ["-c", r.configFile]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`another knot-resolver is already running on ${r.rundir}`);
+    expect(second.stderr).toContain(`supervisord pid ${r.pid}`);
+    expect(fs.statSync(r.supervisordConf).mtimeMs).toBe(conf);
+    expect(await r.status()).toEqual(before);
+  });
+});
+
+describe("logging", () => {
+  it("with target stderr, supervisord and every program log to stderr, one line per event", async () => {
+    const r = await resolver({ config: { logging: { target: "stderr", level: "info" } } });
+    expect(r.proc.stderr).toMatch(/manager\[\d+\]: notice: knot-resolver is ready/);
+    expect(r.proc.stderr).toMatch(/kresd1\[\d+\]: /);
+    expect(r.proc.stdout).toBe("");
+  });
+
+  it("logging.level filters the manager's lines", async () => {
+    const r = await resolver({ config: { logging: { level: "notice" } } });
+    expect(r.log).toMatch(/manager\[\d+\]: notice: knot-resolver is ready/);
+    expect(r.log).not.toMatch(/manager\[\d+\]: info: /);
+  });
+});
