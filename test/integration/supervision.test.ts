@@ -117,6 +117,32 @@ describe("adoption", () => {
   });
 });
 
+describe("supervisord config reload", () => {
+  it("a restarted manager rewrites supervisord.conf and makes supervisord reload it", async () => {
+    const r = await resolver();
+    const before = await r.status();
+    expect(before.has("cache-gc")).toBe(true);
+    const cfg = fs.readFileSync(r.configFile, "utf8");
+    fs.writeFileSync(r.configFile, cfg.replace(/^cache:\n/m, "cache:\n  garbage-collector: false\n"));
+    process.kill(before.get("manager")?.pid as number, "SIGKILL");
+    await waitFor(
+      "reload logged",
+      () => (r.log.includes("supervisord configuration changed") ? true : undefined),
+      {
+        timeoutMs: 20000,
+      },
+    );
+    const after = await waitFor("cache-gc gone", async () => {
+      const st = await r.status();
+      return st.get("manager")?.state === "RUNNING" && !st.has("cache-gc") ? st : undefined;
+    });
+    expect(fs.readFileSync(r.supervisordConf, "utf8")).not.toContain("[program:cache-gc]");
+    expect(await r.supervisorctl("status", "cache-gc")).toMatch(/no such process/i);
+    expect(after.get("kresd:kresd0")?.pid).toBe(before.get("kresd:kresd0")?.pid);
+    expect(after.get("kresd:kresd1")?.pid).toBe(before.get("kresd:kresd1")?.pid);
+  });
+});
+
 describe("watchdog", () => {
   it("a worker killed with -9 comes back with a new PID and the manager notices", async () => {
     const r = await resolver();

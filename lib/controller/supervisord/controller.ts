@@ -9,7 +9,7 @@ import {
   type SubprocessStatus,
 } from "../interface.js";
 import { writeFileAtomic } from "../../utils/files.js";
-import { rundirFiles } from "./config-file.js";
+import { rundirFiles, WORKER_READY_TIMEOUT } from "./config-file.js";
 import { Faults, SupervisordFault, SupervisordRpc, SupervisordUnreachable, type ProcessInfo } from "./rpc.js";
 
 const STATES: Record<string, SubprocessState> = {
@@ -81,7 +81,9 @@ export class SupervisordController implements SubprocessController {
   async start(name: string): Promise<SubprocessStatus> {
     await this.guard(name, async () => {
       try {
-        return await this.rpc.call<boolean>("fast.startProcess", name, true);
+        // Waits for READY=1, which supervisord bounds by startsecs.
+        const within = (WORKER_READY_TIMEOUT + 10) * 1000;
+        return await this.rpc.callWithin<boolean>(within, "fast.startProcess", name, true);
       } catch (e) {
         // Started meanwhile (e.g. by supervisord's autorestart): that is what we wanted.
         if (e instanceof SupervisordFault && e.faultCode === Faults.ALREADY_STARTED) return true;
@@ -94,7 +96,7 @@ export class SupervisordController implements SubprocessController {
   async stop(name: string): Promise<void> {
     await this.guard(name, async () => {
       try {
-        return await this.rpc.stopProcess(name, true);
+        return await this.rpc.callWithin<boolean>(70_000, "supervisor.stopProcess", name, true);
       } catch (e) {
         if (e instanceof SupervisordFault && e.faultCode === Faults.NOT_RUNNING) return true;
         throw e;

@@ -65,10 +65,15 @@ export class SupervisordRpc {
   }
 
   call<T>(method: string, ...params: unknown[]): Promise<T> {
+    return this.callWithin<T>(this.timeoutMs, method, ...params);
+  }
+
+  /** A call that may legitimately take longer than usual (waiting for a process to start). */
+  callWithin<T>(timeoutMs: number, method: string, ...params: unknown[]): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new SupervisordUnreachable(method, `no answer within ${this.timeoutMs} ms`)),
-        this.timeoutMs,
+        () => reject(new SupervisordUnreachable(method, `no answer within ${timeoutMs} ms`)),
+        timeoutMs,
       );
       this.client.methodCall(method, params, (err: unknown, value: unknown) => {
         clearTimeout(timer);
