@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
+import { deepMerge } from "../../lib/utils/parsing.js";
 import { registerProcess, unregisterProcess } from "./cleanup.js";
 import { freePort } from "./ports.js";
 import { GroupProcess, waitFor } from "./procs.js";
@@ -137,18 +138,6 @@ export class Resolver {
     }
     unregisterProcess(this);
   }
-}
-
-function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    const b = out[k];
-    out[k] =
-      b && v && typeof b === "object" && typeof v === "object" && !Array.isArray(b) && !Array.isArray(v)
-        ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)
-        : v;
-  }
-  return out;
 }
 
 /** Starts bin/knot-resolver on a config of test defaults merged with `opts.config`. */

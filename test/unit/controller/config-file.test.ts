@@ -1,11 +1,8 @@
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { renderSupervisordConf, rundirFiles } from "../../../lib/controller/supervisord/config-file.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
+import { testRundir } from "../../helpers/validation.js";
 
-const rundir = fs.mkdtempSync(path.join(os.tmpdir(), "krm-conf-"));
-afterAll(() => fs.rmSync(rundir, { recursive: true, force: true }));
+const rundir = testRundir("krm-conf-");
 
 const manager = { argv: ["/usr/bin/node", "/opt/krm/main.js", "-c", "/etc/k r/100%.yaml"] };
 

@@ -1,35 +1,19 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { cacheGcArgs, cacheGcEnabled, DEFAULT_CACHE_DIR } from "../../../lib/datamodel/cache.js";
 import type { KresConfig } from "../../../lib/datamodel/config.js";
-import { ConfigValidationError, type Problem } from "../../../lib/datamodel/errors.js";
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderCache } from "../../../lib/datamodel/lua/cache.js";
+import { section, testDirs } from "../../helpers/validation.js";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kres-cache-"));
-const rundir = path.join(tmp, "run");
+const { tmp, rundir } = testDirs("kres-cache-");
 const storage = path.join(tmp, "cache");
 const caFile = path.join(tmp, "ca.pem");
-fs.mkdirSync(rundir);
 fs.mkdirSync(storage);
 fs.writeFileSync(caFile, "");
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function valid(cache: unknown, ctx = {}): KresConfig {
-  return validateConfig({ rundir, cache: { storage, ...(cache as object) } }, ctx);
-}
-
-function problems(cache: unknown, ctx = {}): Problem[] {
-  try {
-    valid(cache, ctx);
-  } catch (e) {
-    if (e instanceof ConfigValidationError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected the config to be invalid");
-}
+const { valid, problems } = section("cache", { rundir, defaults: { storage } });
 
 describe("cache schema", () => {
   it("fills upstream defaults", () => {

@@ -1,23 +1,11 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { kresConfigSchema, WORKERS_MAX } from "../../../lib/datamodel/config.js";
-import { ConfigValidationError, type Problem } from "../../../lib/datamodel/errors.js";
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { loadConfigFiles, validateConfig } from "../../../lib/datamodel/load.js";
+import { problemsOf as problems, testRundir } from "../../helpers/validation.js";
 
-const rundir = fs.mkdtempSync(path.join(os.tmpdir(), "kres-config-"));
-afterAll(() => fs.rmSync(rundir, { recursive: true, force: true }));
-
-function problems(data: unknown, ctx = {}): Problem[] {
-  try {
-    validateConfig(data, ctx);
-  } catch (e) {
-    if (e instanceof ConfigValidationError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected the config to be invalid");
-}
+const rundir = testRundir("kres-config-");
 
 describe("top-level settings", () => {
   it("fills upstream defaults", () => {

@@ -1,22 +1,9 @@
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { ConfigValidationError, type Problem } from "../../../lib/datamodel/errors.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderDefer } from "../../../lib/datamodel/lua/defer.js";
+import { section, testRundir } from "../../helpers/validation.js";
 
-const rundir = fs.mkdtempSync(path.join(os.tmpdir(), "kres-defer-"));
-afterAll(() => fs.rmSync(rundir, { recursive: true, force: true }));
-
-function problems(defer: unknown): Problem[] {
-  try {
-    validateConfig({ rundir, defer });
-  } catch (e) {
-    if (e instanceof ConfigValidationError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected the config to be invalid");
-}
+const rundir = testRundir("kres-defer-");
+const { problems } = section("defer", { rundir });
 
 describe("defer schema", () => {
   it("defaults to disabled with logging off, as upstream 6.0", () => {

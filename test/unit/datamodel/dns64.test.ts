@@ -1,28 +1,9 @@
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import type { KresConfig } from "../../../lib/datamodel/config.js";
-import { ConfigValidationError, type Problem } from "../../../lib/datamodel/errors.js";
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
-import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderDns64 } from "../../../lib/datamodel/lua/dns64.js";
+import { section, testRundir } from "../../helpers/validation.js";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kres-dns64-"));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-function valid(dns64: unknown): KresConfig {
-  return validateConfig(dns64 === undefined ? { rundir: tmp } : { rundir: tmp, dns64 }, { strict: false });
-}
-
-function problems(dns64: unknown): Problem[] {
-  try {
-    valid(dns64);
-  } catch (e) {
-    if (e instanceof ConfigValidationError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected the config to be invalid");
-}
+const tmp = testRundir("kres-dns64-");
+const { valid, problems } = section("dns64", { rundir: tmp, ctx: { strict: false } });
 
 describe("dns64 schema", () => {
   it("is off by default, as upstream", () => {

@@ -1,20 +1,17 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import type { KresConfig } from "../../../lib/datamodel/config.js";
 import { trustAnchorOwner } from "../../../lib/datamodel/dnssec.js";
-import { ConfigValidationError, type Problem } from "../../../lib/datamodel/errors.js";
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderDnssec } from "../../../lib/datamodel/lua/dnssec.js";
+import { section, testRundir } from "../../helpers/validation.js";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kres-dnssec-"));
+const tmp = testRundir("kres-dnssec-");
 const keyFile = path.join(tmp, "root.key");
 fs.writeFileSync(
   keyFile,
   ". 3600 IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n",
 );
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const DS = ". 3600 IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D";
 const DEFAULTS = {
@@ -25,19 +22,7 @@ const DEFAULTS = {
   "hold-down-time": "30d",
 };
 
-function valid(dnssec: unknown, ctx: object = { strict: false }): KresConfig {
-  return validateConfig(dnssec === undefined ? { rundir: tmp } : { rundir: tmp, dnssec }, ctx);
-}
-
-function problems(dnssec: unknown, ctx: object = { strict: false }): Problem[] {
-  try {
-    valid(dnssec, ctx);
-  } catch (e) {
-    if (e instanceof ConfigValidationError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected the config to be invalid");
-}
+const { valid, problems } = section("dnssec", { rundir: tmp, ctx: { strict: false } });
 
 describe("dnssec schema", () => {
   it("validates by default, as upstream: the default is the object with upstream's defaults", () => {

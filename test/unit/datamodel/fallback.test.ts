@@ -1,28 +1,10 @@
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import type { KresConfig } from "../../../lib/datamodel/config.js";
-import { ConfigValidationError, type Problem } from "../../../lib/datamodel/errors.js";
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderFallback } from "../../../lib/datamodel/lua/fallback.js";
+import { section, testRundir } from "../../helpers/validation.js";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kres-fallback-"));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-function valid(fallback: unknown): KresConfig {
-  return validateConfig({ rundir: tmp, fallback }, { strict: false });
-}
-
-function problems(fallback: unknown): Problem[] {
-  try {
-    valid(fallback);
-  } catch (e) {
-    if (e instanceof ConfigValidationError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected the config to be invalid");
-}
+const tmp = testRundir("kres-fallback-");
+const { valid, problems } = section("fallback", { rundir: tmp, ctx: { strict: false } });
 
 describe("fallback schema", () => {
   it("is disabled by default and renders nothing", () => {

@@ -1,37 +1,22 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import type { KresConfig } from "../../../lib/datamodel/config.js";
-import { ConfigValidationError, type Problem } from "../../../lib/datamodel/errors.js";
 import { forwardTargets } from "../../../lib/datamodel/forward.js";
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderDnssec } from "../../../lib/datamodel/lua/dnssec.js";
 import { renderForward } from "../../../lib/datamodel/lua/forward.js";
 import { hostileStrings } from "../../helpers/hostile-strings.js";
+import { section, testRundir } from "../../helpers/validation.js";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kres-forward-"));
+const tmp = testRundir("kres-forward-");
 const caFile = path.join(tmp, "ca.pem");
 fs.writeFileSync(caFile, "");
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const PIN = "QG9ztvxxNI7XYYr1d9FcECNR6mpXk8goqfOycJrJkgc=";
 
-function valid(forward: unknown, extra: object = {}, ctx: object = { strict: false }): KresConfig {
-  return validateConfig({ rundir: tmp, forward, ...extra }, ctx);
-}
+const { valid, problems } = section("forward", { rundir: tmp, ctx: { strict: false } });
 
-function problems(forward: unknown, extra: object = {}, ctx: object = { strict: false }): Problem[] {
-  try {
-    valid(forward, extra, ctx);
-  } catch (e) {
-    if (e instanceof ConfigValidationError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected the config to be invalid");
-}
-
-const lua = (forward: unknown, extra: object = {}) => renderForward(valid(forward, extra));
+const lua = (forward: unknown) => renderForward(valid(forward));
 
 describe("forward schema", () => {
   it("is absent by default and renders nothing", () => {
@@ -78,7 +63,10 @@ describe("forward schema", () => {
     const first = cfg.forward?.[0]?.servers[0];
     expect(typeof first === "object" && first["ca-file"]).toBe(caFile);
     expect(
-      problems([{ subtree: ".", servers: [{ ...server, "ca-file": "missing.pem" }] }], {}, { baseDir: tmp }),
+      problems([{ subtree: ".", servers: [{ ...server, "ca-file": "missing.pem" }] }], {
+        strict: true,
+        baseDir: tmp,
+      }),
     ).toEqual([
       {
         pointer: "/forward/0/servers/0/ca-file",

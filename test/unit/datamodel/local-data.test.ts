@@ -1,35 +1,19 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { KresConfig } from "../../../lib/datamodel/config.js";
-import { ConfigValidationError, type Problem } from "../../../lib/datamodel/errors.js";
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
-import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderLocalData } from "../../../lib/datamodel/lua/local-data.js";
 import { hostileStrings } from "../../helpers/hostile-strings.js";
+import { section, testDirs } from "../../helpers/validation.js";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kres-ld-"));
-const rundir = path.join(tmp, "run");
+const { tmp, rundir } = testDirs("kres-ld-");
 const hosts = path.join(tmp, "custom.hosts");
 const rpzFile = path.join(tmp, "block.rpz");
-fs.mkdirSync(rundir);
 fs.writeFileSync(hosts, "192.0.2.1 a.example\n");
 fs.writeFileSync(rpzFile, "");
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function valid(ld: unknown, extra: Record<string, unknown> = {}, ctx = {}): KresConfig {
-  return validateConfig({ rundir, "local-data": ld, ...extra }, ctx);
-}
-
-function problems(ld: unknown, extra: Record<string, unknown> = {}, ctx = {}): Problem[] {
-  try {
-    valid(ld, extra, ctx);
-  } catch (e) {
-    if (e instanceof ConfigValidationError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected the config to be invalid");
-}
+const localData = section("local-data", { rundir });
+const { valid, problems } = localData;
 
 /** The data lines of the rendered Lua (after the static engine). */
 function dataLines(cfg: KresConfig): string[] {
@@ -66,16 +50,16 @@ describe("local-data schema", () => {
   });
 
   it("checks files only under strict validation, resolving them against the config's directory", () => {
-    expect(problems({ "addresses-files": ["missing.hosts"] }, {}, { baseDir: tmp })).toEqual([
+    expect(problems({ "addresses-files": ["missing.hosts"] }, { baseDir: tmp })).toEqual([
       {
         pointer: "/local-data/addresses-files/0",
         message: `file '${path.join(tmp, "missing.hosts")}' does not exist`,
       },
     ]);
-    const cfg = valid({ "addresses-files": ["custom.hosts"] }, {}, { baseDir: tmp });
+    const cfg = valid({ "addresses-files": ["custom.hosts"] }, { baseDir: tmp });
     expect(cfg["local-data"]["addresses-files"]).toEqual([hosts]);
     expect(
-      valid({ "addresses-files": ["/nope"] }, {}, { strict: false })["local-data"]["addresses-files"],
+      valid({ "addresses-files": ["/nope"] }, { strict: false })["local-data"]["addresses-files"],
     ).toEqual(["/nope"]);
   });
 
@@ -234,17 +218,14 @@ describe("local-data rendering for kresd 5.6", () => {
   });
 
   it("passes tags to rules and RPZ, and RPZ watch and log settings", () => {
-    const cfg = valid(
-      {
-        rules: [{ name: "a.example", subtree: "nxdomain", tags: ["kids"] }],
-        rpz: [
-          { file: rpzFile, tags: ["kids"], log: ["ip", "name"] },
-          { file: rpzFile, watchdog: true },
-          { file: rpzFile, watchdog: false },
-        ],
-      },
-      { views: [{ subnets: ["10.0.0.0/8"], tags: ["kids"] }] },
-    );
+    const cfg = localData.with({ views: [{ subnets: ["10.0.0.0/8"], tags: ["kids"] }] }).valid({
+      rules: [{ name: "a.example", subtree: "nxdomain", tags: ["kids"] }],
+      rpz: [
+        { file: rpzFile, tags: ["kids"], log: ["ip", "name"] },
+        { file: rpzFile, watchdog: true },
+        { file: rpzFile, watchdog: false },
+      ],
+    });
     expect(dataLines(cfg).slice(1)).toEqual([
       'krm_local_data.subtree("a.example.", "nxdomain", {ttl = 300, tags = {"kids"}})',
       `krm_local_data.rpz("${rpzFile}", {ttl = 300, nodata = true, tags = {"kids"}, log = {ip = true, name = true}}, nil)`,

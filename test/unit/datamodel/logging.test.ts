@@ -1,7 +1,4 @@
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { ConfigValidationError, type Problem } from "../../../lib/datamodel/errors.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import {
   KRESD_LOG_GROUPS,
@@ -13,9 +10,9 @@ import {
 import { renderLogging } from "../../../lib/datamodel/lua/logging.js";
 import { luaStr } from "../../../lib/utils/lua.js";
 import { hostileStrings } from "../../helpers/hostile-strings.js";
+import { section, testRundir } from "../../helpers/validation.js";
 
-const rundir = fs.mkdtempSync(path.join(os.tmpdir(), "kres-logging-"));
-afterAll(() => fs.rmSync(rundir, { recursive: true, force: true }));
+const rundir = testRundir("kres-logging-");
 
 const savedEnv = process.env[LOGGING_TARGET_ENV];
 beforeEach(() => {
@@ -26,19 +23,7 @@ afterAll(() => {
   else process.env[LOGGING_TARGET_ENV] = savedEnv;
 });
 
-function valid(logging: unknown, strict = true) {
-  return validateConfig({ rundir, logging }, { strict });
-}
-
-function problems(logging: unknown, strict = true): Problem[] {
-  try {
-    valid(logging, strict);
-  } catch (e) {
-    if (e instanceof ConfigValidationError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected the config to be invalid");
-}
+const { valid, problems } = section("logging", { rundir, ctx: { strict: true } });
 
 describe("logging schema", () => {
   it("defaults to notice level on stdout, no groups, no bogus log, no dnstap, default debugging", () => {

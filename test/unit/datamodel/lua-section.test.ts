@@ -1,30 +1,15 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import type { KresConfig } from "../../../lib/datamodel/config.js";
-import { ConfigValidationError, type Problem } from "../../../lib/datamodel/errors.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderWorkerLua } from "../../../lib/datamodel/lua/index.js";
 import { renderLua } from "../../../lib/datamodel/lua/lua.js";
+import { section, testRundir } from "../../helpers/validation.js";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kres-lua-"));
+const tmp = testRundir("kres-lua-");
 const script = path.join(tmp, "my 'custom\" script.lua");
 fs.writeFileSync(script, "-- nothing\n");
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function valid(lua: unknown): KresConfig {
-  return validateConfig({ rundir: tmp, cache: { storage: tmp }, lua });
-}
-
-function problems(lua: unknown): Problem[] {
-  try {
-    valid(lua);
-  } catch (e) {
-    if (e instanceof ConfigValidationError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected the config to be invalid");
-}
+const { valid, problems } = section("lua", { rundir: tmp, base: { cache: { storage: tmp } } });
 
 describe("lua schema", () => {
   it("has no script by default", () => {

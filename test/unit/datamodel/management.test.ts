@@ -1,31 +1,13 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import type { ValidationContext } from "../../../lib/datamodel/context.js";
-import { ConfigValidationError, type Problem } from "../../../lib/datamodel/errors.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderWorkerLua } from "../../../lib/datamodel/lua/index.js";
 import { DEFAULT_API_SOCKET } from "../../../lib/datamodel/management.js";
+import { section, testDirs } from "../../helpers/validation.js";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kr-mgmt-unit-"));
-const rundir = path.join(tmp, "run");
-fs.mkdirSync(rundir);
+const { tmp, rundir } = testDirs("kr-mgmt-unit-");
 
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-function config(management: unknown, ctx: Partial<ValidationContext> = {}) {
-  return validateConfig({ rundir, management }, { strict: true, baseDir: tmp, ...ctx });
-}
-
-function problems(management: unknown, ctx: Partial<ValidationContext> = {}): Problem[] {
-  try {
-    config(management, ctx);
-  } catch (e) {
-    if (e instanceof ConfigValidationError) return e.problems;
-    throw e;
-  }
-  throw new Error(`expected ${JSON.stringify(management)} to be refused`);
-}
+const { valid: config, problems } = section("management", { rundir, ctx: { strict: true, baseDir: tmp } });
 
 function expectRefused(management: unknown, pointer: string, text: string) {
   expect(problems(management)).toEqual([{ pointer, message: expect.stringContaining(text) }]);

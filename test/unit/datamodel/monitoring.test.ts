@@ -1,7 +1,3 @@
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { ConfigValidationError, type Problem } from "../../../lib/datamodel/errors.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import {
   COLLECT_STATISTICS_FN,
@@ -10,23 +6,10 @@ import {
 } from "../../../lib/datamodel/lua/monitoring.js";
 import { luaStr } from "../../../lib/utils/lua.js";
 import { hostileStrings } from "../../helpers/hostile-strings.js";
+import { section, testRundir } from "../../helpers/validation.js";
 
-const rundir = fs.mkdtempSync(path.join(os.tmpdir(), "kres-monitoring-"));
-afterAll(() => fs.rmSync(rundir, { recursive: true, force: true }));
-
-function valid(monitoring: unknown) {
-  return validateConfig({ rundir, monitoring });
-}
-
-function problems(monitoring: unknown): Problem[] {
-  try {
-    valid(monitoring);
-  } catch (e) {
-    if (e instanceof ConfigValidationError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected the config to be invalid");
-}
+const rundir = testRundir("kres-monitoring-");
+const { valid, problems } = section("monitoring", { rundir });
 
 const COLLECT_FN = [
   "function collect_statistics()",

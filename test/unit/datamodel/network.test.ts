@@ -1,38 +1,20 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { ConfigValidationError, type Problem } from "../../../lib/datamodel/errors.js";
-import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderNetwork } from "../../../lib/datamodel/lua/network.js";
 import type { ValidationContext } from "../../../lib/datamodel/context.js";
 import { hostileStrings } from "../../helpers/hostile-strings.js";
+import { section, testDirs } from "../../helpers/validation.js";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kr-net-unit-"));
-const rundir = path.join(tmp, "run");
-fs.mkdirSync(rundir);
+const { tmp, rundir } = testDirs("kr-net-unit-");
 const certFile = path.join(tmp, "cert.pem");
 const keyFile = path.join(tmp, "key.pem");
 const ticketFile = path.join(tmp, "ticket.bin");
 for (const f of [certFile, keyFile, ticketFile]) fs.writeFileSync(f, "x");
 
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-function config(network: unknown, ctx: Partial<ValidationContext> = {}) {
-  return validateConfig({ rundir, network }, { strict: false, baseDir: tmp, ...ctx });
-}
+const { valid: config, problems } = section("network", { rundir, ctx: { strict: false, baseDir: tmp } });
 
 function network(value: unknown, ctx: Partial<ValidationContext> = {}) {
   return config(value, ctx).network;
-}
-
-function problems(value: unknown, ctx: Partial<ValidationContext> = {}): Problem[] {
-  try {
-    config(value, ctx);
-  } catch (e) {
-    if (e instanceof ConfigValidationError) return e.problems;
-    throw e;
-  }
-  throw new Error(`expected ${JSON.stringify(value)} to be refused`);
 }
 
 /** Refused with exactly one problem, at `pointer`, whose message contains `text`. */

@@ -1,27 +1,8 @@
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import type { KresConfig } from "../../../lib/datamodel/config.js";
-import { ConfigValidationError, type Problem } from "../../../lib/datamodel/errors.js";
-import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderOptions } from "../../../lib/datamodel/lua/options.js";
+import { section, testRundir } from "../../helpers/validation.js";
 
-const rundir = fs.mkdtempSync(path.join(os.tmpdir(), "kres-options-"));
-afterAll(() => fs.rmSync(rundir, { recursive: true, force: true }));
-
-function valid(options: unknown): KresConfig {
-  return validateConfig({ rundir, options }, { strict: false });
-}
-
-function problems(options: unknown): Problem[] {
-  try {
-    valid(options);
-  } catch (e) {
-    if (e instanceof ConfigValidationError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected the config to be invalid");
-}
+const rundir = testRundir("kres-options-");
+const { valid, problems } = section("options", { rundir, ctx: { strict: false } });
 
 const ALL_OFF = {
   minimize: false,

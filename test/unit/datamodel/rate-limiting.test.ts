@@ -1,24 +1,11 @@
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
-import { ConfigValidationError, type Problem } from "../../../lib/datamodel/errors.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderRateLimiting } from "../../../lib/datamodel/lua/rate-limiting.js";
 import { MAX_INSTANT_LIMIT } from "../../../lib/datamodel/rate-limiting.js";
+import { section, testRundir } from "../../helpers/validation.js";
 
-const rundir = fs.mkdtempSync(path.join(os.tmpdir(), "kres-ratelimit-"));
-afterAll(() => fs.rmSync(rundir, { recursive: true, force: true }));
-
-function problems(rateLimiting: unknown): Problem[] {
-  try {
-    validateConfig({ rundir, "rate-limiting": rateLimiting });
-  } catch (e) {
-    if (e instanceof ConfigValidationError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected the config to be invalid");
-}
+const rundir = testRundir("kres-ratelimit-");
+const { problems } = section("rate-limiting", { rundir });
 
 const UNSUPPORTED = {
   pointer: "/rate-limiting",

@@ -1,30 +1,15 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { KresConfig } from "../../../lib/datamodel/config.js";
-import { ConfigValidationError, type Problem } from "../../../lib/datamodel/errors.js";
+import type { Problem } from "../../../lib/datamodel/errors.js";
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
-import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderViews } from "../../../lib/datamodel/lua/views.js";
+import { problemsOf, testDirs, validate } from "../../helpers/validation.js";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kres-views-"));
-const rundir = path.join(tmp, "run");
-fs.mkdirSync(rundir);
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const { tmp, rundir } = testDirs("kres-views-");
 
-function valid(data: Record<string, unknown>): KresConfig {
-  return validateConfig({ rundir, ...data });
-}
-
-function problems(data: Record<string, unknown>): Problem[] {
-  try {
-    valid(data);
-  } catch (e) {
-    if (e instanceof ConfigValidationError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected the config to be invalid");
-}
+const valid = (data: Record<string, unknown>): KresConfig => validate({ rundir, ...data });
+const problems = (data: Record<string, unknown>): Problem[] => problemsOf({ rundir, ...data });
 
 const views = (...list: unknown[]) => ({ views: list });
 

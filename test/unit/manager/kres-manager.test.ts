@@ -1,6 +1,3 @@
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { jest } from "@jest/globals";
 import {
   SubprocessError,
@@ -10,9 +7,9 @@ import {
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { KresManager } from "../../../lib/manager/kres-manager.js";
 import { logger } from "../../../lib/manager/logger.js";
+import { testRundir } from "../../helpers/validation.js";
 
-const rundir = fs.mkdtempSync(path.join(os.tmpdir(), "krm-mgr-"));
-afterAll(() => fs.rmSync(rundir, { recursive: true, force: true }));
+const rundir = testRundir("krm-mgr-");
 logger.silent = true;
 
 /** An in-memory controller: processes are rows whose state the test changes. */
