@@ -38,11 +38,8 @@ const PREFILL_INTERVAL_MIN_SECONDS = 3600;
  */
 function converted(convert: (v: string) => number, value: unknown): number | undefined {
   if (typeof value !== "string") return undefined;
-  try {
-    return convert(value);
-  } catch {
-    return undefined;
-  }
+  const n = convert(value);
+  return Number.isNaN(n) ? undefined : n;
 }
 
 const prefillItemSchema = z

@@ -26,8 +26,21 @@ export class ConfigParseError extends Error {
   }
 }
 
+// Control characters and bidi overrides from a quoted value must not reach a terminal raw, nor
+// split one problem over several lines.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** The text with every unprintable character written as an escape (\n, \u202e…). */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) =>
+    c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/** Problems as text for a terminal or log: one line each, nothing unprintable. */
 export function formatProblems(problems: Problem[]): string {
-  const lines = problems.map((p) => `  ${p.pointer || "/"}: ${p.message}`);
+  const lines = problems.map((p) => `  ${printable(p.pointer || "/")}: ${printable(p.message)}`);
   return `configuration is invalid (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${lines.join("\n")}`;
 }
 

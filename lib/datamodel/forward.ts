@@ -118,7 +118,8 @@ export function forwardTargets(servers: ForwardServersConfig): ForwardTarget[] {
   const out: ForwardTarget[] = [];
   servers.forEach((server, i) => {
     const one = typeof server === "string";
-    const addresses = one ? [server] : server.address;
+    // A single address that failed validation reaches the cross-field checks unwrapped (no list).
+    const addresses = one ? [server] : ([] as string[]).concat(server.address);
     const tls = !one && server.transport === "tls";
     addresses.forEach((address, j) => {
       // Cross-field checks also run when some address failed validation: skip those.
@@ -233,11 +234,14 @@ export function labelCount(name: string): number {
 export const forwardSchema = z
   .array(forwardRuleSchema, { error: "expected a list of forward rules" })
   .superRefine((rules, ctx) => {
+    // A subtree that failed validation is still a bare string here: such rules are skipped.
+    const subtreesOf = (rule: (typeof rules)[number]): string[] =>
+      Array.isArray(rule.subtree) ? rule.subtree : [];
     // Upstream matches the longest subtree; with kresd 5.6 we order rules, so one subtree
     // must not be claimed twice (one of the two would be silently ignored).
     const subtrees = new Map<string, string>();
     rules.forEach((rule, i) =>
-      rule.subtree.forEach((name, j) => {
+      subtreesOf(rule).forEach((name, j) => {
         const key = absoluteName(name);
         const first = subtrees.get(key);
         if (first !== undefined) {
@@ -254,14 +258,14 @@ export const forwardSchema = z
     const insecure: { name: string; where: string }[] = [];
     rules.forEach((rule, i) => {
       if (!rule.options.dnssec) {
-        rule.subtree.forEach((name, j) =>
+        subtreesOf(rule).forEach((name, j) =>
           insecure.push({ name: absoluteName(name), where: `/forward/${i}/subtree/${j}` }),
         );
       }
     });
     rules.forEach((rule, i) => {
       if (!rule.options.dnssec) return;
-      rule.subtree.forEach((name, j) => {
+      subtreesOf(rule).forEach((name, j) => {
         const abs = absoluteName(name);
         const above = insecure.find((n) => isBelow(abs, n.name));
         if (above) {

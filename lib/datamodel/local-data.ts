@@ -19,13 +19,8 @@ export const SUBTREE_KINDS = ["empty", "nxdomain", "redirect"] as const;
 export const RPZ_LOG_ITEMS = ["ip", "name"] as const;
 
 const ttlSchema = timeUnit.refine(
-  (v) => {
-    try {
-      return timeSeconds(v) <= TTL_MAX_SECONDS;
-    } catch {
-      return true; // the format error is reported by timeUnit itself
-    }
-  },
+  // NaN (a malformed value, reported by timeUnit itself) passes this check.
+  (v) => !(timeSeconds(v) > TTL_MAX_SECONDS),
   { error: (iss) => `TTL '${String(iss.input)}' is longer than ${TTL_MAX_SECONDS} seconds` },
 );
 

@@ -18,7 +18,15 @@ export {
   type KdigResult,
 } from "./kdig.js";
 export { startKnotd, Knotd, type KnotdOptions } from "./knotd.js";
-export { startKresd, Kresd, type KresdOptions } from "./kresd.js";
+export {
+  startKresd,
+  Kresd,
+  OFFLINE_LUA,
+  OFFLINE_MODULES,
+  offlineLua,
+  type KresdOptions,
+  type OfflineOptions,
+} from "./kresd.js";
 export { freePort, type FreePortOptions } from "./ports.js";
 export { GroupProcess, waitFor, type ExitStatus, type SpawnOptions } from "./procs.js";
 export {

@@ -1,20 +1,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as yaml from "js-yaml";
 import { deepMerge } from "../../lib/utils/parsing.js";
 import { registerProcess, unregisterProcess } from "./cleanup.js";
 import { freePort } from "./ports.js";
+import { OFFLINE_LUA } from "./kresd.js";
 import { GroupProcess, waitFor } from "./procs.js";
 import { KNOT_RESOLVER, ensureBuilt, run } from "./repo.js";
 import { tmpDir } from "./tmp.js";
-
-/** Keeps test workers off the internet: no priming or trust-anchor upkeep, root hints on loopback. */
-const OFFLINE_SCRIPT = [
-  "for _, m in ipairs({'priming', 'detect_time_skew', 'detect_time_jump', 'ta_update', 'ta_signal_query', 'ta_sentinel'}) do pcall(modules.unload, m) end",
-  "trust_anchors.remove('.')",
-  "modules.load('hints > iterate')",
-  "hints.root({['root.invalid.'] = {'127.0.0.1'}})",
-].join("\n");
 
 export interface ProcessRow {
   state: string;
@@ -155,12 +147,14 @@ export async function startResolver(opts: ResolverOptions = {}): Promise<Resolve
       network: { listen: [{ interface: `127.0.0.1@${port}` }] },
       cache: { storage: path.join(rundir, "cache"), "size-max": "10M" },
       logging: { level: "info" },
-      lua: { script: OFFLINE_SCRIPT },
+      // The harness's offline guard: the user's Lua runs last, after everything generated.
+      lua: { script: OFFLINE_LUA },
     },
     opts.config ?? {},
   );
   const configFile = path.join(dir, "config.yaml");
-  fs.writeFileSync(configFile, yaml.dump(config));
+  // JSON is YAML too; deepMerge's clones come from another realm under jest, which js-yaml refuses.
+  fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
   const resolver = new Resolver(dir, configFile, rundir, port, opts.env ?? {});
   if (opts.waitReady ?? true) await resolver.waitReady();
   return resolver;

@@ -1,6 +1,7 @@
 // Starts real kresd 5.6 workers with the Lua rendered from cache / options / lua configs and
 // checks they start without Lua errors, answer DNS, and show the configured effects.
-// Ports 24000-24499 belong to this file.
+// Ports 24000-24499 belong to this file. Every kresd gets the harness's offline guard after its
+// config (test/helpers/kresd.ts), so it sends nothing to the internet.
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -13,6 +14,7 @@ import { ConfigValidationError } from "../../lib/datamodel/errors.js";
 import { validateConfig } from "../../lib/datamodel/load.js";
 import { renderWorkerLua } from "../../lib/datamodel/lua/index.js";
 import { luaStr } from "../../lib/utils/lua.js";
+import { OFFLINE_LUA, offlineLua } from "../helpers/kresd.js";
 
 const KRESD = "/usr/sbin/kresd";
 const run = promisify(execFile);
@@ -72,9 +74,9 @@ async function dig(port: number, name: string, ...flags: string[]): Promise<stri
   return stdout;
 }
 
-async function startKresd(lua: string, rundir: string, port: number): Promise<Worker> {
+async function startKresd(lua: string, rundir: string, port: number, offline = OFFLINE_LUA): Promise<Worker> {
   const file = path.join(rundir, "kresd.lua");
-  fs.writeFileSync(file, lua);
+  fs.writeFileSync(file, `${lua}\n${offline}`);
   const proc = spawn(KRESD, ["-n", "-c", file, rundir], { stdio: ["ignore", "pipe", "pipe"] });
   started.push(proc);
   let out = "";
@@ -248,7 +250,9 @@ describe("kresd 5.6 with cache, options and lua sections", () => {
       },
       port,
     );
-    const w = await startKresd(lua, rundir, port);
+    // The test checks that priming and detect_time_jump are loaded: the guard leaves them be (what
+    // priming resolves still goes only to the guard's loopback root hints).
+    const w = await startKresd(lua, rundir, port, offlineLua({ keep: ["priming", "detect_time_jump"] }));
 
     expect(fs.statSync(path.join(storage, "data.mdb")).size).toBe(1024 * 1024);
     const [ttl, flags, modules, predict, marker] = await control(

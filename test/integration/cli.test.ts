@@ -20,6 +20,7 @@ function write(name: string, text: string): string {
   return file;
 }
 
+// A valid config may start real kresd workers: they get the harness's offline guard (raw Lua, last).
 // Three independent mistakes in top-level keys.
 const THREE_ERRORS = "version: 2\nworkers: -1\nmax-workers: lots\n";
 
@@ -130,17 +131,29 @@ describe("knot-resolver", () => {
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 
-  it("on a valid file says supervision is not implemented yet and exits 0", async () => {
-    const r = await run(KNOT_RESOLVER, ["-c", write("manager-ok.yaml", `rundir: ${dir}\n`)]);
-    expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/is valid; .*not implemented yet/);
+  // A valid config really starts the resolver: see supervision.test.ts.
+  it("merges several -c files, later ones overriding earlier ones", async () => {
+    const base = write("merge-base.yaml", `rundir: ${dir}\nversion: 2\nworkers: -1\n`);
+    const fix = write("merge-fix.yaml", "workers: 1\n");
+    const fixed = await run(KNOT_RESOLVER, ["-c", base, "-c", fix]);
+    expect(fixed.code).toBe(1);
+    expect(fixed.stderr).toContain("(1 problem):\n  /version: ");
+    const overridden = await run(KNOT_RESOLVER, ["-c", fix, "-c", base]);
+    expect(overridden.stderr).toContain("(2 problems):");
+    expect(overridden.stderr).toContain("  /workers: must be at least 1");
   });
 
-  it("merges several -c files, later ones overriding earlier ones", async () => {
-    const base = write("merge-base.yaml", `rundir: ${dir}\nworkers: -1\n`);
-    const fix = write("merge-fix.yaml", "workers: 1\n");
-    expect((await run(KNOT_RESOLVER, ["-c", base, "-c", fix])).code).toBe(0);
-    expect((await run(KNOT_RESOLVER, ["-c", fix, "-c", base])).code).toBe(1);
+  it("prints a problem quoting a hostile value on one line, control characters escaped", async () => {
+    const file = write(
+      "hostile.yaml",
+      `rundir: ${dir}\nforward:\n  - subtree: "a\\nb\\u202e"\n    servers: [127.0.0.1]\n`,
+    );
+    const r = await run(KNOT_RESOLVER, ["-c", file]);
+    expect(r.code).toBe(1);
+    const problem = r.stderr.split("\n").filter((l) => l.startsWith("  /"));
+    expect(problem).toHaveLength(1);
+    expect(r.stderr).not.toContain("\u202e");
+    expect(problem[0]).toContain("a\\nb\\u202e");
   });
 
   it("names an unreadable file in one line", async () => {

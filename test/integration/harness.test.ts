@@ -13,6 +13,7 @@ import {
   startKnotd,
   startKresd,
   tmpDir,
+  OFFLINE_MODULES,
 } from "../helpers/index.js";
 import { PROC_DIR } from "../helpers/cleanup.js";
 
@@ -67,6 +68,27 @@ describe("startKresd", () => {
     await expect(startKresd({ lua: "this is not lua" })).rejects.toThrow(
       /kresd did not get ready: it exited.*\n(.|\n)*error/,
     );
+  });
+});
+
+describe("the offline guard of startKresd", () => {
+  // Loaded guarded modules | any trust anchor | root hints, as one line of Lua.
+  const STATE = [
+    "(function() local loaded, out, roots = {}, {}, {}",
+    "for _, m in ipairs(modules.list()) do loaded[m] = true end",
+    `for _, m in ipairs({'${OFFLINE_MODULES.join("', '")}'}) do if loaded[m] then out[#out + 1] = m end end`,
+    "for name, addrs in pairs(hints.root()) do roots[#roots + 1] = name .. '=' .. table.concat(addrs, ',') end",
+    "return table.concat(out, ' ') .. '|' .. tostring(next(trust_anchors.keysets) ~= nil) .. '|' .. table.concat(roots, ' ') end)()",
+  ].join(" ");
+
+  it("is on by default: no self-querying module, no trust anchor, root hints on loopback only", async () => {
+    const kresd = await startKresd({ lua: "" });
+    expect(await kresd.control(STATE)).toBe("'|false|root.invalid.=127.0.0.1'");
+  });
+
+  it("keeps DNSSEC (trust anchors, ta_update) and chosen modules when asked", async () => {
+    const kresd = await startKresd({ lua: "", offline: { dnssec: true, keep: ["priming"] } });
+    expect(await kresd.control(STATE)).toBe("'priming ta_update|true|root.invalid.=127.0.0.1'");
   });
 });
 

@@ -1,7 +1,8 @@
 // Starts real kresd 5.6 with the Lua rendered from `views` and `local-data` configs and checks
 // with kdig that the declared data and access rules are what clients get.
 // Ports 22000-22999 belong to this file. kresd has no internet here, so only local answers are
-// asked for; the preamble below keeps kresd's own queries (priming, trust anchors) on loopback.
+// asked for; the harness's offline guard (test/helpers/kresd.ts), appended after each config,
+// keeps kresd's own queries (priming, trust anchors) on loopback.
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -11,6 +12,7 @@ import { ConfigValidationError } from "../../lib/datamodel/errors.js";
 import { validateConfig } from "../../lib/datamodel/load.js";
 import { renderWorkerLua } from "../../lib/datamodel/lua/index.js";
 import { luaStr } from "../../lib/utils/lua.js";
+import { OFFLINE_LUA } from "../helpers/kresd.js";
 
 const KRESD = "/usr/sbin/kresd";
 const run = promisify(execFile);
@@ -26,16 +28,6 @@ afterAll(() => {
   killAll();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-
-/** Test-only, after the rendered config: no root priming, no trust-anchor upkeep, root hints on loopback. */
-const SANDBOX_LUA = [
-  "for _, m in ipairs({'priming', 'detect_time_skew', 'detect_time_jump', 'ta_update', 'ta_signal_query', 'ta_sentinel'}) do",
-  "  modules.unload(m)",
-  "end",
-  "trust_anchors.remove('.')",
-  "modules.load('hints > iterate')",
-  "hints.root({['root.invalid.'] = {'127.0.0.1'}})",
-].join("\n");
 
 function render(data: Record<string, unknown>, port: number): string {
   const cache = { storage: fs.mkdtempSync(path.join(tmp, "cache-")) };
@@ -54,7 +46,7 @@ function render(data: Record<string, unknown>, port: number): string {
       renderWorkerLua(validateConfig({ ...data, cache }, { baseDir: tmp })) +
       `net.listen(${luaStr("127.0.0.1")}, ${port}, {kind = "dns"})\n`;
   }
-  return `${lua}\n${SANDBOX_LUA}\n`;
+  return `${lua}\n${OFFLINE_LUA}`;
 }
 
 interface Answer {
@@ -319,9 +311,11 @@ describe("kresd 5.6 with a single view", () => {
       [{ "root-fallback-addresses-files": [rootFile] }, "ROOT x.root.invalid. 127.0.0.3"],
     ] as const) {
       const p = nextPort++;
+      // The configured root hints are printed before the offline guard replaces them.
       const lua = render({ rundir: fs.mkdtempSync(path.join(tmp, "cfg-")), "local-data": ld }, p).replace(
-        SANDBOX_LUA,
-        "for name, addrs in pairs(hints.root()) do print('ROOT ' .. name .. ' ' .. table.concat(addrs, ' ')) end",
+        OFFLINE_LUA,
+        "for name, addrs in pairs(hints.root()) do print('ROOT ' .. name .. ' ' .. table.concat(addrs, ' ')) end\n" +
+          OFFLINE_LUA,
       );
       const w = await startKresd(lua, p);
       expect(w.output()).toContain(expected);

@@ -3,6 +3,7 @@
  * monitoring sections, and checks what kresd does with it: it starts clean, answers DNS,
  * logs at the configured level to the configured target, serves `stats` on its control
  * socket, and feeds dnstap and Graphite. Ports 24510-24514 (in this section's range, 24500-24999).
+ * Every kresd gets the harness's offline guard after its config (test/helpers/kresd.ts).
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as dgram from "node:dgram";
@@ -15,6 +16,7 @@ import { validateConfig } from "../../lib/datamodel/load.js";
 import { renderWorkerLua } from "../../lib/datamodel/lua/index.js";
 import { statisticsQuery } from "../../lib/datamodel/lua/monitoring.js";
 import type { KresConfig } from "../../lib/datamodel/config.js";
+import { OFFLINE_LUA } from "../helpers/kresd.js";
 
 const KRESD = "/usr/sbin/kresd";
 const haveKresd = fs.existsSync(KRESD) && spawnSync("kdig", ["-V"]).status === 0;
@@ -92,7 +94,7 @@ function configFor(
 
 function startKresd(rundir: string, lua: string): Kresd {
   const file = path.join(rundir, "kresd.lua");
-  fs.writeFileSync(file, lua);
+  fs.writeFileSync(file, `${lua}\n${OFFLINE_LUA}`);
   const proc = spawn(KRESD, ["-n", "-c", file, rundir], { cwd: rundir, stdio: ["ignore", "pipe", "pipe"] });
   started.push(proc);
   let out = "";

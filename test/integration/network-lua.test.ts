@@ -2,7 +2,8 @@
  * The rendered `network` Lua in a real kresd 5.6: several listeners (plain DNS on two ports, one of
  * them by interface name, DoT, DoH2 and legacy DoH with our own certificate) each answer a query,
  * and the other settings change what kresd does on the wire.
- * Ports 21000-21999 belong to this test.
+ * Ports 21000-21999 belong to this test. Every kresd gets the harness's offline guard after its
+ * config (test/helpers/kresd.ts).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -10,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { validateConfig } from "../../lib/datamodel/load.js";
 import { renderWorkerLua } from "../../lib/datamodel/lua/index.js";
+import { OFFLINE_LUA } from "../helpers/kresd.js";
 
 const KRESD = "/usr/sbin/kresd";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kr-net-lua-"));
@@ -45,7 +47,7 @@ async function startKresd(name: string, config: Record<string, unknown>, probePo
     { strict: true, baseDir: tmp },
   );
   const luaFile = path.join(rundir, "worker.lua");
-  fs.writeFileSync(luaFile, renderWorkerLua(cfg));
+  fs.writeFileSync(luaFile, `${renderWorkerLua(cfg)}\n${OFFLINE_LUA}`);
   const log = fs.openSync(path.join(rundir, "kresd.log"), "w");
   // Own process group, so afterAll can end kresd and anything it spawned.
   const child = spawn(KRESD, ["-n", "-c", luaFile, rundir], { detached: true, stdio: ["ignore", log, log] });
@@ -206,7 +208,7 @@ describe("an interface name that does not exist", () => {
       { strict: true, baseDir: tmp },
     );
     const luaFile = path.join(rundir, "worker.lua");
-    fs.writeFileSync(luaFile, renderWorkerLua(cfg));
+    fs.writeFileSync(luaFile, `${renderWorkerLua(cfg)}\n${OFFLINE_LUA}`);
     const child = spawn(KRESD, ["-n", "-c", luaFile, rundir], {
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],

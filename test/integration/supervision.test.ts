@@ -122,8 +122,9 @@ describe("supervisord config reload", () => {
     const r = await resolver();
     const before = await r.status();
     expect(before.has("cache-gc")).toBe(true);
-    const cfg = fs.readFileSync(r.configFile, "utf8");
-    fs.writeFileSync(r.configFile, cfg.replace(/^cache:\n/m, "cache:\n  garbage-collector: false\n"));
+    const cfg = JSON.parse(fs.readFileSync(r.configFile, "utf8"));
+    cfg.cache["garbage-collector"] = false;
+    fs.writeFileSync(r.configFile, JSON.stringify(cfg));
     process.kill(before.get("manager")?.pid as number, "SIGKILL");
     await waitFor(
       "reload logged",

@@ -8,10 +8,11 @@ function unitString(kind: string, units: Record<string, number>) {
     .string({ error: `expected a ${kind} string such as '10${names.at(-1)}'` })
     .regex(re, { error: `expected a ${kind}: a non-negative integer followed by one of ${names.join(", ")}` })
     .meta({ description: `${kind}: integer followed by a unit (${names.join(", ")})` });
+  // NaN for a value that failed validation: cross-field checks also see those, and NaN fails
+  // every comparison (and luaNum refuses to render it).
   const toBase = (value: string): number => {
-    const m = re.exec(value);
-    if (!m) throw new TypeError(`'${value}' is not a ${kind}`);
-    return Number(m[1]) * (units[m[2] as string] as number);
+    const m = typeof value === "string" ? re.exec(value) : null;
+    return m ? Number(m[1]) * (units[m[2] as string] as number) : NaN;
   };
   return { schema, toBase };
 }

@@ -67,6 +67,9 @@ describe("units", () => {
     expect(t.timeSeconds("1m")).toBe(60);
     expect(t.timeMicros("3ms")).toBe(3000);
     expect(t.timeMinutes("2h")).toBe(120);
+    // checks that see a value which failed validation get NaN, never an exception
+    expect(t.timeSeconds("ten")).toBeNaN();
+    expect(t.sizeBytes("")).toBeNaN();
   });
 
   it("explains the expected format", () => {
