@@ -8,6 +8,7 @@
  *   expect(r.answers[0]?.data).toBe("127.0.0.1");
  */
 export { cleanupAll } from "./cleanup.js";
+export { controlCall, luaStringAnswer, luaStringAnswerText, type ControlOptions } from "./control.js";
 export {
   kdig,
   kdigAt,

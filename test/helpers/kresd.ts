@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { luaNum, luaStr, luaStrList } from "../../lib/utils/lua.js";
+import { controlCall } from "./control.js";
 import { kdigAt, type KdigResult } from "./kdig.js";
 import { freePort } from "./ports.js";
 import { GroupProcess, waitFor } from "./procs.js";
@@ -122,40 +122,10 @@ export class Kresd extends GroupProcess {
    * Evaluates one line of Lua on the control socket and returns kresd's answer as text (a value is
    * printed as kresd prints it, e.g. "2" or a table dump; a Lua error comes back as its message).
    */
-  control(expr: string, timeoutMs = 5000): Promise<string> {
-    if (expr.includes("\n")) return Promise.reject(new Error("control(): one line of Lua only"));
-    return new Promise((resolve, reject) => {
-      const sock = net.connect(this.controlPath);
-      let buf = Buffer.alloc(0);
-      let greeted = false;
-      const timer = setTimeout(
-        () => fail(new Error(`control(${expr}): no answer in ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      const fail = (e: Error): void => {
-        clearTimeout(timer);
-        sock.destroy();
-        reject(e);
-      };
-      sock.on("error", fail);
-      sock.on("data", (d) => {
-        buf = Buffer.concat([buf, d]);
-        if (!greeted) {
-          // Text-mode prompt first; then switch to answers framed by a 4-byte big-endian length.
-          const prompt = buf.indexOf("> ");
-          if (prompt < 0) return;
-          greeted = true;
-          buf = buf.subarray(prompt + 2);
-          sock.write(`__binary\n${expr}\n`);
-        }
-        if (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
-          clearTimeout(timer);
-          const answer = buf.subarray(4, 4 + buf.readUInt32BE(0)).toString("utf8");
-          sock.end();
-          resolve(answer);
-        }
-      });
-    });
+  async control(expr: string, timeoutMs = 5000): Promise<string> {
+    if (expr.includes("\n")) throw new Error("control(): one line of Lua only");
+    const [answer] = await controlCall(this.controlPath, [expr], { timeoutMs });
+    return answer as string;
   }
 
   /** kdig against this kresd's port: `query("localhost", "A")`. */

@@ -4,7 +4,6 @@
 // config (test/helpers/kresd.ts), so it sends nothing to the internet.
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -14,6 +13,7 @@ import { ConfigValidationError } from "../../lib/datamodel/errors.js";
 import { validateConfig } from "../../lib/datamodel/load.js";
 import { renderWorkerLua } from "../../lib/datamodel/lua/index.js";
 import { luaStr } from "../../lib/utils/lua.js";
+import { controlCall, luaStringAnswerText } from "../helpers/control.js";
 import { OFFLINE_LUA, offlineLua } from "../helpers/kresd.js";
 
 const KRESD = "/usr/sbin/kresd";
@@ -98,42 +98,10 @@ async function startKresd(lua: string, rundir: string, port: number, offline = O
   throw new Error(`kresd did not answer on port ${port}:\n${out}`);
 }
 
-/** Evaluates Lua expressions on the worker's control socket (binary framing), one answer each. */
+/** Evaluates Lua expressions on the worker's control socket, one answer each (strings unquoted). */
 async function control(w: Worker, ...exprs: string[]): Promise<string[]> {
-  const sock = net.createConnection(path.join(w.rundir, "control", String(w.proc.pid)));
-  let buf = Buffer.alloc(0);
-  const answers: string[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`control socket timed out; got ${JSON.stringify(answers)}`));
-    }, 5000);
-    sock.on("error", reject);
-    sock.once("connect", () => {
-      sock.write("__binary\n");
-      for (const e of exprs) sock.write(`${e}\n`);
-    });
-    sock.on("data", (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (answers.length === 0 && buf.subarray(0, 2).toString() === "> ") buf = buf.subarray(2);
-      while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
-        const len = buf.readUInt32BE(0);
-        // Strings come back as Lua literals in single quotes; the ones asked for here need no escapes.
-        answers.push(
-          buf
-            .subarray(4, 4 + len)
-            .toString()
-            .replace(/^'(.*)'$/s, "$1"),
-        );
-        buf = buf.subarray(4 + len);
-      }
-      if (answers.length === exprs.length) {
-        clearTimeout(timer);
-        sock.end();
-        resolve(answers);
-      }
-    });
-  });
+  const answers = await controlCall(path.join(w.rundir, "control", String(w.proc.pid)), exprs);
+  return answers.map((a) => (a.startsWith("'") ? luaStringAnswerText(a) : a));
 }
 
 /** What a started worker printed that would mean the config did not load cleanly. */

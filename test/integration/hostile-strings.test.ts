@@ -21,7 +21,15 @@ import { renderWorkerLua } from "../../lib/datamodel/lua/index.js";
 import { punycode } from "../../lib/datamodel/types/index.js";
 import { luaStr } from "../../lib/utils/lua.js";
 import { hostileStrings } from "../helpers/hostile-strings.js";
-import { ednsOptions, kdig, startKresd, tmpDir, type Kresd } from "../helpers/index.js";
+import {
+  controlCall,
+  ednsOptions,
+  kdig,
+  luaStringAnswer,
+  startKresd,
+  tmpDir,
+  type Kresd,
+} from "../helpers/index.js";
 
 const STRINGS = hostileStrings(512);
 const BASE = tmpDir("krm-hostile-");
@@ -562,59 +570,9 @@ const renderedText = new Set<string>();
 /** The strings accepted in nsid and hostname, with the exact line the renderer emitted. */
 const accepted: Record<"nsid" | "hostname", { value: string; line: string }[]> = { nsid: [], hostname: [] };
 
-/** kresd's text answer for a Lua string: single quotes, bytes outside printable ASCII as \ddd. */
-function luaAnswerBytes(answer: string): Buffer {
-  const m = /^'(.*)'$/s.exec(answer);
-  if (!m) throw new Error(`not a Lua string answer: ${answer}`);
-  const body = m[1] as string;
-  const bytes: number[] = [];
-  for (let i = 0; i < body.length; i++) {
-    const esc = /^\\(\d{3})/.exec(body.slice(i));
-    if (esc) {
-      bytes.push(Number(esc[1]));
-      i += 3;
-    } else bytes.push(body.charCodeAt(i));
-  }
-  return Buffer.from(bytes);
-}
-
-/** Lines of Lua over one control-socket connection (binary framing); one answer each, in order. */
-function controlLines(kresd: Kresd, lines: string[], timeoutMs = 30000): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(kresd.controlPath);
-    const answers: string[] = [];
-    let buf = Buffer.alloc(0);
-    let greeted = false;
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`control socket: ${answers.length} of ${lines.length} answers in ${timeoutMs} ms`));
-    }, timeoutMs);
-    sock.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    sock.on("data", (d) => {
-      buf = Buffer.concat([buf, d]);
-      if (!greeted) {
-        const prompt = buf.indexOf("> ");
-        if (prompt < 0) return;
-        greeted = true;
-        buf = buf.subarray(prompt + 2);
-        sock.write(`__binary\n${lines.join("\n")}\n`);
-      }
-      while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
-        const len = buf.readUInt32BE(0);
-        answers.push(buf.subarray(4, 4 + len).toString("utf8"));
-        buf = buf.subarray(4 + len);
-      }
-      if (answers.length === lines.length) {
-        clearTimeout(timer);
-        sock.end();
-        resolve(answers);
-      }
-    });
-  });
-}
+/** Lines of Lua over one control-socket connection; one answer each, in order. */
+const controlLines = (kresd: Kresd, lines: string[]): Promise<string[]> =>
+  controlCall(kresd.controlPath, lines, { timeoutMs: 30000 });
 
 /** The NSID option's bytes in kdig's JSON answer (RFC 8427), or undefined when there is none. */
 function nsidBytes(raw: string): Buffer | undefined {
@@ -832,7 +790,7 @@ describe("hostile strings in every free-text field", () => {
     );
     const wrong: string[] = [];
     accepted.hostname.forEach(({ value }, i) => {
-      const hex = luaAnswerBytes(answers[2 * i + 1] as string).toString("latin1");
+      const hex = luaStringAnswer(answers[2 * i + 1] as string).toString("latin1");
       if (hex !== Buffer.from(value, "utf8").toString("hex")) wrong.push(`${show(value)}: got ${hex}`);
     });
     expect(wrong.slice(0, 20)).toEqual([]);

@@ -16,6 +16,7 @@ import { validateConfig } from "../../lib/datamodel/load.js";
 import { renderWorkerLua } from "../../lib/datamodel/lua/index.js";
 import { statisticsQuery } from "../../lib/datamodel/lua/monitoring.js";
 import type { KresConfig } from "../../lib/datamodel/config.js";
+import { controlCall, luaStringAnswerText } from "../helpers/control.js";
 import { OFFLINE_LUA } from "../helpers/kresd.js";
 
 const KRESD = "/usr/sbin/kresd";
@@ -127,44 +128,15 @@ function kdig(
   });
 }
 
-/** Sends Lua lines to kresd's control socket (RUNDIR/control/<pid>); one text answer each. */
+/**
+ * Sends Lua lines to kresd's control socket (RUNDIR/control/<pid>); one text answer each. One
+ * line at a time: collect_statistics() may load the stats module, after which kresd 5.6 would drop
+ * the rest of a pipelined batch.
+ */
 async function control(k: Kresd, lines: string[]): Promise<string[]> {
   const sockPath = path.join(k.rundir, "control", String(k.proc.pid));
   await until("the control socket", () => fs.existsSync(sockPath));
-  const sock = net.createConnection({ path: sockPath });
-  cleanups.push(() => sock.destroy());
-  let buf = "";
-  sock.on("data", (d: Buffer) => (buf += d.toString()));
-  const prompt = async () => {
-    await until("the '> ' prompt", () => buf.endsWith("> "), 5000);
-    const got = buf.slice(0, -2);
-    buf = "";
-    return got;
-  };
-  await prompt();
-  const answers: string[] = [];
-  for (const line of lines) {
-    sock.write(`${line}\n`);
-    answers.push((await prompt()).trimEnd());
-  }
-  sock.end();
-  return answers;
-}
-
-/** A string answer as kresd prints it: single-quoted, bytes outside printable ASCII as \\ddd. */
-function luaString(answer: string | undefined): string {
-  const m = /^'(.*)'$/s.exec(answer ?? "");
-  if (!m) throw new Error(`not a Lua string answer: ${answer}`);
-  const bytes: number[] = [];
-  const body = m[1] as string;
-  for (let i = 0; i < body.length; i++) {
-    const esc = /^\\(\d{3})/.exec(body.slice(i));
-    if (esc) {
-      bytes.push(Number(esc[1]));
-      i += 3;
-    } else bytes.push(body.charCodeAt(i));
-  }
-  return Buffer.from(bytes).toString("utf8");
+  return controlCall(sockPath, lines, { timeoutMs: 10000, pipelined: false });
 }
 
 function expectCleanStart(k: Kresd): void {
@@ -206,8 +178,8 @@ describeKresd("logging and monitoring Lua in kresd 5.6", () => {
       statisticsQuery(cfg) as string,
     ]);
     expect(Number(total)).toBeGreaterThanOrEqual(1);
-    expect([level, target, groups].map(luaString)).toEqual(["debug", "stderr", "io,plan"]);
-    const stats = JSON.parse(luaString(json)) as Record<string, number>;
+    expect([level, target, groups].map(luaStringAnswerText)).toEqual(["debug", "stderr", "io,plan"]);
+    const stats = JSON.parse(luaStringAnswerText(json)) as Record<string, number>;
     expect(stats["answer.total"]).toBeGreaterThanOrEqual(1);
     expect(stats["answer.noerror"]).toBeGreaterThanOrEqual(1);
   });
@@ -237,14 +209,14 @@ describeKresd("logging and monitoring Lua in kresd 5.6", () => {
     ]);
     expect(before).toBe("true");
     // Lazy: counting starts when the manager first asks, so the earlier query is not counted.
-    expect(JSON.parse(luaString(json))).toMatchObject({ "answer.total": 0 });
+    expect(JSON.parse(luaStringAnswerText(json))).toMatchObject({ "answer.total": 0 });
     expect(after).toBe("true");
-    expect(luaString(level)).toBe("notice");
+    expect(luaStringAnswerText(level)).toBe("notice");
     await expectAnswersLocalhost(port);
     const [again] = await control(k, [statisticsQuery(cfg) as string]);
-    expect((JSON.parse(luaString(again)) as Record<string, number>)["answer.total"]).toBeGreaterThanOrEqual(
-      1,
-    );
+    expect(
+      (JSON.parse(luaStringAnswerText(again)) as Record<string, number>)["answer.total"],
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it("manager-only keeps stats out of the worker", async () => {
@@ -324,7 +296,7 @@ describeKresd("logging and monitoring Lua in kresd 5.6", () => {
       "debugging.assertion_abort",
       "debugging.assertion_fork",
     ]);
-    expect(luaString(modules).split(",")).toEqual(
+    expect(luaStringAnswerText(modules).split(",")).toEqual(
       expect.arrayContaining(["bogus_log", "dnstap", "graphite", "stats"]),
     );
     expect([abort, fork]).toEqual(["true", "60000"]);
@@ -354,6 +326,6 @@ describeKresd("logging and monitoring Lua in kresd 5.6", () => {
     await expectAnswersLocalhost(port);
     expectCleanStart(k);
     const [got] = await control(k, ["graphite.prefix"]);
-    expect(luaString(got)).toBe(`${prefix}.${k.proc.pid}`);
+    expect(luaStringAnswerText(got)).toBe(`${prefix}.${k.proc.pid}`);
   });
 });
