@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { pidAlive } from "../../lib/utils/processes.js";
 
 /**
  * Ports handed out are reserved by a lock file per port holding the owner's PID, so parallel jest
@@ -28,15 +29,6 @@ function bindUdp(port: number): Promise<dgram.Socket | undefined> {
     });
     sock.bind({ address: "127.0.0.1", port, exclusive: true }, () => resolve(sock));
   });
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** Takes the lock of a port for this process; false if another live process holds it. */

@@ -3,6 +3,7 @@ import * as net from "node:net";
 import { readFileIfExists, writeFileAtomic } from "../../utils/files.js";
 import { rundirFiles, supervisordEnv } from "./config-file.js";
 import { SupervisordRpc } from "./rpc.js";
+import { pidAlive } from "../../utils/processes.js";
 
 export const SUPERVISORD = process.env.KRES_SUPERVISORD ?? "/usr/bin/supervisord";
 
@@ -23,15 +24,6 @@ function socketAnswers(sock: string): Promise<boolean> {
     c.once("error", () => done(false));
     setTimeout(() => done(false), 2000).unref();
   });
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /**
