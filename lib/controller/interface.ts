@@ -1,3 +1,5 @@
+import type { KresConfig } from "../datamodel/config.js";
+
 /**
  * What the manager needs from whatever runs its subprocesses. The manager only ever talks to
  * this interface; supervisord is the one implementation (lib/controller/supervisord/).
@@ -48,6 +50,17 @@ export interface SubprocessController {
   status(name: string): Promise<SubprocessStatus>;
   /** Prepares a kresd slot with its Lua config (started later with start()). */
   createKresd(id: number, lua: string): Promise<string>;
+  /** The Lua a kresd slot was last prepared with; undefined if it has none. */
+  kresdConfig(id: number): Promise<string | undefined>;
+  /** Drops a stopped kresd slot's Lua config. */
+  removeKresd(id: number): Promise<void>;
+  /** What a process printed in its most recent run, oldest line first; empty when unknown. */
+  lastOutput(name: string): Promise<string[]>;
+  /**
+   * Brings the controller's own settings in line with a config (supervisord: its config file,
+   * e.g. cache-gc's arguments). Returns the names of processes this stopped or replaced.
+   */
+  configure(cfg: KresConfig): Promise<string[]>;
   /** Starts and resolves once the process is RUNNING (for kresd: it sent READY=1). */
   start(name: string): Promise<SubprocessStatus>;
   /** Stops; resolves once it is gone. Stopping a stopped process is not an error. */

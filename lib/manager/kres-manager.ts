@@ -3,10 +3,12 @@ import { cacheGcEnabled } from "../datamodel/cache.js";
 import { renderWorkerLua } from "../datamodel/lua/index.js";
 import {
   CACHE_GC,
+  kresdName,
   SubprocessError,
   type SubprocessController,
   type SubprocessStatus,
 } from "../controller/interface.js";
+import { ApplyFailed, ChangeRefused } from "./errors.js";
 import { logger } from "./logger.js";
 
 export interface WatchdogOptions {
@@ -19,16 +21,27 @@ export interface WatchdogOptions {
 
 export const DEFAULT_WATCHDOG: WatchdogOptions = { intervalMs: 1000, maxFailures: 5, windowMs: 60_000 };
 
+export interface ApplyOptions {
+  /** Restart every worker even when its Lua would not change. */
+  force?: boolean;
+}
+
+/** How many lines of a failed canary's own output end up in the refusal. */
+const CANARY_OUTPUT_LINES = 12;
+
 /**
- * Keeps the set of running processes equal to what the config asks for: `workers` kresd
- * processes in slots 0…workers-1, and cache-gc when enabled. Knows nothing of HTTP.
+ * Keeps the running processes equal to what a config asks for: `workers` kresd processes in slots
+ * 0…workers-1 running that config's Lua, and cache-gc when enabled. Changes go through a canary in
+ * slot max-workers and a rolling restart. Knows nothing of HTTP.
  */
 export class KresManager {
   private timer: NodeJS.Timeout | undefined;
   private readonly seenPids = new Map<number, number>();
   private failures: number[] = [];
-  private checking = false;
   private gaveUp = false;
+  // One thing at a time: start-up, a change or a watchdog round; they all move processes.
+  private queue: Promise<unknown> = Promise.resolve();
+  private busy = false;
 
   constructor(
     private readonly controller: SubprocessController,
@@ -40,9 +53,9 @@ export class KresManager {
     return this.config;
   }
 
-  /** Adopts running workers, starts missing ones, stops surplus ones; then starts the watchdog. */
+  /** Adopts running workers (replacing those that run other Lua), starts missing ones, stops surplus ones; then the watchdog. */
   async start(): Promise<void> {
-    await this.reconcile();
+    await this.exclusive(() => this.converge(this.config, {}, true));
     this.timer = setInterval(() => void this.check(), this.watchdog.intervalMs);
   }
 
@@ -51,63 +64,160 @@ export class KresManager {
     this.timer = undefined;
   }
 
-  private async reconcile(): Promise<void> {
-    const cfg = this.config;
+  /**
+   * Makes the processes run `next`. Throws ChangeRefused when the canary does not take it (nothing
+   * moved), ApplyFailed when a later step failed (the previous config is then put back).
+   */
+  async apply(next: KresConfig, options: ApplyOptions = {}): Promise<void> {
+    await this.exclusive(async () => {
+      const previous = this.config;
+      try {
+        await this.converge(next, options, false);
+        this.config = next;
+      } catch (e) {
+        if (e instanceof ChangeRefused) throw e;
+        const what = (e as Error).message;
+        logger.error(`applying the new configuration failed: ${what}; restoring the previous one`);
+        try {
+          await this.converge(previous, {}, false);
+        } catch (again) {
+          logger.crit(`restoring the previous configuration failed: ${(again as Error).message}`);
+          throw new ApplyFailed(`${what}; restoring the previous configuration failed too`, false);
+        }
+        throw new ApplyFailed(`${what}; the previous configuration was restored`, true);
+      }
+    });
+  }
+
+  /** Every process the controller runs for us, as it reports them. */
+  async processes(): Promise<SubprocessStatus[]> {
+    return this.controller.list();
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = async () => {
+      this.busy = true;
+      try {
+        return await fn();
+      } finally {
+        this.busy = false;
+      }
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * The one path from "what runs" to "what cfg asks for". Running workers whose Lua differs
+   * (or all, when forced) are replaced one at a time after a canary accepted the new Lua, so the
+   * others, and the canary itself, keep answering meanwhile.
+   */
+  private async converge(cfg: KresConfig, options: ApplyOptions, initial: boolean): Promise<void> {
     const lua = renderWorkerLua(cfg);
+    const canaryId = cfg["max-workers"];
+    // At start-up supervisord's own config may be older than the manager (e.g. a different
+    // max-workers after a restart): it goes first, before any worker is counted on. At run time
+    // it waits until the canary has accepted the change, so a refused change leaves it alone.
+    if (initial) await this.configure(cfg);
     const processes = await this.controller.list();
     const kresds = new Map(processes.filter((p) => p.kind === "kresd").map((p) => [p.id as number, p]));
+
+    const stale = new Set<number>();
     for (let id = 0; id < cfg.workers; id++) {
-      const current = kresds.get(id);
-      if (current?.state === "running" && current.pid) {
-        logger.info(`adopted ${current.name} (pid ${current.pid})`);
-        this.seenPids.set(id, current.pid);
+      const p = kresds.get(id);
+      if (p && isUp(p) && (options.force || (await this.controller.kresdConfig(id)) !== lua)) stale.add(id);
+    }
+    if (stale.size > 0) await this.canary(canaryId, lua);
+
+    for (let id = 0; id < cfg.workers; id++) {
+      const p = kresds.get(id);
+      const name = kresdName(id);
+      if (p && isUp(p) && !stale.has(id)) {
+        if (initial) logger.info(`adopted ${name} (pid ${p.pid})`);
+        if (p.pid) this.seenPids.set(id, p.pid);
         continue;
       }
-      const name = await this.controller.createKresd(id, lua);
+      await this.controller.createKresd(id, lua);
+      if (stale.has(id)) await this.controller.stop(name);
       const started = await this.controller.start(name);
-      logger.info(`started ${name} (pid ${started.pid})`);
+      logger.info(`${stale.has(id) ? "restarted" : "started"} ${name} (pid ${started.pid})`);
       if (started.pid) this.seenPids.set(id, started.pid);
     }
+    // Surplus workers last, the canary among them: it answered while the others restarted.
     for (const [id, p] of kresds) {
-      if (id >= cfg.workers && isUp(p)) {
-        await this.controller.stop(p.name);
-        logger.info(`stopped surplus ${p.name}`);
-      }
+      const canaryRan = id === canaryId && stale.size > 0;
+      if (id < cfg.workers || (!isUp(p) && !canaryRan)) continue;
+      await this.controller.stop(p.name);
+      this.seenPids.delete(id);
+      if (id !== canaryId) logger.info(`stopped surplus ${p.name}`);
     }
-    const gc = processes.find((p) => p.name === CACHE_GC);
+
+    if (!initial) await this.configure(cfg);
+    const gc = (await this.controller.list()).find((p) => p.name === CACHE_GC);
     if (cacheGcEnabled(cfg) && gc && !isUp(gc)) {
       const started = await this.controller.start(CACHE_GC);
       logger.info(`started ${CACHE_GC} (pid ${started.pid})`);
     } else if (gc && isUp(gc) && !cacheGcEnabled(cfg)) {
       await this.controller.stop(CACHE_GC);
+      logger.info(`stopped ${CACHE_GC}`);
+    }
+  }
+
+  private async configure(cfg: KresConfig): Promise<void> {
+    const replaced = await this.controller.configure(cfg);
+    if (replaced.length > 0) logger.notice(`supervisord configuration updated: ${replaced.join(", ")}`);
+  }
+
+  /**
+   * Starts one extra kresd with the new Lua. READY in time accepts the Lua (the canary keeps
+   * running until the rollout is over); anything else refuses it with the worker's own words, the
+   * slot left as it was.
+   */
+  private async canary(id: number, lua: string): Promise<void> {
+    const name = kresdName(id);
+    await this.controller.stop(name); // left over from an interrupted change
+    const before = await this.controller.kresdConfig(id);
+    await this.controller.createKresd(id, lua);
+    try {
+      const started = await this.controller.start(name);
+      logger.info(`canary ${name} (pid ${started.pid}) accepted the new configuration`);
+    } catch (e) {
+      if (!(e instanceof SubprocessError)) throw e;
+      const output = (await this.controller.lastOutput(name).catch(() => [])).slice(-CANARY_OUTPUT_LINES);
+      await this.controller.stop(name).catch(() => undefined);
+      if (before === undefined) await this.controller.removeKresd(id);
+      else await this.controller.createKresd(id, before);
+      const cause = lastErrorLine(output) ?? e.message;
+      logger.warning(`canary ${name} refused the new configuration: ${cause}`);
+      throw new ChangeRefused(`the new configuration was refused by a canary kresd: ${cause}`, [], output);
     }
   }
 
   /** One watchdog round: note worker deaths, restart what supervisord gave up on, give up if it keeps failing. */
   private async check(): Promise<void> {
-    if (this.checking || this.gaveUp) return;
-    this.checking = true;
-    try {
-      const processes = await this.controller.list();
-      for (const p of processes) {
-        if (p.kind !== "kresd" || (p.id as number) >= this.config.workers) continue;
-        const id = p.id as number;
-        const known = this.seenPids.get(id);
-        if (p.state === "running" && p.pid) {
-          if (known !== undefined && known !== p.pid)
-            this.failed(`${p.name} died and was restarted (pid ${known} → ${p.pid})`);
-          this.seenPids.set(id, p.pid);
-        } else if (p.state === "fatal" || p.state === "exited" || p.state === "stopped") {
-          this.failed(`${p.name} is ${p.state}${p.error ? `: ${p.error}` : ""}`);
-          this.seenPids.delete(id);
-          if (!this.gaveUp) await this.restart(p);
+    if (this.busy || this.gaveUp) return;
+    await this.exclusive(async () => {
+      try {
+        const processes = await this.controller.list();
+        for (const p of processes) {
+          if (p.kind !== "kresd" || (p.id as number) >= this.config.workers) continue;
+          const id = p.id as number;
+          const known = this.seenPids.get(id);
+          if (p.state === "running" && p.pid) {
+            if (known !== undefined && known !== p.pid)
+              this.failed(`${p.name} died and was restarted (pid ${known} → ${p.pid})`);
+            this.seenPids.set(id, p.pid);
+          } else if (p.state === "fatal" || p.state === "exited" || p.state === "stopped") {
+            this.failed(`${p.name} is ${p.state}${p.error ? `: ${p.error}` : ""}`);
+            this.seenPids.delete(id);
+            if (!this.gaveUp) await this.restart(p);
+          }
         }
+      } catch (e) {
+        logger.warning(`watchdog: cannot check processes: ${(e as Error).message}`);
       }
-    } catch (e) {
-      logger.warning(`watchdog: cannot check processes: ${(e as Error).message}`);
-    } finally {
-      this.checking = false;
-    }
+    });
   }
 
   private async restart(p: SubprocessStatus): Promise<void> {
@@ -137,4 +247,9 @@ export class KresManager {
 
 function isUp(p: SubprocessStatus): boolean {
   return p.state === "running" || p.state === "starting" || p.state === "backoff";
+}
+
+/** The line of a worker's output that says what went wrong, if one does. */
+function lastErrorLine(lines: readonly string[]): string | undefined {
+  return [...lines].reverse().find((l) => /error|fail|cannot|refused/i.test(l)) ?? lines.at(-1);
 }

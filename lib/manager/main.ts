@@ -71,9 +71,9 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
   }
 
   const files = args.config.map(String);
-  let config: KresConfig;
+  let loaded: { raw: unknown; config: KresConfig };
   try {
-    config = loadConfigFiles(files).config;
+    loaded = loadConfigFiles(files);
   } catch (e) {
     if (e instanceof ConfigValidationError) {
       process.stderr.write(`knot-resolver: ${files.join(", ")}: ${formatProblems(e.problems)}\n`);
@@ -86,7 +86,7 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     throw e;
   }
   try {
-    const outcome = await startUp(files, config);
+    const outcome = await startUp(files, { document: loaded.raw, config: loaded.config });
     if (outcome.kind === "exec") {
       requestExec(outcome.argv);
       return 0;

@@ -1,7 +1,6 @@
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { KresConfig } from "../datamodel/config.js";
-import { loadConfigFiles } from "../datamodel/load.js";
 import { SupervisordController } from "../controller/supervisord/controller.js";
 import { renderSupervisordConf, type ManagerCommand } from "../controller/supervisord/config-file.js";
 import {
@@ -9,8 +8,11 @@ import {
   supervisordExecArgv,
   writeSupervisordConf,
 } from "../controller/supervisord/startup.js";
-import { applySupervisordConf } from "../controller/supervisord/reload.js";
+import { ManagerApi } from "./api.js";
+import { ConfigStore, type ConfigVersion } from "./config-store.js";
 import { KresManager } from "./kres-manager.js";
+import { refuseFixedChanges } from "./runtime-limits.js";
+import { ApiServer, createApp } from "./server.js";
 import { configureLogging, logger } from "./logger.js";
 
 /** Refusal to start, with the reason for the operator. */
@@ -49,7 +51,8 @@ export type StartupOutcome =
  * replaced by it. Started by that supervisord: adopt or start the workers, then report ready.
  * Anything else (another instance on the rundir) is refused before touching a file.
  */
-export async function startUp(files: readonly string[], config: KresConfig): Promise<StartupOutcome> {
+export async function startUp(files: readonly string[], initial: ConfigVersion): Promise<StartupOutcome> {
+  const config = initial.config;
   configureLogging(config);
   const rundir = config.rundir;
   const state = await inspectRundir(rundir);
@@ -64,46 +67,55 @@ export async function startUp(files: readonly string[], config: KresConfig): Pro
     );
   }
 
-  const controller = new SupervisordController(rundir);
-  if (writeSupervisordConf(rundir, conf)) {
-    logger.notice("supervisord configuration changed, reloading it");
-    await applySupervisordConf(controller.rpc);
-  }
+  const controller = new SupervisordController(rundir, managerCommand(files));
   const manager = new KresManager(controller, config);
-  try {
-    await manager.start();
-  } catch (e) {
-    // Workers that cannot start now will not start on a retry of the same config: give up
-    // at once (supervisord stops everything and exits 1) instead of restarting the manager.
-    const reason = `cannot start the workers: ${(e as Error).message}`;
+  const giveUp = async (reason: string): Promise<never> => {
+    // What fails now will fail again on a restart of the manager with the same config: give up
+    // at once (supervisord stops everything and exits 1) instead of looping.
     logger.crit(reason);
     manager.stop();
     await controller.fatal(reason);
     throw new GaveUp(reason);
+  };
+  try {
+    await manager.start();
+  } catch (e) {
+    await giveUp(`cannot start the workers: ${(e as Error).message}`);
   }
+
+  const store = new ConfigStore(initial);
+  store.addVerifier(refuseFixedChanges);
+  store.addApplier((_current, next, options) => manager.apply(next, { force: options.force }));
+  store.addApplier(async (_current, next) => configureLogging(next));
+  const api = new ManagerApi(store, manager, files, () => controller.shutdown());
+  const server = new ApiServer(createApp(api));
+  let where = "";
+  try {
+    where = await server.listen(config.management);
+  } catch (e) {
+    await giveUp(`cannot open the management API: ${(e as Error).message}`);
+  }
+
   await controller.notifyReady(process.pid);
-  logger.notice(`knot-resolver is ready: ${config.workers} kresd worker(s) on ${rundir}`);
-  installSignalHandlers(files, manager);
+  logger.notice(`knot-resolver is ready: ${config.workers} kresd worker(s) on ${rundir}, API on ${where}`);
+  installSignalHandlers(api, server, manager);
   return { kind: "running", manager };
 }
 
-function installSignalHandlers(files: readonly string[], manager: KresManager): void {
+function installSignalHandlers(api: ManagerApi, server: ApiServer, manager: KresManager): void {
   const leave = (signal: string) => {
     logger.notice(`received ${signal}, stopping the manager (supervisord stops the workers)`);
+    server.close();
     manager.stop();
     process.exit(0);
   };
   process.on("SIGTERM", () => leave("SIGTERM"));
   process.on("SIGINT", () => leave("SIGINT"));
+  // supervisord forwards its SIGHUP here (manager_integration): the same as POST /reload.
   process.on("SIGHUP", () => {
-    // Applying a new config at run time comes with the config-change pipeline; check it now.
-    try {
-      loadConfigFiles(files);
-      logger.notice(
-        `reload requested (SIGHUP): ${files.join(", ")} is valid; applying changes is not implemented yet`,
-      );
-    } catch (e) {
-      logger.error(`reload requested (SIGHUP), but the configuration is invalid: ${(e as Error).message}`);
-    }
+    logger.notice("received SIGHUP, reloading the configuration files");
+    api.reload(false, "SIGHUP").catch((e: Error) => {
+      logger.error(`reload (SIGHUP) refused, the configuration stays as it was: ${e.message}`);
+    });
   });
 }

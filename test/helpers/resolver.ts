@@ -57,6 +57,11 @@ export class Resolver {
     return this.proc.stdout + this.proc.stderr;
   }
 
+  /** The management API socket of the test config (unless a test moved it). */
+  get apiSocket(): string {
+    return path.join(this.rundir, "kres-api.sock");
+  }
+
   get supervisordConf(): string {
     return path.join(this.rundir, "supervisord.conf");
   }
@@ -147,6 +152,7 @@ export async function startResolver(opts: ResolverOptions = {}): Promise<Resolve
       network: { listen: [{ interface: `127.0.0.1@${port}` }] },
       cache: { storage: path.join(rundir, "cache"), "size-max": "10M" },
       logging: { level: "info" },
+      management: { "unix-socket": path.join(rundir, "kres-api.sock") },
       // The harness's offline guard: the user's Lua runs last, after everything generated.
       lua: { script: OFFLINE_LUA },
     },

@@ -8,8 +8,12 @@ import {
   type SubprocessState,
   type SubprocessStatus,
 } from "../interface.js";
-import { writeFileAtomic } from "../../utils/files.js";
-import { rundirFiles, WORKER_READY_TIMEOUT } from "./config-file.js";
+import * as fs from "node:fs";
+import type { KresConfig } from "../../datamodel/config.js";
+import { readFileIfExists, writeFileAtomic } from "../../utils/files.js";
+import { renderSupervisordConf, rundirFiles, WORKER_READY_TIMEOUT, type ManagerCommand } from "./config-file.js";
+import { applySupervisordConf } from "./reload.js";
+import { writeSupervisordConf } from "./startup.js";
 import { Faults, SupervisordFault, SupervisordRpc, SupervisordUnreachable, type ProcessInfo } from "./rpc.js";
 
 const STATES: Record<string, SubprocessState> = {
@@ -44,6 +48,8 @@ export class SupervisordController implements SubprocessController {
 
   constructor(
     private readonly rundir: string,
+    /** How supervisord runs the manager: part of the config file configure() writes. */
+    private readonly manager: ManagerCommand,
     timeoutMs?: number,
   ) {
     this.rpc = new SupervisordRpc(rundirFiles(rundir).sock, timeoutMs);
@@ -76,6 +82,26 @@ export class SupervisordController implements SubprocessController {
   async createKresd(id: number, lua: string): Promise<string> {
     writeFileAtomic(rundirFiles(this.rundir).workerLua(id), lua);
     return kresdName(id);
+  }
+
+  async kresdConfig(id: number): Promise<string | undefined> {
+    return readFileIfExists(rundirFiles(this.rundir).workerLua(id));
+  }
+
+  async removeKresd(id: number): Promise<void> {
+    fs.rmSync(rundirFiles(this.rundir).workerLua(id), { force: true });
+  }
+
+  async lastOutput(name: string): Promise<string[]> {
+    const tail = await this.guard(name, () =>
+      this.rpc.call<{ pid: number; lines: string[] }>("patch_logger.tail", name),
+    );
+    return tail.lines;
+  }
+
+  async configure(cfg: KresConfig): Promise<string[]> {
+    if (!writeSupervisordConf(this.rundir, renderSupervisordConf(cfg, this.manager))) return [];
+    return this.guard("supervisord", () => applySupervisordConf(this.rpc));
   }
 
   async start(name: string): Promise<SubprocessStatus> {

@@ -5,6 +5,8 @@ import {
   type SubprocessStatus,
 } from "../../../lib/controller/interface.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
+import { renderWorkerLua } from "../../../lib/datamodel/lua/index.js";
+import { ApplyFailed, ChangeRefused } from "../../../lib/manager/errors.js";
 import { KresManager } from "../../../lib/manager/kres-manager.js";
 import { logger } from "../../../lib/manager/logger.js";
 import { testRundir } from "../../helpers/validation.js";
@@ -17,8 +19,13 @@ class FakeController implements SubprocessController {
   rows = new Map<string, SubprocessStatus>();
   nextPid = 1000;
   calls: string[] = [];
+  /** Names whose next start fails. */
   failStart = new Set<string>();
   fatalReason: string | undefined;
+  /** Each slot's Lua, as createKresd left it. */
+  lua = new Map<number, string>();
+  /** What a process "printed" in its last run. */
+  output = new Map<string, string[]>();
 
   constructor(maxWorkers: number, gc = true) {
     for (let id = 0; id <= maxWorkers; id++) {
@@ -33,13 +40,27 @@ class FakeController implements SubprocessController {
   async status(name: string) {
     return { ...(this.rows.get(name) as SubprocessStatus) };
   }
-  async createKresd(id: number) {
+  async createKresd(id: number, lua: string) {
     this.calls.push(`create ${id}`);
+    this.lua.set(id, lua);
     return `kresd:kresd${id}`;
+  }
+  async kresdConfig(id: number) {
+    return this.lua.get(id);
+  }
+  async removeKresd(id: number) {
+    this.lua.delete(id);
+  }
+  async lastOutput(name: string) {
+    return this.output.get(name) ?? [];
+  }
+  async configure() {
+    return [];
   }
   async start(name: string) {
     this.calls.push(`start ${name}`);
-    if (this.failStart.has(name)) throw new SubprocessError(name, "SPAWN_ERROR");
+    // One failure per name: a retry (e.g. putting the old config back) then succeeds.
+    if (this.failStart.delete(name)) throw new SubprocessError(name, "SPAWN_ERROR");
     const row = this.rows.get(name) as SubprocessStatus;
     Object.assign(row, { state: "running", pid: this.nextPid++ });
     return { ...row };
@@ -85,6 +106,7 @@ describe("KresManager start-up", () => {
 
   it("adopts running workers, starts missing ones and stops surplus ones", async () => {
     const c = new FakeController(4);
+    await c.createKresd(0, renderWorkerLua(config(2)));
     await c.start("kresd:kresd0");
     await c.start("kresd:kresd3");
     await c.start("cache-gc");
@@ -93,6 +115,29 @@ describe("KresManager start-up", () => {
     await m.start();
     m.stop();
     expect(c.calls).toEqual(["create 1", "start kresd:kresd1", "stop kresd:kresd3"]);
+  });
+
+  it("replaces an adopted worker that runs other Lua, after a canary took the new Lua", async () => {
+    const c = new FakeController(4);
+    await c.createKresd(0, "-- an older config");
+    await c.start("kresd:kresd0");
+    c.calls = [];
+    const m = new KresManager(
+      c,
+      config(1, { cache: { storage: rundir, "garbage-collector": false } }),
+      quiet,
+    );
+    await m.start();
+    m.stop();
+    expect(c.calls).toEqual([
+      "stop kresd:kresd4",
+      "create 4",
+      "start kresd:kresd4",
+      "create 0",
+      "stop kresd:kresd0",
+      "start kresd:kresd0",
+      "stop kresd:kresd4",
+    ]);
   });
 
   it("stops cache-gc when the garbage collector is disabled", async () => {
@@ -165,5 +210,94 @@ describe("KresManager watchdog", () => {
     }
     now.mockRestore();
     expect(c.fatalReason).toBeUndefined();
+  });
+});
+
+describe("KresManager applying a new config", () => {
+  const noGc = (workers: number, extra: Record<string, unknown> = {}) =>
+    config(workers, { cache: { storage: rundir, "garbage-collector": false }, ...extra });
+
+  async function running(workers: number) {
+    const c = new FakeController(4, false);
+    const m = new KresManager(c, noGc(workers), quiet);
+    await m.start();
+    m.stop();
+    c.calls = [];
+    return { c, m };
+  }
+
+  it("tries new Lua on a canary, then replaces the workers one at a time, then stops the canary", async () => {
+    const { c, m } = await running(2);
+    const pids = [c.rows.get("kresd:kresd0")?.pid, c.rows.get("kresd:kresd1")?.pid];
+    const next = noGc(2, { nsid: "changed" });
+    await m.apply(next);
+    expect(c.calls).toEqual([
+      "stop kresd:kresd4",
+      "create 4",
+      "start kresd:kresd4",
+      "create 0",
+      "stop kresd:kresd0",
+      "start kresd:kresd0",
+      "create 1",
+      "stop kresd:kresd1",
+      "start kresd:kresd1",
+      "stop kresd:kresd4",
+    ]);
+    expect([c.rows.get("kresd:kresd0")?.pid, c.rows.get("kresd:kresd1")?.pid]).not.toContain(pids[0]);
+    expect(c.lua.get(0)).toBe(renderWorkerLua(next));
+    expect(m.currentConfig).toBe(next);
+  });
+
+  it("only starts or stops the difference when the Lua stays the same", async () => {
+    const { c, m } = await running(2);
+    await m.apply(noGc(3));
+    expect(c.calls).toEqual(["create 2", "start kresd:kresd2"]);
+    c.calls = [];
+    await m.apply(noGc(1));
+    expect(c.calls).toEqual(["stop kresd:kresd1", "stop kresd:kresd2"]);
+  });
+
+  it("restarts every worker when forced, even with the same Lua", async () => {
+    const { c, m } = await running(1);
+    await m.apply(noGc(1), { force: true });
+    expect(c.calls).toEqual([
+      "stop kresd:kresd4",
+      "create 4",
+      "start kresd:kresd4",
+      "create 0",
+      "stop kresd:kresd0",
+      "start kresd:kresd0",
+      "stop kresd:kresd4",
+    ]);
+  });
+
+  it("refuses Lua the canary does not start with, quoting its output, and moves nothing else", async () => {
+    const { c, m } = await running(2);
+    const before = new Map(c.lua);
+    const pids = [...c.rows.values()].map((r) => r.pid);
+    c.failStart.add("kresd:kresd4");
+    c.output.set("kresd:kresd4", ["[system] error while loading config: kresd4.lua:3: boom", "bye"]);
+    const refusal = m.apply(noGc(2, { nsid: "changed" }));
+    await expect(refusal).rejects.toThrow(ChangeRefused);
+    await expect(refusal).rejects.toThrow(
+      /canary kresd: \[system\] error while loading config: kresd4.lua:3: boom/,
+    );
+    await refusal.catch((e: ChangeRefused) => expect(e.output).toEqual(c.output.get("kresd:kresd4")));
+    expect(c.calls.filter((x) => !/ (kresd:kresd)?4$/.test(x))).toEqual([]);
+    expect([...c.rows.values()].map((r) => r.pid)).toEqual(pids);
+    expect(c.lua).toEqual(before);
+    expect(m.currentConfig.nsid).toBeUndefined();
+  });
+
+  it("puts the previous config back when a worker fails after the canary passed", async () => {
+    const { c, m } = await running(2);
+    const old = m.currentConfig;
+    c.failStart.add("kresd:kresd1");
+    const failure = m.apply(noGc(2, { nsid: "changed" }));
+    await expect(failure).rejects.toThrow(ApplyFailed);
+    await expect(failure).rejects.toThrow(/the previous configuration was restored/);
+    expect(m.currentConfig).toBe(old);
+    expect([c.lua.get(0), c.lua.get(1)]).toEqual([renderWorkerLua(old), renderWorkerLua(old)]);
+    expect(c.rows.get("kresd:kresd1")?.state).toBe("running");
   });
 });

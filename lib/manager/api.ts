@@ -1,0 +1,181 @@
+import * as path from "node:path";
+import { configJsonSchema } from "../datamodel/json-schema.js";
+import { loadConfigFiles, validateConfig } from "../datamodel/load.js";
+import { packageVersion } from "../cli/version.js";
+import type { SubprocessStatus } from "../controller/interface.js";
+import { etagMatches } from "../utils/etag.js";
+import { deleteAt, getAt, setAt } from "../utils/json-pointer.js";
+import { mergePatch } from "../utils/merge-patch.js";
+import type { ChangeRecord, ConfigStore, ConfigVersion, Snapshot } from "./config-store.js";
+import { PreconditionFailed } from "./errors.js";
+import type { KresManager } from "./kres-manager.js";
+import { logger } from "./logger.js";
+
+export type ConfigOperation = "put" | "patch" | "delete";
+
+/** Conditions on the config's ETag, as sent in If-Match / If-None-Match. */
+export interface Preconditions {
+  ifMatch?: string;
+  ifNoneMatch?: string;
+}
+
+export type ProcessFilter = "all" | "kresd" | "gc";
+
+export interface ProcessRow {
+  type: "kresd" | "gc" | "manager";
+  id: string;
+  pid: number;
+  status: string;
+}
+
+export interface Status {
+  status: "RUNNING";
+  version: string;
+  pid: number;
+  workers: number;
+  etag: string;
+  "last-change"?: ChangeRecord;
+}
+
+/**
+ * What the management API can do, in the manager's terms: every route of the HTTP server is one
+ * call here. Knows nothing of HTTP beyond the ETag conditions the contract defines.
+ */
+export class ManagerApi {
+  private schema: Record<string, unknown> | undefined;
+
+  constructor(
+    private readonly store: ConfigStore,
+    private readonly manager: KresManager,
+    /** The files the config came from, re-read on reload. */
+    private readonly files: readonly string[],
+    /** Stops everything (supervisord and all it runs). */
+    private readonly shutdown: () => Promise<void>,
+  ) {}
+
+  status(): Status {
+    const s = this.store.snapshot;
+    const last = this.store.lastChange;
+    return {
+      status: "RUNNING",
+      version: packageVersion(),
+      pid: process.pid,
+      workers: s.config.workers,
+      etag: s.etag,
+      ...(last ? { "last-change": last } : {}),
+    };
+  }
+
+  /** The value at pointer in the current config; JsonPointerError when there is none. */
+  getConfig(pointer: string): { value: unknown; etag: string } {
+    const s = this.store.snapshot;
+    return { value: getAt(s.document, pointer), etag: s.etag };
+  }
+
+  get etag(): string {
+    return this.store.snapshot.etag;
+  }
+
+  /**
+   * Changes the config at pointer and waits until the workers run it. Returns the new value at
+   * pointer (undefined after a delete) and the new ETag.
+   */
+  async changeConfig(
+    op: ConfigOperation,
+    pointer: string,
+    body: unknown,
+    conditions: Preconditions,
+    source: string,
+  ): Promise<{ value: unknown; etag: string; changed: boolean }> {
+    const outcome = await this.store.change(
+      (current) => {
+        checkPreconditions(current, conditions);
+        const doc =
+          op === "put"
+            ? setAt(current.document, pointer, body)
+            : op === "patch"
+              ? setAt(current.document, pointer, mergePatch(getAt(current.document, pointer), body))
+              : deleteAt(current.document, pointer);
+        return this.validate(doc);
+      },
+      { source },
+    );
+    const doc = outcome.snapshot.document;
+    return {
+      value: op === "delete" ? undefined : getAt(doc, pointer),
+      etag: outcome.snapshot.etag,
+      changed: outcome.changed,
+    };
+  }
+
+  /** Re-reads the config files; applies them if they differ from the running config (or always, forced). */
+  async reload(force: boolean, source: string): Promise<{ changed: boolean; etag: string }> {
+    const outcome = await this.store.change(
+      () => {
+        const { raw, config } = loadConfigFiles(this.files);
+        return { document: raw, config };
+      },
+      { force, source },
+    );
+    if (outcome.changed) logger.notice(`${source}: configuration from ${this.files.join(", ")} applied`);
+    else logger.notice(`${source}: ${this.files.join(", ")} unchanged, nothing to do`);
+    return { changed: outcome.changed, etag: outcome.snapshot.etag };
+  }
+
+  /**
+   * Applies the running config again, re-checked against the file system: brings the processes in
+   * line with it; forced, restarts every worker (so they re-read certificates, RPZ and other files).
+   */
+  async renew(force: boolean, source: string): Promise<{ etag: string }> {
+    const outcome = await this.store.change((current) => this.validate(current.document), {
+      force,
+      reapply: true,
+      source,
+    });
+    return { etag: outcome.snapshot.etag };
+  }
+
+  /** Asks supervisord to stop everything, the manager included, a moment from now. */
+  stop(): void {
+    logger.notice("stop requested through the API");
+    setTimeout(() => {
+      this.shutdown().catch((e: Error) => logger.error(`cannot stop: ${e.message}`));
+    }, 100);
+  }
+
+  jsonSchema(): Record<string, unknown> {
+    this.schema ??= configJsonSchema();
+    return this.schema;
+  }
+
+  async processes(filter: ProcessFilter): Promise<ProcessRow[]> {
+    const rows = (await this.manager.processes()).filter((p) => p.pid !== undefined).map(processRow);
+    rows.push({ type: "manager", id: "manager", pid: process.pid, status: "running" });
+    const seen = new Set<number>();
+    return rows
+      .filter((r) => filter === "all" || r.type === filter)
+      .filter((r) => !seen.has(r.pid) && seen.add(r.pid) !== undefined)
+      .sort((a, b) => a.type.localeCompare(b.type) || a.id.localeCompare(b.id, "en", { numeric: true }));
+  }
+
+  /** A document as the API edits it, validated as if it came from the config files. */
+  private validate(document: unknown): ConfigVersion {
+    const first = this.files[0];
+    const config = validateConfig(document, first ? { baseDir: path.dirname(path.resolve(first)) } : {});
+    return { document, config };
+  }
+}
+
+function checkPreconditions(current: Snapshot, c: Preconditions): void {
+  if (c.ifMatch !== undefined && !etagMatches(c.ifMatch, current.etag))
+    throw new PreconditionFailed(
+      `If-Match does not match the current configuration (ETag "${current.etag}")`,
+    );
+  if (c.ifNoneMatch !== undefined && etagMatches(c.ifNoneMatch, current.etag))
+    throw new PreconditionFailed(`If-None-Match matches the current configuration (ETag "${current.etag}")`);
+}
+
+function processRow(p: SubprocessStatus): ProcessRow {
+  const type = p.kind === "cache-gc" ? "gc" : p.kind;
+  return { type, id: p.name.replace(/^kresd:/, ""), pid: p.pid as number, status: p.state };
+}

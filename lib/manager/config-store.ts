@@ -1,0 +1,128 @@
+import type { KresConfig } from "../datamodel/config.js";
+import { structuralEtag } from "../utils/etag.js";
+import { ApplyFailed } from "./errors.js";
+
+/**
+ * A config both ways: `document` as written (files merged, then edited through the API; what the
+ * API shows and edits, as upstream does, so defaults stay defaults and 'auto' stays 'auto') and
+ * `config`, its validated form that the workers run.
+ */
+export interface ConfigVersion {
+  readonly document: unknown;
+  readonly config: KresConfig;
+}
+
+/** A config version with the ETag of its document. */
+export interface Snapshot extends ConfigVersion {
+  readonly etag: string;
+}
+
+export interface ChangeOptions {
+  /** Restart the workers even if their Lua would not change. */
+  force?: boolean;
+  /** Run the appliers even when the config stays the same (bring the processes in line with it). */
+  reapply?: boolean;
+  /** Who asked, for the log and the status (e.g. "PUT /v1/config/workers", "SIGHUP"). */
+  source: string;
+}
+
+/** A pure check of a proposed change; throws (ChangeRefused) to refuse it. */
+export type Verifier = (current: KresConfig, next: KresConfig, options: ChangeOptions) => void;
+/**
+ * Makes the world follow a change, before it counts as done. Throwing keeps the old config;
+ * an applier that moved something must put it back before throwing.
+ */
+export type Applier = (current: KresConfig, next: KresConfig, options: ChangeOptions) => Promise<void>;
+
+export interface ChangeOutcome {
+  snapshot: Snapshot;
+  /** False when the proposal equalled the current config and nothing was forced. */
+  changed: boolean;
+}
+
+/** The last change attempted, for the status endpoint. */
+export interface ChangeRecord {
+  source: string;
+  at: string;
+  outcome: "applied" | "unchanged" | "refused" | "failed";
+  message?: string;
+}
+
+function snapshotOf(v: ConfigVersion): Snapshot {
+  return { document: v.document, config: v.config, etag: structuralEtag(v.document) };
+}
+
+/**
+ * Holds the running config. Changes queue up and run one at a time in arrival order: each one
+ * computes its proposal from the config current at its turn (so If-Match is checked race-free),
+ * then verifiers, then appliers; the config changes only when all of them passed.
+ */
+export class ConfigStore {
+  private current: Snapshot;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly verifiers: Verifier[] = [];
+  private readonly appliers: Applier[] = [];
+  private last: ChangeRecord | undefined;
+
+  constructor(initial: ConfigVersion) {
+    this.current = snapshotOf(initial);
+  }
+
+  get snapshot(): Snapshot {
+    return this.current;
+  }
+
+  get lastChange(): ChangeRecord | undefined {
+    return this.last;
+  }
+
+  addVerifier(v: Verifier): void {
+    this.verifiers.push(v);
+  }
+
+  addApplier(a: Applier): void {
+    this.appliers.push(a);
+  }
+
+  /**
+   * Queues a change. `propose` runs at the change's turn and returns the next config, validated;
+   * it may throw to refuse (precondition, validation), which changes nothing.
+   */
+  change(propose: (current: Snapshot) => ConfigVersion, options: ChangeOptions): Promise<ChangeOutcome> {
+    const run = () => this.run(propose, options);
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async run(
+    propose: (current: Snapshot) => ConfigVersion,
+    options: ChangeOptions,
+  ): Promise<ChangeOutcome> {
+    const record = (outcome: ChangeRecord["outcome"], message?: string) => {
+      this.last = {
+        source: options.source,
+        at: new Date().toISOString(),
+        outcome,
+        ...(message ? { message } : {}),
+      };
+    };
+    const before = this.current;
+    let next: Snapshot;
+    try {
+      next = snapshotOf(propose(before));
+      if (next.etag === before.etag && !options.force && !options.reapply) {
+        record("unchanged");
+        return { snapshot: before, changed: false };
+      }
+      for (const verify of this.verifiers) verify(before.config, next.config, options);
+      for (const apply of this.appliers) await apply(before.config, next.config, options);
+    } catch (e) {
+      record(e instanceof ApplyFailed ? "failed" : "refused", (e as Error).message);
+      throw e;
+    }
+    this.current = next;
+    record("applied");
+    return { snapshot: next, changed: true };
+  }
+}

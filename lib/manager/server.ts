@@ -1,0 +1,267 @@
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as net from "node:net";
+import express, { type NextFunction, type Request, type Response } from "express";
+import { ConfigParseError, ConfigValidationError, formatProblems } from "../datamodel/errors.js";
+import type { ManagementConfig } from "../datamodel/management.js";
+import { hostPortOf } from "../datamodel/types/net.js";
+import { ControllerUnavailable } from "../controller/interface.js";
+import { BodyParseError, parseBody, UnsupportedMediaType } from "../utils/body.js";
+import { etagMatches, formatEtag } from "../utils/etag.js";
+import { JsonPointerError } from "../utils/json-pointer.js";
+import type { ConfigOperation, ManagerApi, ProcessFilter } from "./api.js";
+import { ApplyFailed, ChangeRefused, PreconditionFailed } from "./errors.js";
+import { logger } from "./logger.js";
+
+/** Largest request body taken; a config with big local-data fits many times over. */
+export const BODY_LIMIT = "4mb";
+
+/** An answer that is not a success: status, one-line message and optional details. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+type Handler = (req: Request, res: Response) => Promise<void> | void;
+
+const wrap =
+  (h: Handler) =>
+  (req: Request, res: Response, next: NextFunction): void => {
+    Promise.resolve(h(req, res)).catch(next);
+  };
+
+function methodNotAllowed(allowed: string[]): Handler {
+  return (req, res) => {
+    res.setHeader("Allow", allowed.join(", "));
+    throw new HttpError(405, `${req.method} is not allowed on ${req.path}; allowed: ${allowed.join(", ")}`);
+  };
+}
+
+const CONFIG_PREFIX = "/v1/config";
+
+/** The JSON pointer a /v1/config… path names ('' for the whole config). */
+function pointerOf(req: Request): string {
+  const raw = req.path.slice(CONFIG_PREFIX.length).replace(/\/$/, "");
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, `the path ${JSON.stringify(req.path)} is not valid percent-encoding`);
+  }
+}
+
+function header(req: Request, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(", ") : v;
+}
+
+/** Translates HTTP to ManagerApi calls and ManagerApi errors back to HTTP. Nothing else. */
+export function createApp(api: ManagerApi): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.disable("etag"); // ours is the config's, not the body's
+  app.use(express.text({ type: () => true, limit: BODY_LIMIT }));
+
+  app.get("/", (_req, res) => {
+    res.json({
+      msg: "Knot Resolver manager is running; the configuration is at /v1/config",
+      ...api.status(),
+    });
+  });
+
+  const configRoute = new RegExp(`^${CONFIG_PREFIX}(/.*)?$`);
+  app.all(
+    configRoute,
+    wrap(async (req, res) => {
+      const pointer = pointerOf(req);
+      const method = req.method.toUpperCase();
+      if (method === "GET" || method === "HEAD") {
+        const { value, etag } = api.getConfig(pointer);
+        res.setHeader("ETag", formatEtag(etag));
+        if (etagMatches(header(req, "if-none-match"), etag)) {
+          res.status(304).end();
+          return;
+        }
+        if (header(req, "if-match") !== undefined && !etagMatches(header(req, "if-match"), etag))
+          throw new HttpError(412, `If-Match does not match the current configuration (ETag "${etag}")`);
+        res.json(value);
+        return;
+      }
+      const op = ({ PUT: "put", PATCH: "patch", DELETE: "delete" } as const)[method] as
+        ConfigOperation | undefined;
+      if (!op) return methodNotAllowed(["GET", "HEAD", "PUT", "PATCH", "DELETE"])(req, res);
+      const body =
+        op === "delete"
+          ? undefined
+          : parseBody(typeof req.body === "string" ? req.body : "", req.headers["content-type"]);
+      const result = await api.changeConfig(
+        op,
+        pointer,
+        body,
+        { ifMatch: header(req, "if-match"), ifNoneMatch: header(req, "if-none-match") },
+        `${method} ${req.path}`,
+      );
+      res.setHeader("ETag", formatEtag(result.etag));
+      if (op === "delete") res.status(204).end();
+      else res.json(result.value);
+    }),
+  );
+
+  const post = (route: string, h: Handler) => {
+    app
+      .route(route)
+      .post(wrap(h))
+      .all(wrap(methodNotAllowed(["POST"])));
+  };
+  const get = (route: string, h: Handler) => {
+    app
+      .route(route)
+      .get(wrap(h))
+      .all(wrap(methodNotAllowed(["GET", "HEAD"])));
+  };
+
+  for (const force of [false, true]) {
+    const suffix = force ? "/force" : "";
+    post(`/reload${suffix}`, async (req, res) => {
+      res.json(await api.reload(force, `POST ${req.path}`));
+    });
+    post(`/renew${suffix}`, async (req, res) => {
+      res.json(await api.renew(force, `POST ${req.path}`));
+    });
+  }
+  post("/stop", (_req, res) => {
+    res.json({ msg: "stopping the resolver" });
+    res.on("finish", () => api.stop());
+  });
+  get("/schema", (_req, res) => {
+    res.json(api.jsonSchema());
+  });
+  get("/processes", async (_req, res) => {
+    res.json(await api.processes("all"));
+  });
+  get("/processes/:filter", async (req, res) => {
+    const filter = req.params.filter;
+    if (filter !== "all" && filter !== "kresd" && filter !== "gc")
+      throw new HttpError(404, `unknown process filter '${filter}'; use kresd, gc or all`);
+    res.json(await api.processes(filter as ProcessFilter));
+  });
+
+  app.use((req: Request) => {
+    throw new HttpError(404, `no such endpoint: ${req.method} ${req.path}`);
+  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = toHttpError(err);
+    if (e.status >= 500) logger.error(`${req.method} ${req.path}: ${describe(err)}`);
+    else logger.info(`${req.method} ${req.path}: ${e.status} ${e.message}`);
+    if (res.headersSent) return;
+    res.status(e.status).json({ error: e.message, ...e.extra });
+  });
+  return app;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
+/** Every error the API can meet, as a status and a message for the client (never a stack). */
+function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof ConfigValidationError) {
+    return new HttpError(422, "the configuration is invalid", {
+      details: formatProblems(err.problems)
+        .split("\n")
+        .slice(1)
+        .map((l) => l.trim()),
+      problems: err.problems,
+    });
+  }
+  if (err instanceof ChangeRefused) {
+    return new HttpError(422, err.message, {
+      ...(err.problems.length > 0
+        ? { details: err.problems.map((p) => `${p.pointer}: ${p.message}`), problems: err.problems }
+        : {}),
+      ...(err.output.length > 0 ? { details: err.output } : {}),
+    });
+  }
+  if (err instanceof ConfigParseError) return new HttpError(422, err.message);
+  if (err instanceof BodyParseError)
+    return new HttpError(400, `malformed request body: ${err.message}`, {
+      line: err.line,
+      column: err.column,
+    });
+  if (err instanceof UnsupportedMediaType) return new HttpError(415, err.message);
+  if (err instanceof JsonPointerError)
+    return new HttpError(404, `no such configuration path: ${err.message}`);
+  if (err instanceof PreconditionFailed) return new HttpError(412, err.message);
+  if (err instanceof ApplyFailed) return new HttpError(500, err.message, { restored: err.restored });
+  if (err instanceof ControllerUnavailable)
+    return new HttpError(503, `cannot reach supervisord: ${err.message}`);
+  const bodyError = err as { type?: string; status?: number; message?: string; limit?: number };
+  if (bodyError.type === "entity.too.large")
+    return new HttpError(413, `request body larger than the limit of ${BODY_LIMIT}`);
+  if (typeof bodyError.status === "number" && bodyError.status >= 400 && bodyError.status < 500)
+    return new HttpError(bodyError.status, bodyError.message ?? "bad request");
+  return new HttpError(500, "internal error; see the manager's log");
+}
+
+/** The HTTP server on the management socket or address. */
+export class ApiServer {
+  private server: http.Server | undefined;
+  private socketPath: string | undefined;
+
+  constructor(private readonly app: express.Express) {}
+
+  async listen(management: ManagementConfig): Promise<string> {
+    const server = http.createServer(this.app);
+    const socket = management["unix-socket"];
+    if (socket !== undefined) {
+      await removeStaleSocket(socket);
+      await listenOn(server, { path: socket });
+      fs.chmodSync(socket, 0o660);
+      this.socketPath = socket;
+      this.server = server;
+      return `unix socket ${socket}`;
+    }
+    const { addr, port } = hostPortOf(management.interface as string);
+    await listenOn(server, { host: addr, port });
+    this.server = server;
+    return `http://${addr?.includes(":") ? `[${addr}]` : addr}:${port}`;
+  }
+
+  /** Stops listening (open requests are cut) and removes the socket file. */
+  close(): void {
+    this.server?.close();
+    this.server?.closeAllConnections();
+    if (this.socketPath) fs.rmSync(this.socketPath, { force: true });
+    this.server = undefined;
+  }
+}
+
+function listenOn(server: http.Server, where: net.ListenOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(where, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+/** A socket file nobody answers on is left over from a dead manager; a live one is refused. */
+async function removeStaleSocket(file: string): Promise<void> {
+  if (!fs.existsSync(file)) return;
+  const alive = await new Promise<boolean>((resolve) => {
+    const c = net.connect({ path: file });
+    c.once("connect", () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once("error", () => resolve(false));
+  });
+  if (alive) throw new Error(`the management socket ${file} is in use by another process`);
+  fs.rmSync(file, { force: true });
+}

@@ -1,0 +1,344 @@
+/**
+ * The management HTTP API against a real knot-resolver (supervisord, manager, kresd 5.6): the
+ * evidence is kresd PIDs seen by supervisorctl and kdig answers.
+ */
+import { jest } from "@jest/globals";
+import * as dgram from "node:dgram";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import { freePort, kdigAt, waitFor } from "../helpers/index.js";
+import { apiCall, type ApiResponse } from "../helpers/api.js";
+import { OFFLINE_LUA } from "../helpers/kresd.js";
+import { startResolver, type Resolver } from "../helpers/resolver.js";
+
+jest.setTimeout(180_000);
+
+let r: Resolver;
+const api = (method: string, path: string, req?: Parameters<typeof apiCall>[3]): Promise<ApiResponse> =>
+  apiCall(r.apiSocket, method, path, req);
+
+/** PIDs of the running kresd processes by name, as supervisord sees them. */
+async function workerPids(): Promise<Map<string, number | undefined>> {
+  const out = new Map<string, number | undefined>();
+  for (const [name, row] of await r.status())
+    if (name.startsWith("kresd:") && row.state === "RUNNING") out.set(name, row.pid);
+  return out;
+}
+
+/** Waits until the last change the manager finished came from `source` (e.g. "SIGHUP"). */
+async function lastChangeFrom(source: string): Promise<{ outcome: string; message?: string }> {
+  return waitFor(
+    `a change from ${source}`,
+    async () => {
+      const last = ((await api("GET", "/")).json as { "last-change"?: { source: string; outcome: string } })[
+        "last-change"
+      ];
+      return last?.source === source ? last : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 100 },
+  );
+}
+
+async function addressOf(name: string): Promise<string[]> {
+  const res = await kdigAt(r.port, name, "A");
+  return res.answers.filter((a) => a.type === "A").map((a) => a.data);
+}
+
+beforeAll(async () => {
+  r = await startResolver({
+    config: { workers: 2, "local-data": { addresses: { "one.test.": "192.0.2.1" } } },
+  });
+});
+afterAll(async () => {
+  await r.stop();
+});
+
+describe("reading", () => {
+  it("answers GET / with the status", async () => {
+    const res = await api("GET", "/");
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ status: "RUNNING", workers: 2 });
+  });
+
+  it("creates the API socket with mode 0660", () => {
+    const st = fs.statSync(r.apiSocket);
+    expect(st.isSocket()).toBe(true);
+    expect(st.mode & 0o777).toBe(0o660);
+  });
+
+  it("returns the config and subtrees by JSON pointer, each with the config's ETag", async () => {
+    const whole = await api("GET", "/v1/config");
+    expect(whole.status).toBe(200);
+    expect(whole.json).toMatchObject({ workers: 2, rundir: r.rundir });
+    const etag = whole.headers.etag;
+    expect(etag).toMatch(/^"[0-9a-f]+"$/);
+    const workers = await api("GET", "/v1/config/workers");
+    expect([workers.status, workers.json, workers.headers.etag]).toEqual([200, 2, etag]);
+    const addr = await api("GET", "/v1/config/local-data/addresses/one.test.");
+    expect(addr.json).toEqual("192.0.2.1"); // as written: the API edits the document, not its defaults
+    expect((await api("GET", "/v1/config/cache/storage")).json).toBe(`${r.rundir}/cache`);
+  });
+
+  it("answers 304 to If-None-Match with the current ETag", async () => {
+    const { headers } = await api("GET", "/v1/config");
+    const res = await api("GET", "/v1/config/workers", {
+      headers: { "if-none-match": headers.etag as string },
+    });
+    expect(res.status).toBe(304);
+    expect(res.text).toBe("");
+  });
+
+  it("answers 404 for a pointer that names nothing, and for an unknown endpoint", async () => {
+    const res = await api("GET", "/v1/config/no-such-key");
+    expect(res.status).toBe(404);
+    expect(res.json).toMatchObject({ error: expect.stringContaining("no-such-key") });
+    expect((await api("GET", "/no/such/endpoint")).status).toBe(404);
+  });
+
+  it("answers 405 with Allow for a method a path does not take", async () => {
+    const post = await api("POST", "/v1/config/workers", { body: 3 });
+    expect(post.status).toBe(405);
+    expect(post.headers.allow).toContain("PUT");
+    const get = await api("GET", "/reload");
+    expect([get.status, get.headers.allow]).toEqual([405, "POST"]);
+  });
+
+  it("serves the JSON Schema", async () => {
+    const res = await api("GET", "/schema");
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ type: "object", properties: { workers: expect.anything() } });
+  });
+
+  it("lists the processes with type, pid and status", async () => {
+    const res = await api("GET", "/processes/kresd");
+    const pids = [...(await workerPids()).values()].sort();
+    const rows = res.json as { type: string; pid: number; status: string }[];
+    expect(rows.map((p) => p.pid).sort()).toEqual(pids);
+    expect(rows.every((p) => p.type === "kresd" && p.status === "running")).toBe(true);
+    const all = (await api("GET", "/processes")).json as { type: string }[];
+    expect(new Set(all.map((p) => p.type))).toEqual(new Set(["kresd", "gc", "manager"]));
+    expect((await api("GET", "/processes/nope")).status).toBe(404);
+  });
+});
+
+describe("changing the config", () => {
+  it("PUT /v1/config/workers 3 starts one more kresd and leaves the others alone", async () => {
+    const before = await workerPids();
+    const res = await api("PUT", "/v1/config/workers", { body: 3 });
+    expect([res.status, res.json]).toEqual([200, 3]);
+    const after = await workerPids();
+    expect([...after.keys()].sort()).toEqual(["kresd:kresd0", "kresd:kresd1", "kresd:kresd2"]);
+    expect(after.get("kresd:kresd0")).toBe(before.get("kresd:kresd0"));
+    expect(after.get("kresd:kresd1")).toBe(before.get("kresd:kresd1"));
+    expect((await api("GET", "/v1/config/workers")).json).toBe(3);
+  });
+
+  it("PATCH adds local-data addresses that DNS then answers, keeping the existing ones; every worker restarted", async () => {
+    const before = await workerPids();
+    const res = await api("PATCH", "/v1/config/local-data/addresses", { body: { "two.test.": "192.0.2.2" } });
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ "one.test.": "192.0.2.1", "two.test.": "192.0.2.2" });
+    expect(await addressOf("two.test.")).toEqual(["192.0.2.2"]);
+    expect(await addressOf("one.test.")).toEqual(["192.0.2.1"]);
+    const after = await workerPids();
+    expect(after.size).toBe(3);
+    for (const [name, pid] of after) expect([name, pid]).not.toEqual([name, before.get(name)]);
+  });
+
+  it("DELETE removes an answer", async () => {
+    const res = await api("DELETE", "/v1/config/local-data/addresses/two.test.");
+    expect(res.status).toBe(204);
+    expect(res.headers.etag).toBeDefined();
+    expect(await addressOf("two.test.")).toEqual([]);
+    expect(await addressOf("one.test.")).toEqual(["192.0.2.1"]);
+  });
+
+  it("takes a YAML body", async () => {
+    const res = await api("PUT", "/v1/config/local-data/addresses", {
+      body: "one.test.: 192.0.2.1\nthree.test.:\n  - 192.0.2.3\n",
+      headers: { "content-type": "application/yaml" },
+    });
+    expect(res.status).toBe(200);
+    expect(await addressOf("three.test.")).toEqual(["192.0.2.3"]);
+  });
+});
+
+describe("refusing a change moves nothing", () => {
+  async function unchangedAfter(attempt: () => Promise<ApiResponse>): Promise<ApiResponse> {
+    const pids = await workerPids();
+    const config = await api("GET", "/v1/config");
+    const luaFiles = fs.readdirSync(r.rundir).filter((f) => f.endsWith(".lua"));
+    const lua = new Map(luaFiles.map((f) => [f, fs.readFileSync(`${r.rundir}/${f}`, "utf8")]));
+    const res = await attempt();
+    expect(await workerPids()).toEqual(pids);
+    const after = await api("GET", "/v1/config");
+    expect(after.json).toEqual(config.json);
+    expect(after.headers.etag).toBe(config.headers.etag);
+    const luaAfter = fs.readdirSync(r.rundir).filter((f) => f.endsWith(".lua"));
+    expect(new Map(luaAfter.map((f) => [f, fs.readFileSync(`${r.rundir}/${f}`, "utf8")]))).toEqual(lua);
+    return res;
+  }
+
+  it("refuses an invalid value with 422 and the pointer of every problem", async () => {
+    const res = await unchangedAfter(() =>
+      api("PATCH", "/v1/config", { body: { workers: "many", cache: { "size-max": "lots" } } }),
+    );
+    expect(res.status).toBe(422);
+    const body = res.json as { error: string; problems: { pointer: string }[]; details: string[] };
+    expect(body.problems.map((p) => p.pointer).sort()).toEqual(["/cache/size-max", "/workers"]);
+    expect(body.details.join("\n")).toContain("/workers");
+  });
+
+  it("refuses Lua a canary kresd fails on, with the worker's own error text", async () => {
+    const res = await unchangedAfter(() =>
+      api("PUT", "/v1/config/lua/script", {
+        body: JSON.stringify(`${OFFLINE_LUA}\nerror('canary says no')\n`),
+        headers: { "content-type": "application/json" },
+      }),
+    );
+    expect(res.status).toBe(422);
+    expect(res.text).toContain("canary says no");
+    expect(res.json).toMatchObject({ error: expect.stringContaining("canary") });
+  });
+
+  it("refuses a listen address another process holds", async () => {
+    const port = await freePort();
+    const tcp = net.createServer();
+    await new Promise<void>((ok) => tcp.listen(port, "127.0.0.1", ok));
+    const udp = dgram.createSocket("udp4");
+    await new Promise<void>((ok) => udp.bind(port, "127.0.0.1", ok));
+    try {
+      const listen = (await api("GET", "/v1/config/network/listen")).json as unknown[];
+      const res = await unchangedAfter(() =>
+        api("PUT", "/v1/config/network/listen", { body: [...listen, { interface: `127.0.0.1@${port}` }] }),
+      );
+      expect(res.status).toBe(422);
+      expect(res.json).toMatchObject({ error: expect.stringContaining("canary") });
+    } finally {
+      tcp.close();
+      udp.close();
+    }
+  });
+
+  it("answers a stale If-Match with 412", async () => {
+    const res = await unchangedAfter(() =>
+      api("PUT", "/v1/config/workers", { body: 1, headers: { "if-match": '"0123456789abcdef"' } }),
+    );
+    expect(res.status).toBe(412);
+  });
+
+  it("applies a write whose If-Match is current", async () => {
+    const { headers } = await api("GET", "/v1/config");
+    const res = await api("PUT", "/v1/config/workers", {
+      body: 2,
+      headers: { "if-match": headers.etag as string },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.etag).not.toBe(headers.etag);
+    expect((await workerPids()).size).toBe(2);
+  });
+
+  it("refuses to change rundir, management or max-workers at run time", async () => {
+    for (const [pointer, value] of [
+      ["/rundir", "/tmp"],
+      ["/management", { interface: "127.0.0.1@5000" }],
+      ["/max-workers", 8],
+    ] as const) {
+      const res = await unchangedAfter(() => api("PUT", `/v1/config${pointer}`, { body: value }));
+      expect([pointer, res.status]).toEqual([pointer, 422]);
+      expect(res.text).toContain(pointer);
+    }
+  });
+
+  it("answers a malformed body with 400 naming the position", async () => {
+    const res = await unchangedAfter(() =>
+      api("PUT", "/v1/config/workers", {
+        body: '{"a":\n  nope}',
+        headers: { "content-type": "application/json" },
+      }),
+    );
+    expect(res.status).toBe(400);
+    expect(res.json).toMatchObject({ error: expect.stringMatching(/line 2, column \d+/), line: 2 });
+  });
+
+  it("answers an oversized body with 413", async () => {
+    const res = await unchangedAfter(() =>
+      api("PUT", "/v1/config/nsid", {
+        body: JSON.stringify("x".repeat(5 * 1024 * 1024)),
+        headers: { "content-type": "application/json" },
+      }),
+    );
+    expect(res.status).toBe(413);
+  });
+
+  it("answers an unsupported content type with 415", async () => {
+    const res = await api("PUT", "/v1/config/workers", {
+      body: "<workers/>",
+      headers: { "content-type": "application/xml" },
+    });
+    expect(res.status).toBe(415);
+  });
+});
+
+describe("reloading", () => {
+  it("/reload/force replaces every worker PID", async () => {
+    const before = await workerPids();
+    const res = await api("POST", "/reload/force");
+    expect(res.status).toBe(200);
+    const after = await workerPids();
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    for (const [name, pid] of after) expect([name, pid]).not.toEqual([name, before.get(name)]);
+  });
+
+  it("POST /reload applies an edited file", async () => {
+    const file = JSON.parse(fs.readFileSync(r.configFile, "utf8")) as Record<string, unknown>;
+    file["local-data"] = { addresses: { "file.test.": "192.0.2.50" } };
+    fs.writeFileSync(r.configFile, JSON.stringify(file));
+    const res = await api("POST", "/reload");
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ changed: true });
+    expect(await addressOf("file.test.")).toEqual(["192.0.2.50"]);
+    expect(await addressOf("one.test.")).toEqual([]);
+    const again = await api("POST", "/reload");
+    expect(again.json).toMatchObject({ changed: false });
+  });
+
+  it("SIGHUP to the main PID applies an edited file", async () => {
+    const file = JSON.parse(fs.readFileSync(r.configFile, "utf8")) as Record<string, unknown>;
+    file["local-data"] = { addresses: { "hup.test.": "192.0.2.60" } };
+    fs.writeFileSync(r.configFile, JSON.stringify(file));
+    process.kill(r.pid, "SIGHUP");
+    await waitFor(
+      "the SIGHUP reload",
+      async () => ((await addressOf("hup.test.")).length > 0 ? true : undefined),
+      {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+      },
+    );
+    expect(await addressOf("hup.test.")).toEqual(["192.0.2.60"]);
+  });
+
+  it("a reload of an invalid file is refused and changes nothing", async () => {
+    const good = fs.readFileSync(r.configFile, "utf8");
+    const bad = JSON.parse(good) as Record<string, unknown>;
+    bad.workers = "plenty";
+    fs.writeFileSync(r.configFile, JSON.stringify(bad));
+    const pids = await workerPids();
+    const res = await api("POST", "/reload");
+    fs.writeFileSync(r.configFile, good);
+    expect(res.status).toBe(422);
+    expect(res.text).toContain("/workers");
+    expect(await workerPids()).toEqual(pids);
+  });
+});
+
+describe("stopping", () => {
+  it("POST /stop ends every process and removes the socket", async () => {
+    const res = await api("POST", "/stop");
+    expect(res.status).toBe(200);
+    await waitFor("knot-resolver to exit", () => (r.proc.running ? undefined : true), { timeoutMs: 60_000 });
+    expect(r.leftovers()).toEqual([]);
+    expect(fs.existsSync(r.apiSocket)).toBe(false);
+  });
+});
