@@ -1,6 +1,5 @@
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { KresConfig } from "../datamodel/config.js";
 import { SupervisordController } from "../controller/supervisord/controller.js";
 import { renderSupervisordConf, type ManagerCommand } from "../controller/supervisord/config-file.js";
 import {

@@ -308,14 +308,7 @@ describe("reloading", () => {
     file["local-data"] = { addresses: { "hup.test.": "192.0.2.60" } };
     fs.writeFileSync(r.configFile, JSON.stringify(file));
     process.kill(r.pid, "SIGHUP");
-    await waitFor(
-      "the SIGHUP reload",
-      async () => ((await addressOf("hup.test.")).length > 0 ? true : undefined),
-      {
-        timeoutMs: 60_000,
-        intervalMs: 200,
-      },
-    );
+    expect(await lastChangeFrom("SIGHUP")).toMatchObject({ outcome: "applied" });
     expect(await addressOf("hup.test.")).toEqual(["192.0.2.60"]);
   });
 
@@ -330,6 +323,53 @@ describe("reloading", () => {
     expect(res.status).toBe(422);
     expect(res.text).toContain("/workers");
     expect(await workerPids()).toEqual(pids);
+  });
+});
+
+describe("cache-gc, renewals and DNS during a rollout", () => {
+  const cmdline = (pid: number) => fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+
+  it("restarts cache-gc with new arguments when its settings change, leaving the workers alone", async () => {
+    const workers = await workerPids();
+    const gcBefore = (await r.status()).get("cache-gc")?.pid as number;
+    const res = await api("PATCH", "/v1/config/cache", { body: { "garbage-collector": { interval: "7s" } } });
+    expect(res.status).toBe(200);
+    const gcAfter = (await r.status()).get("cache-gc");
+    expect(gcAfter?.state).toBe("RUNNING");
+    expect(gcAfter?.pid).not.toBe(gcBefore);
+    const args = cmdline(gcAfter?.pid as number);
+    expect(args[args.indexOf("-d") + 1]).toBe("7000");
+    expect(await workerPids()).toEqual(workers);
+  });
+
+  it("stops cache-gc when the garbage collector is disabled", async () => {
+    const res = await api("PUT", "/v1/config/cache/garbage-collector", { body: false });
+    expect(res.status).toBe(200);
+    expect((await r.status()).has("cache-gc")).toBe(false);
+  });
+
+  it("/renew leaves running workers that match the config alone; /renew/force restarts them", async () => {
+    const before = await workerPids();
+    expect((await api("POST", "/renew")).status).toBe(200);
+    expect(await workerPids()).toEqual(before);
+    expect((await api("POST", "/renew/force")).status).toBe(200);
+    const after = await workerPids();
+    expect([...after.keys()]).toEqual([...before.keys()]);
+    for (const [name, pid] of after) expect([name, pid]).not.toEqual([name, before.get(name)]);
+  });
+
+  it("keeps answering DNS while every worker is replaced", async () => {
+    let done = false;
+    const answers: string[] = [];
+    const querying = (async () => {
+      while (!done) answers.push((await kdigAt(r.port, "hup.test.", "A")).answers.map((a) => a.data).join());
+    })();
+    const res = await api("POST", "/reload/force");
+    done = true;
+    await querying;
+    expect(res.status).toBe(200);
+    expect(answers.length).toBeGreaterThan(3);
+    expect(new Set(answers)).toEqual(new Set(["192.0.2.60"]));
   });
 });
 
