@@ -1,0 +1,127 @@
+import { validateConfig } from "../../../lib/datamodel/load.js";
+import { ConfigStore, type ConfigVersion } from "../../../lib/manager/config-store.js";
+import { ApplyFailed, ChangeRefused } from "../../../lib/manager/errors.js";
+import { refuseFixedChanges } from "../../../lib/manager/runtime-limits.js";
+import { testRundir } from "../../helpers/validation.js";
+
+const rundir = testRundir("krm-store-");
+
+function version(extra: Record<string, unknown> = {}): ConfigVersion {
+  const document = { rundir, "max-workers": 8, cache: { storage: rundir }, ...extra };
+  return { document, config: validateConfig(document, { strict: false }) };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 5));
+
+describe("ConfigStore", () => {
+  it("gives the document as written and an ETag that follows its content, not its key order", () => {
+    const a = new ConfigStore(version({ workers: 2, nsid: "x" }));
+    const b = new ConfigStore({
+      ...version(),
+      document: { nsid: "x", workers: 2, ...(version().document as object) },
+    });
+    expect(a.snapshot.document).toMatchObject({ workers: 2 });
+    expect(a.snapshot.etag).toMatch(/^[0-9a-f]+$/);
+    expect(new ConfigStore(version({ workers: 3 })).snapshot.etag).not.toBe(a.snapshot.etag);
+    expect(b.snapshot.etag).toBe(a.snapshot.etag);
+  });
+
+  it("applies changes one at a time, in arrival order, each seeing the result of the one before", async () => {
+    const store = new ConfigStore(version({ workers: 1 }));
+    const log: string[] = [];
+    store.addApplier(async (cur, next) => {
+      log.push(`start ${cur.workers}→${next.workers}`);
+      await tick();
+      log.push(`end ${next.workers}`);
+    });
+    const bump = (source: string) =>
+      store.change((s) => version({ workers: (s.config.workers as number) + 1 }), { source });
+    await Promise.all([bump("a"), bump("b"), bump("c")]);
+    expect(log).toEqual(["start 1→2", "end 2", "start 2→3", "end 3", "start 3→4", "end 4"]);
+    expect(store.snapshot.config.workers).toBe(4);
+    expect(store.lastChange).toMatchObject({ source: "c", outcome: "applied" });
+  });
+
+  it("does nothing for a proposal equal to the current config, unless forced or asked to re-apply", async () => {
+    const store = new ConfigStore(version({ workers: 2 }));
+    let applied = 0;
+    store.addApplier(async () => {
+      applied++;
+    });
+    expect((await store.change(() => version({ workers: 2 }), { source: "same" })).changed).toBe(false);
+    expect(applied).toBe(0);
+    expect(store.lastChange?.outcome).toBe("unchanged");
+    await store.change(() => version({ workers: 2 }), { source: "forced", force: true });
+    await store.change(() => version({ workers: 2 }), { source: "renew", reapply: true });
+    expect(applied).toBe(2);
+  });
+
+  it("keeps the config when a proposal, a verifier or an applier refuses, and goes on with the next change", async () => {
+    const store = new ConfigStore(version({ workers: 2 }));
+    const before = store.snapshot;
+    store.addVerifier((_c, next) => {
+      if (next.nsid === "no") throw new ChangeRefused("nsid 'no' refused");
+    });
+    store.addApplier(async (_c, next) => {
+      if (next.workers === 5) throw new ApplyFailed("worker 4 would not start", true);
+    });
+    await expect(
+      store.change(
+        () => {
+          throw new Error("bad proposal");
+        },
+        { source: "p" },
+      ),
+    ).rejects.toThrow("bad proposal");
+    await expect(store.change(() => version({ nsid: "no" }), { source: "v" })).rejects.toThrow(ChangeRefused);
+    expect(store.lastChange).toMatchObject({ source: "v", outcome: "refused", message: "nsid 'no' refused" });
+    await expect(store.change(() => version({ workers: 5 }), { source: "a" })).rejects.toThrow(ApplyFailed);
+    expect(store.lastChange).toMatchObject({ source: "a", outcome: "failed" });
+    expect(store.snapshot).toBe(before);
+    await store.change(() => version({ workers: 3 }), { source: "ok" });
+    expect(store.snapshot.config.workers).toBe(3);
+  });
+
+  it("passes force and source on to the appliers", async () => {
+    const store = new ConfigStore(version());
+    const seen: unknown[] = [];
+    store.addApplier(async (_c, _n, options) => {
+      seen.push(options);
+    });
+    await store.change(() => version(), { source: "POST /reload/force", force: true });
+    expect(seen).toEqual([{ source: "POST /reload/force", force: true }]);
+  });
+});
+
+describe("settings fixed while running", () => {
+  const cfg = (extra: Record<string, unknown>) => version(extra).config;
+
+  it("lets every other setting change", () => {
+    expect(() => refuseFixedChanges(cfg({ workers: 1 }), cfg({ workers: 4, nsid: "n" }))).not.toThrow();
+  });
+
+  it("refuses rundir, management, max-workers and logging target changes, naming each", () => {
+    const other = testRundir("krm-store-other-");
+    try {
+      refuseFixedChanges(
+        cfg({}),
+        version({
+          rundir: other,
+          "max-workers": 9,
+          management: { interface: "127.0.0.1@5000" },
+          logging: { target: "syslog" },
+        }).config,
+      );
+      throw new Error("not refused");
+    } catch (e) {
+      expect(e).toBeInstanceOf(ChangeRefused);
+      expect((e as ChangeRefused).problems.map((p) => p.pointer)).toEqual([
+        "/rundir",
+        "/management",
+        "/max-workers",
+        "/logging/target",
+      ]);
+      expect((e as ChangeRefused).problems[0]?.message).toMatch(/cannot change while the resolver runs/);
+    }
+  });
+});
