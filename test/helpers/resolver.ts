@@ -144,6 +144,9 @@ export async function startResolver(opts: ResolverOptions = {}): Promise<Resolve
   const rundir = path.join(dir, "run");
   fs.mkdirSync(path.join(rundir, "cache"), { recursive: true });
   const port = await freePort();
+  const management = (opts.config?.management as Record<string, unknown> | undefined) ?? {
+    "unix-socket": path.join(rundir, "kres-api.sock"),
+  };
   const config = deepMerge(
     {
       rundir,
@@ -152,11 +155,10 @@ export async function startResolver(opts: ResolverOptions = {}): Promise<Resolve
       network: { listen: [{ interface: `127.0.0.1@${port}` }] },
       cache: { storage: path.join(rundir, "cache"), "size-max": "10M" },
       logging: { level: "info" },
-      management: { "unix-socket": path.join(rundir, "kres-api.sock") },
       // The harness's offline guard: the user's Lua runs last, after everything generated.
       lua: { script: OFFLINE_LUA },
     },
-    opts.config ?? {},
+    { ...opts.config, management },
   );
   const configFile = path.join(dir, "config.yaml");
   // JSON is YAML too; deepMerge's clones come from another realm under jest, which js-yaml refuses.

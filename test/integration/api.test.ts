@@ -382,3 +382,17 @@ describe("stopping", () => {
     expect(fs.existsSync(r.apiSocket)).toBe(false);
   });
 });
+
+describe("on a TCP address", () => {
+  it("serves the API on management.interface", async () => {
+    const port = await freePort();
+    const t = await startResolver({ config: { workers: 1, management: { interface: `127.0.0.1@${port}` } } });
+    try {
+      const res = await apiCall(`127.0.0.1:${port}`, "GET", "/v1/config/workers");
+      expect([res.status, res.json]).toEqual([200, 1]);
+      expect(fs.existsSync(t.apiSocket)).toBe(false);
+    } finally {
+      await t.stop();
+    }
+  });
+});

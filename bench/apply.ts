@@ -1,0 +1,140 @@
+/**
+ * How long applying a config change through the API takes when it restarts every worker (canary +
+ * rolling restart), against how long a bare kresd takes from spawn to READY. Prints a table; not a
+ * test. Run: npm run build && node dist/bench/apply.js
+ *
+ * For each worker count a whole resolver runs (bin/knot-resolver in a temporary directory, offline
+ * guard in its Lua); each timed PUT /v1/config/nsid sets a new value, so the rendered Lua changes
+ * and every worker is replaced. A PUT counts only if it answered 200 and every worker PID changed.
+ */
+import { performance } from "node:perf_hooks";
+import { measureBareReady } from "./support/ready.js";
+import { BenchResolver } from "./support/resolver.js";
+
+const WORKER_COUNTS = [1, 2, 4, 8];
+const MAX_WORKERS = 8;
+const PUTS = 5;
+const BARE_RUNS = 10;
+/** The target: applying to n workers within n × FACTOR × a bare kresd's spawn-to-READY. */
+const FACTOR = 5;
+const TARGET_WORKERS = 4;
+
+interface Row {
+  workers: number;
+  times: number[];
+  startupMs?: number;
+  error?: string;
+  leftovers: number[];
+}
+
+const progress = (msg: string): void => void process.stderr.write(`apply bench: ${msg}\n`);
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+const fmt = (ms: number): string => ms.toFixed(1);
+
+/** One timed PUT that must restart every worker; returns its time or throws why it does not count. */
+async function timedPut(resolver: BenchResolver, workers: number, value: string): Promise<number> {
+  const before = await resolver.workerPids();
+  if (before.length !== workers) throw new Error(`${before.length} workers running before the PUT`);
+  const start = performance.now();
+  const r = await resolver.api("PUT", "/v1/config/nsid", JSON.stringify(value));
+  const ms = performance.now() - start;
+  if (r.status !== 200) throw new Error(`PUT /v1/config/nsid answered ${r.status}: ${r.text.slice(0, 300)}`);
+  const after = await resolver.workerPids();
+  const kept = after.filter((pid) => before.includes(pid));
+  if (after.length !== workers || kept.length > 0)
+    throw new Error(
+      `worker PIDs did not all change: before ${before.join(",")}, after ${after.join(",")}` +
+        (kept.length ? ` (kept ${kept.join(",")})` : ""),
+    );
+  return ms;
+}
+
+async function benchWorkers(workers: number): Promise<Row> {
+  const row: Row = { workers, times: [], leftovers: [] };
+  const t0 = performance.now();
+  let resolver: BenchResolver | undefined;
+  try {
+    resolver = await BenchResolver.start({ workers, maxWorkers: MAX_WORKERS });
+    row.startupMs = performance.now() - t0;
+    progress(`${workers} worker(s): resolver ready in ${fmt(row.startupMs)} ms (port ${resolver.port})`);
+    for (let i = 1; i <= PUTS; i++) {
+      const ms = await timedPut(resolver, workers, `bench-apply-w${workers}-${i}`);
+      row.times.push(ms);
+      progress(`${workers} worker(s): PUT ${i}/${PUTS} ${fmt(ms)} ms`);
+    }
+  } catch (e) {
+    row.error = (e as Error).message;
+    progress(`${workers} worker(s): FAILED: ${row.error}`);
+  } finally {
+    if (resolver) {
+      row.leftovers = await resolver.stop();
+      if (row.leftovers.length)
+        progress(`${workers} worker(s): killed leftover PIDs after stop: ${row.leftovers.join(", ")}`);
+    }
+  }
+  return row;
+}
+
+async function main(): Promise<void> {
+  progress(`bare kresd spawn-to-READY, ${BARE_RUNS} runs (+1 warm-up)`);
+  const bare = await measureBareReady(BARE_RUNS);
+  const readyMs = median(bare.times);
+  progress(
+    `bare kresd READY: median ${fmt(readyMs)} ms, min ${fmt(Math.min(...bare.times))}, max ${fmt(Math.max(...bare.times))}, warm-up ${fmt(bare.warmupMs)} ms`,
+  );
+
+  const rows: Row[] = [];
+  for (const workers of WORKER_COUNTS) rows.push(await benchWorkers(workers));
+
+  const table: string[][] = [
+    [
+      "workers",
+      "apply median ms",
+      "min",
+      "max",
+      "bare kresd READY median ms",
+      `target (n × ${FACTOR} × READY) ms`,
+      "met?",
+    ],
+  ];
+  for (const r of rows) {
+    const target = r.workers * FACTOR * readyMs;
+    const ok = !r.error && r.times.length === PUTS;
+    const med = ok ? median(r.times) : NaN;
+    table.push([
+      String(r.workers),
+      ok ? fmt(med) : "FAILED",
+      ok ? fmt(Math.min(...r.times)) : "-",
+      ok ? fmt(Math.max(...r.times)) : "-",
+      fmt(readyMs),
+      fmt(target),
+      ok ? (med <= target ? "yes" : "no") : "failed",
+    ]);
+  }
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => (r[i] ?? "").length)));
+  for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join(" | "));
+
+  const failed = rows.filter((r) => r.error);
+  for (const r of failed) console.log(`${r.workers} worker(s) failed: ${r.error}`);
+  const t = rows.find((r) => r.workers === TARGET_WORKERS);
+  const target = TARGET_WORKERS * FACTOR * readyMs;
+  if (!t || t.error || t.times.length !== PUTS) {
+    console.log(`verdict: ${TARGET_WORKERS}-worker target NOT MET (the run failed)`);
+  } else {
+    const med = median(t.times);
+    console.log(
+      `verdict: ${TARGET_WORKERS}-worker apply median ${fmt(med)} ms ${med <= target ? "≤" : ">"} target ${fmt(target)} ms` +
+        ` (${TARGET_WORKERS} × ${FACTOR} × bare READY ${fmt(readyMs)} ms): ${med <= target ? "MET" : "NOT MET"}` +
+        ` (${(med / (TARGET_WORKERS * readyMs)).toFixed(1)} × READY per worker)`,
+    );
+  }
+  if (failed.length || rows.some((r) => r.leftovers.length)) process.exitCode = 1;
+}
+
+await main();
