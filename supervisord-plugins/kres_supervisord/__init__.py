@@ -9,7 +9,8 @@ below (``PYTHONPATH`` must contain the ``supervisord-plugins`` directory):
 - ``kres_supervisord.manager_integration:inject`` -- the ``manager`` program
   drives supervisord's lifetime, readiness towards systemd and SIGHUP.
 - ``kres_supervisord.patch_logger:inject`` -- children's output goes line by
-  line to supervisord's own log, prefixed ``name[pid]: ``.
+  line to supervisord's own log, prefixed ``name[pid]: ``; XML-RPC
+  ``patch_logger.tail(name)`` returns the last lines of a process's latest run.
 - ``kres_supervisord.fast_rpcinterface:make_main_rpcinterface`` -- a
   ``startProcess`` that answers as soon as the process is RUNNING.
 

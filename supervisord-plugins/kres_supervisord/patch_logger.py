@@ -23,6 +23,24 @@ priority written by the child, as in sd-daemon(3), selects the priority;
 elsewhere it is just stripped). Forwarded lines ignore supervisord's
 ``loglevel``: the child decides what it prints.
 
+XML-RPC ``patch_logger.tail(name)`` returns what the most recent run of a
+process printed, for telling an API user why a worker failed::
+
+    {"pid": 4242, "lines": ["...", "[system] error while loading config: ..."]}
+
+``name`` is ``group:process`` (``kresd:kresd3``) or, for a program whose group
+has its name, just that name (``cache-gc``); any other name is a ``BAD_NAME``
+fault. ``lines`` are the last TAIL_LINES (50) complete lines of stdout and
+stderr, interleaved in arrival order, decoded as forwarded but without the
+``name[pid]: `` prefix (a leading ``<N>`` is dropped, a line cut at 64 KiB
+becomes several); a last line without newline counts once the pipe closes.
+Characters XML 1.0 cannot carry, and the other control characters except
+tab, are replaced by U+FFFD. ``pid`` is that run's PID (0 when the process
+never ran, or its last start failed before fork). The lines stay after the
+process exited, was killed or went FATAL, until the process is spawned again:
+every start attempt begins with an empty buffer. Lines written while
+``capturemode`` (PROCESS_COMMUNICATION) is on are not forwarded and not kept.
+
 ``target``, when set, replaces the handlers of supervisord's main logger by
 one handler writing to supervisord's stdout, stderr or syslog, for its own
 messages and the forwarded lines alike. Without it the handlers supervisord
@@ -35,16 +53,27 @@ chunks read from a child's pipe, is replaced (the per-program log file and
 PROCESS_LOG events still work as before; the DEBUG-level copy supervisord
 puts into its main log is dropped, since every line is forwarded anyway),
 and ``POutputDispatcher.close`` flushes a last line that had no newline.
+``Subprocess.drain``, which ``finish()`` calls for a reaped child just before
+it closes the pipes, is wrapped to flush such a line too when that last read
+still returned data (the dispatcher then never sees the end of file).
 Lines longer than 64 KiB are forwarded in pieces. ``target`` swaps
-``options.logger.handlers`` of the running supervisord.
+``options.logger.handlers`` of the running supervisord. The ``tail`` buffer
+is a bounded deque kept on the ``Subprocess`` object; ``Subprocess.spawn`` is
+wrapped to replace it at every start (a PID different from the recorded one
+also starts a new buffer, should a start ever bypass ``spawn``). Processes
+re-created by a reload or ``update`` start empty.
 """
 
 import re
 import sys
+from collections import deque
 
 from supervisor.dispatchers import PDispatcher, POutputDispatcher, stripEscapes
 from supervisor.events import ProcessLogStderrEvent, ProcessLogStdoutEvent, notify
 from supervisor.loggers import LevelsByName, LogRecord, StreamHandler, SyslogHandler
+from supervisor.options import split_namespec
+from supervisor.process import Subprocess
+from supervisor.xmlrpc import Faults, RPCError
 
 from ._common import process_name
 
@@ -57,12 +86,17 @@ MAX_LINE = 64 * 1024
 LINE_FORMAT = "%(asctime)s %(message)s\n"
 _PRIORITY_PREFIX = re.compile(r"<([0-7])>")
 _PARTIAL_ATTR = "_kres_partial_line"
+_TAIL_ATTR = "_kres_run_tail"
+TAIL_LINES = 50
+# what XML 1.0 cannot carry (or would not carry unchanged: CR), plus the other
+# control characters; \t is kept, \n never occurs inside a line
+_NOT_XML_SAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 _patched = {}
 
 
-def format_line(name, pid, raw):
-    """(syslog priority or None, 'name[pid]: text') for one raw output line."""
+def decode_line(raw):
+    """(syslog priority or None, text) for one raw output line."""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     if text.endswith("\r"):
         text = text[:-1]
@@ -71,7 +105,48 @@ def format_line(name, pid, raw):
     if match:
         priority = int(match.group(1))
         text = text[match.end() :]
+    return priority, text
+
+
+def format_line(name, pid, raw):
+    """(syslog priority or None, 'name[pid]: text') for one raw output line."""
+    priority, text = decode_line(raw)
     return priority, "%s[%d]: %s" % (name, pid, text)
+
+
+def xml_safe(text):
+    """``text`` with every character XML 1.0 cannot carry replaced by U+FFFD."""
+    return _NOT_XML_SAFE.sub("\ufffd", text)
+
+
+class RunTail:
+    """The last TAIL_LINES lines of one run (one PID) of a process."""
+
+    __slots__ = ("pid", "lines")
+
+    def __init__(self, pid=0):
+        self.pid = pid
+        self.lines = deque(maxlen=TAIL_LINES)
+
+
+def current_tail(process):
+    """The RunTail of the process's most recent run, or None when it has none yet.
+
+    A tail recorded under another PID than the one the process runs with now
+    belongs to an older run (only when the spawn hook did not see the start).
+    """
+    tail = getattr(process, _TAIL_ATTR, None)
+    if tail is not None and process.pid and tail.pid != process.pid:
+        return None
+    return tail
+
+
+def _tail_for_output(process):
+    tail = current_tail(process)
+    if tail is None:
+        tail = RunTail(process.pid or 0)
+        setattr(process, _TAIL_ATTR, tail)
+    return tail
 
 
 def emit_line(logger, priority, message):
@@ -124,11 +199,12 @@ def forward(dispatcher, data, flush=False):
     if not lines:
         return
     process = dispatcher.process
+    decoded = [decode_line(raw) for raw in lines]
+    _tail_for_output(process).lines.extend(text for _priority, text in decoded)
     name = process_name(process)
     logger = process.config.options.logger
-    for raw in lines:
-        priority, message = format_line(name, process.pid, raw)
-        emit_line(logger, priority, message)
+    for priority, text in decoded:
+        emit_line(logger, priority, "%s[%d]: %s" % (name, process.pid, text))
 
 
 def _log(self, data):
@@ -163,13 +239,43 @@ def _close(self):
     return _patched["close"](self)
 
 
-def _patch_dispatcher():
+def _drain(self):
+    # replaces Subprocess.drain(), which finish() calls for a reaped child right
+    # before it closes the child's pipes: when that last read still got data,
+    # the dispatcher never sees the end of file, so its last line is flushed here
+    _patched["drain"](self)
+    for dispatcher in list(self.dispatchers.values()):
+        if isinstance(dispatcher, POutputDispatcher) and not dispatcher.closed:
+            if getattr(dispatcher, _PARTIAL_ATTR, b""):
+                try:
+                    forward(dispatcher, b"", flush=True)
+                except Exception:
+                    pass
+
+
+def _spawn(self):
+    # replaces Subprocess.spawn(): every start attempt is a new run
+    if self.pid:  # already running: the stock method only warns
+        return _patched["spawn"](self)
+    tail = RunTail()
+    setattr(self, _TAIL_ATTR, tail)
+    pid = _patched["spawn"](self)
+    if pid:  # None when the start failed before fork(); the child never returns
+        tail.pid = pid
+    return pid
+
+
+def _install_hooks():
     if _patched:
         return
     _patched["_log"] = POutputDispatcher._log
     _patched["close"] = POutputDispatcher.__dict__.get("close", PDispatcher.close)
+    _patched["spawn"] = Subprocess.spawn
+    _patched["drain"] = Subprocess.drain
     POutputDispatcher._log = _log
     POutputDispatcher.close = _close
+    Subprocess.spawn = _spawn
+    Subprocess.drain = _drain
 
 
 SUPERVISORD_FORMAT = "%(asctime)s %(levelname)s %(message)s\n"
@@ -196,12 +302,41 @@ def _retarget(logger, target):
     logger._kres_target = target
 
 
+class PatchLoggerRPC:
+    """XML-RPC namespace ``patch_logger``."""
+
+    def __init__(self, supervisord):
+        self.supervisord = supervisord
+
+    def _process(self, name):
+        if not isinstance(name, str) or not name or self.supervisord is None:
+            raise RPCError(Faults.BAD_NAME, name)
+        group_name, name_in_group = split_namespec(name)
+        group = self.supervisord.process_groups.get(group_name)
+        process = group.processes.get(name_in_group) if group is not None and name_in_group else None
+        if process is None:
+            raise RPCError(Faults.BAD_NAME, name)
+        return process
+
+    def tail(self, name):
+        """Last lines the most recent run of a process printed (stdout and stderr)
+
+        @param string name  Process name (``group:name``, or ``name`` when the group has its name)
+        @return struct result  ``pid`` of that run (0 if none) and ``lines``, oldest first
+        """
+        process = self._process(name)
+        tail = current_tail(process)
+        if tail is None:
+            return {"pid": process.pid or 0, "lines": []}
+        return {"pid": tail.pid, "lines": [xml_safe(line) for line in tail.lines]}
+
+
 def inject(supervisord, **config):
-    """rpcinterface factory: installs the hooks; no XML-RPC methods."""
+    """rpcinterface factory: installs the hooks; XML-RPC ``tail(name)``."""
     target = config.get("target")
     if target is not None and target not in TARGETS:
         raise ValueError("patch_logger: target must be one of %s, not %r" % (", ".join(TARGETS), target))
-    _patch_dispatcher()
+    _install_hooks()
     if target is not None and supervisord is not None:
         _retarget(supervisord.options.logger, target)
-    return None
+    return PatchLoggerRPC(supervisord)
