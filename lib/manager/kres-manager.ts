@@ -188,7 +188,7 @@ export class KresManager {
       await this.controller.stop(name).catch(() => undefined);
       if (before === undefined) await this.controller.removeKresd(id);
       else await this.controller.createKresd(id, before);
-      const cause = lastErrorLine(output) ?? e.message;
+      const cause = failureSummary(output) ?? e.message;
       logger.warning(`canary ${name} refused the new configuration: ${cause}`);
       throw new ChangeRefused(`the new configuration was refused by a canary kresd: ${cause}`, [], output);
     }
@@ -249,7 +249,13 @@ function isUp(p: SubprocessStatus): boolean {
   return p.state === "running" || p.state === "starting" || p.state === "backoff";
 }
 
-/** The line of a worker's output that says what went wrong, if one does. */
-function lastErrorLine(lines: readonly string[]): string | undefined {
-  return [...lines].reverse().find((l) => /error|fail|cannot|refused/i.test(l)) ?? lines.at(-1);
+/**
+ * What a failed worker said went wrong: its last two lines of substance (no warnings, no Lua
+ * stack trace, no boilerplate), e.g. "bind to '…': Address already in use; ERROR: net.listen() failed".
+ */
+function failureSummary(lines: readonly string[]): string | undefined {
+  const said = lines.filter(
+    (l) => l.trim() !== "" && !/^\s/.test(l) && !/^stack traceback:|warning|error occurred here/i.test(l),
+  );
+  return said.length > 0 ? said.slice(-2).join("; ") : undefined;
 }

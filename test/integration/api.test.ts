@@ -197,8 +197,10 @@ describe("refusing a change moves nothing", () => {
       }),
     );
     expect(res.status).toBe(422);
-    expect(res.text).toContain("canary says no");
-    expect(res.json).toMatchObject({ error: expect.stringContaining("canary") });
+    const body = res.json as { error: string; details: string[] };
+    // kresd's own words: the Lua error with the file and line it came from
+    expect(body.error).toMatch(/canary kresd: .*kresd4\.lua:\d+: canary says no/);
+    expect(body.details.some((l) => l.includes("canary says no"))).toBe(true);
   });
 
   it("refuses a listen address another process holds", async () => {
@@ -213,7 +215,9 @@ describe("refusing a change moves nothing", () => {
         api("PUT", "/v1/config/network/listen", { body: [...listen, { interface: `127.0.0.1@${port}` }] }),
       );
       expect(res.status).toBe(422);
-      expect(res.json).toMatchObject({ error: expect.stringContaining("canary") });
+      expect(res.json).toMatchObject({
+        error: expect.stringMatching(/canary kresd: .*Address already in use; ERROR: net.listen\(\) failed/),
+      });
     } finally {
       tcp.close();
       udp.close();
