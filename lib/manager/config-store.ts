@@ -1,6 +1,7 @@
 import type { KresConfig } from "../datamodel/config.js";
 import { structuralEtag } from "../utils/etag.js";
 import { ApplyFailed } from "./errors.js";
+import { logger } from "./logger.js";
 
 /**
  * A config both ways: `document` as written (files merged, then edited through the API; what the
@@ -118,11 +119,14 @@ export class ConfigStore {
       for (const verify of this.verifiers) verify(before.config, next.config, options);
       for (const apply of this.appliers) await apply(before.config, next.config, options);
     } catch (e) {
-      record(e instanceof ApplyFailed ? "failed" : "refused", (e as Error).message);
+      const outcome = e instanceof ApplyFailed ? "failed" : "refused";
+      record(outcome, (e as Error).message);
+      logger.warning(`${options.source}: change ${outcome}: ${(e as Error).message}`);
       throw e;
     }
     this.current = next;
     record("applied");
+    logger.notice(`${options.source}: configuration applied (ETag ${next.etag})`);
     return { snapshot: next, changed: true };
   }
 }

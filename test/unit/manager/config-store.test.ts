@@ -1,10 +1,12 @@
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { ConfigStore, type ConfigVersion } from "../../../lib/manager/config-store.js";
 import { ApplyFailed, ChangeRefused } from "../../../lib/manager/errors.js";
+import { logger } from "../../../lib/manager/logger.js";
 import { refuseFixedChanges } from "../../../lib/manager/runtime-limits.js";
 import { testRundir } from "../../helpers/validation.js";
 
 const rundir = testRundir("krm-store-");
+logger.silent = true;
 
 function version(extra: Record<string, unknown> = {}): ConfigVersion {
   const document = { rundir, "max-workers": 8, cache: { storage: rundir }, ...extra };
