@@ -6,10 +6,13 @@ import type { SubprocessStatus } from "../controller/interface.js";
 import { etagMatches } from "../utils/etag.js";
 import { deleteAt, getAt, setAt } from "../utils/json-pointer.js";
 import { mergePatch } from "../utils/merge-patch.js";
-import type { ChangeRecord, ConfigStore, ConfigVersion, Snapshot } from "./config-store.js";
+import type { ChangeRecord, ConfigStore, ConfigVersion, RollbackRecord, Snapshot } from "./config-store.js";
+import { clearCache } from "./cache-clear.js";
+import type { CacheClearResult } from "../datamodel/cache-clear.js";
 import { PreconditionFailed } from "./errors.js";
 import type { KresManager } from "./kres-manager.js";
 import { logger } from "./logger.js";
+import { WorkerMetrics, type MetricsJson } from "./metrics/index.js";
 
 export type ConfigOperation = "put" | "patch" | "delete";
 
@@ -35,6 +38,7 @@ export interface Status {
   workers: number;
   etag: string;
   "last-change"?: ChangeRecord;
+  "last-rollback"?: RollbackRecord;
 }
 
 /**
@@ -43,6 +47,7 @@ export interface Status {
  */
 export class ManagerApi {
   private schema: Record<string, unknown> | undefined;
+  private workerMetrics: WorkerMetrics | undefined;
 
   constructor(
     private readonly store: ConfigStore,
@@ -56,6 +61,7 @@ export class ManagerApi {
   status(): Status {
     const s = this.store.snapshot;
     const last = this.store.lastChange;
+    const rollback = this.store.lastRollback;
     return {
       status: "RUNNING",
       version: packageVersion(),
@@ -63,6 +69,7 @@ export class ManagerApi {
       workers: s.config.workers,
       etag: s.etag,
       ...(last ? { "last-change": last } : {}),
+      ...(rollback ? { "last-rollback": rollback } : {}),
     };
   }
 
@@ -156,6 +163,35 @@ export class ManagerApi {
       .filter((r) => filter === "all" || r.type === filter)
       .filter((r) => !seen.has(r.pid) && seen.add(r.pid) !== undefined)
       .sort((a, b) => a.type.localeCompare(b.type) || a.id.localeCompare(b.id, "en", { numeric: true }));
+  }
+
+  /** Every running worker's statistics by worker ID ('kresd:kresd0', …); null for one that gave none. */
+  async metricsJson(): Promise<MetricsJson> {
+    return this.metrics().json();
+  }
+
+  /** The workers' statistics in the Prometheus text exposition format. */
+  async metricsPrometheus(): Promise<string> {
+    return this.metrics().prometheus();
+  }
+
+  private metrics(): WorkerMetrics {
+    this.workerMetrics ??= new WorkerMetrics({
+      config: () => this.store.snapshot.config,
+      processes: () => this.manager.processes(),
+    });
+    return this.workerMetrics;
+  }
+
+  /**
+   * Clears the cache (all of it, a subtree, a name or one RR set, as `body` says) on one running
+   * worker: they share the cache. InvalidCacheClearRequest for a bad body, CacheClearFailed when no
+   * worker could do it.
+   */
+  async clearCache(body: unknown): Promise<CacheClearResult> {
+    const config = this.store.snapshot.config;
+    const processes = await this.manager.processes();
+    return clearCache({ processes, workers: config.workers, rundir: config.rundir }, body);
   }
 
   /** A document as the API edits it, validated as if it came from the config files. */

@@ -35,6 +35,15 @@ export type Verifier = (current: KresConfig, next: KresConfig, options: ChangeOp
  */
 export type Applier = (current: KresConfig, next: KresConfig, options: ChangeOptions) => Promise<void>;
 
+/** A config that was put back by itself because its workers kept dying. */
+export interface RollbackRecord {
+  at: string;
+  /** ETag of the config given up, and of the one restored. */
+  from: string;
+  to: string;
+  reason: string;
+}
+
 export interface ChangeOutcome {
   snapshot: Snapshot;
   /** False when the proposal equalled the current config and nothing was forced. */
@@ -64,9 +73,46 @@ export class ConfigStore {
   private readonly verifiers: Verifier[] = [];
   private readonly appliers: Applier[] = [];
   private last: ChangeRecord | undefined;
+  // The last config whose workers ran through their probation (the initial one counts).
+  private stable: Snapshot;
+  private rollback: RollbackRecord | undefined;
 
   constructor(initial: ConfigVersion) {
     this.current = snapshotOf(initial);
+    this.stable = this.current;
+  }
+
+  get lastRollback(): RollbackRecord | undefined {
+    return this.rollback;
+  }
+
+  /** The running config proved itself: a later rollback comes back to it. */
+  markStable(config: KresConfig): void {
+    if (this.current.config === config) this.stable = this.current;
+  }
+
+  /**
+   * The running config `config` does not run: queue a change back to the last stable config.
+   * Nothing happens when `config` is no longer current (a newer change replaced it) or is itself
+   * the last stable one (there is nothing better to go back to).
+   */
+  async rollBack(config: KresConfig, reason: string): Promise<void> {
+    const run = async () => {
+      const from = this.current;
+      if (from.config !== config || from === this.stable) {
+        logger.warning(
+          `no rollback: ${from === this.stable ? "this is the last stable configuration" : "it was replaced meanwhile"}`,
+        );
+        return;
+      }
+      const to = this.stable;
+      logger.error(`rolling back to the last stable configuration (ETag ${to.etag}): ${reason}`);
+      await this.run(() => to, { source: "rollback", reapply: true });
+      this.rollback = { at: new Date().toISOString(), from: from.etag, to: to.etag, reason };
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
   }
 
   get snapshot(): Snapshot {
@@ -125,6 +171,7 @@ export class ConfigStore {
       throw e;
     }
     this.current = next;
+    if (options.source === "rollback") this.stable = next;
     record("applied");
     logger.notice(`${options.source}: configuration applied (ETag ${next.etag})`);
     return { snapshot: next, changed: true };

@@ -21,6 +21,25 @@ export interface WatchdogOptions {
 
 export const DEFAULT_WATCHDOG: WatchdogOptions = { intervalMs: 1000, maxFailures: 5, windowMs: 60_000 };
 
+/**
+ * After a change, the workers are on probation: this many failures within probationMs mean the
+ * new config passed the canary but does not run (e.g. Lua that exits after a while).
+ */
+export interface ProbationOptions {
+  probationMs: number;
+  maxFailures: number;
+}
+
+export const DEFAULT_PROBATION: ProbationOptions = { probationMs: 15_000, maxFailures: 2 };
+
+/** What the manager tells its owner about a config's fate after it was applied. */
+export interface StabilityListener {
+  /** The config survived its probation. */
+  stable(cfg: KresConfig): void;
+  /** The config's workers keep dying: go back to the last stable config. */
+  unstable(cfg: KresConfig, reason: string): void;
+}
+
 export interface ApplyOptions {
   /** Restart every worker even when its Lua would not change. */
   force?: boolean;
@@ -42,11 +61,15 @@ export class KresManager {
   // One thing at a time: start-up, a change or a watchdog round; they all move processes.
   private queue: Promise<unknown> = Promise.resolve();
   private busy = false;
+  private probation: { config: KresConfig; until: number; failures: string[] } | undefined;
+  /** Told when a changed config turns out stable or not. */
+  stability: StabilityListener | undefined;
 
   constructor(
     private readonly controller: SubprocessController,
     private config: KresConfig,
     private readonly watchdog: WatchdogOptions = DEFAULT_WATCHDOG,
+    private readonly probationOptions: ProbationOptions = DEFAULT_PROBATION,
   ) {}
 
   get currentConfig(): KresConfig {
@@ -74,6 +97,11 @@ export class KresManager {
       try {
         await this.converge(next, options, false);
         this.config = next;
+        this.probation = {
+          config: next,
+          until: Date.now() + this.probationOptions.probationMs,
+          failures: [],
+        };
       } catch (e) {
         if (e instanceof ChangeRefused) throw e;
         const what = (e as Error).message;
@@ -200,6 +228,7 @@ export class KresManager {
     await this.exclusive(async () => {
       try {
         const processes = await this.controller.list();
+        const probation = this.probation;
         for (const p of processes) {
           if (p.kind !== "kresd" || (p.id as number) >= this.config.workers) continue;
           const id = p.id as number;
@@ -213,6 +242,10 @@ export class KresManager {
             this.seenPids.delete(id);
             if (!this.gaveUp) await this.restart(p);
           }
+        }
+        if (probation && probation === this.probation && Date.now() > probation.until) {
+          this.probation = undefined;
+          this.stability?.stable(probation.config);
         }
       } catch (e) {
         logger.warning(`watchdog: cannot check processes: ${(e as Error).message}`);
@@ -233,6 +266,16 @@ export class KresManager {
 
   private failed(what: string): void {
     const now = Date.now();
+    const probation = this.probation;
+    if (probation && now <= probation.until) {
+      probation.failures.push(what);
+      if (probation.failures.length >= this.probationOptions.maxFailures) {
+        this.probation = undefined;
+        const reason = `${probation.failures.length} worker failures within ${this.probationOptions.probationMs / 1000} s of the change (${probation.failures.join("; ")})`;
+        logger.error(`the new configuration does not run: ${reason}`);
+        this.stability?.unstable(probation.config, reason);
+      }
+    }
     this.failures = [...this.failures.filter((t) => now - t < this.watchdog.windowMs), now];
     logger.warning(`watchdog: ${what}`);
     if (this.failures.length > this.watchdog.maxFailures && !this.gaveUp) {

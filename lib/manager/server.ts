@@ -11,7 +11,10 @@ import { etagMatches, formatEtag } from "../utils/etag.js";
 import { JsonPointerError } from "../utils/json-pointer.js";
 import type { ConfigOperation, ManagerApi, ProcessFilter } from "./api.js";
 import { ApplyFailed, ChangeRefused, PreconditionFailed } from "./errors.js";
+import { InvalidCacheClearRequest } from "../datamodel/cache-clear.js";
+import { CacheClearFailed } from "./cache-clear.js";
 import { logger } from "./logger.js";
+import { PROMETHEUS_CONTENT_TYPE } from "./metrics/index.js";
 
 /** Largest request body taken; a config with big local-data fits many times over. */
 export const BODY_LIMIT = "4mb";
@@ -140,6 +143,22 @@ export function createApp(api: ManagerApi): express.Express {
   get("/schema", (_req, res) => {
     res.json(api.jsonSchema());
   });
+  // As upstream: /metrics moves permanently to the JSON.
+  get("/metrics", (_req, res) => {
+    res.redirect(301, "/metrics/json");
+  });
+  get("/metrics/json", async (_req, res) => {
+    res.json(await api.metricsJson());
+  });
+  get("/metrics/prometheus", async (_req, res) => {
+    res.type(PROMETHEUS_CONTENT_TYPE).send(await api.metricsPrometheus());
+  });
+  post("/cache/clear", async (req, res) => {
+    // No body: every default, i.e. the whole cache (as `kresctl cache clear` without a name).
+    const text = typeof req.body === "string" ? req.body : "";
+    const body = text.trim() === "" ? undefined : parseBody(text, req.headers["content-type"]);
+    res.json(await api.clearCache(body));
+  });
   get("/processes", async (_req, res) => {
     res.json(await api.processes("all"));
   });
@@ -188,6 +207,13 @@ function toHttpError(err: unknown): HttpError {
     });
   }
   if (err instanceof ConfigParseError) return new HttpError(422, err.message);
+  if (err instanceof InvalidCacheClearRequest) {
+    return new HttpError(400, err.message, {
+      details: err.details,
+      problems: err.problems,
+    });
+  }
+  if (err instanceof CacheClearFailed) return new HttpError(500, err.message);
   if (err instanceof BodyParseError)
     return new HttpError(400, `malformed request body: ${err.message}`, {
       line: err.line,

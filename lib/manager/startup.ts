@@ -86,6 +86,12 @@ export async function startUp(files: readonly string[], initial: ConfigVersion):
   store.addVerifier(refuseFixedChanges);
   store.addApplier((_current, next, options) => manager.apply(next, { force: options.force }));
   store.addApplier(async (_current, next) => configureLogging(next));
+  manager.stability = {
+    stable: (cfg) => store.markStable(cfg),
+    unstable: (cfg, reason) => {
+      store.rollBack(cfg, reason).catch((e: Error) => logger.crit(`rollback failed: ${e.message}`));
+    },
+  };
   const api = new ManagerApi(store, manager, files, () => controller.shutdown());
   const server = new ApiServer(createApp(api));
   let where = "";

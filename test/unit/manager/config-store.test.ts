@@ -127,3 +127,43 @@ describe("settings fixed while running", () => {
     }
   });
 });
+
+describe("ConfigStore rollback", () => {
+  it("goes back to the last stable config and records why", async () => {
+    const store = new ConfigStore(version({ workers: 1 }));
+    const applied: number[] = [];
+    store.addApplier(async (_c, next) => {
+      applied.push(next.workers);
+    });
+    const first = store.snapshot;
+    await store.change(() => version({ workers: 2 }), { source: "a" });
+    await store.rollBack(store.snapshot.config, "workers keep dying");
+    expect([store.snapshot.etag, store.snapshot.config]).toEqual([first.etag, first.config]);
+    expect(applied).toEqual([2, 1]);
+    expect(store.lastRollback).toMatchObject({ to: first.etag, reason: "workers keep dying" });
+    expect(store.lastChange).toMatchObject({ source: "rollback", outcome: "applied" });
+  });
+
+  it("keeps a config that survived its probation as the rollback target", async () => {
+    const store = new ConfigStore(version({ workers: 1 }));
+    await store.change(() => version({ workers: 2 }), { source: "a" });
+    store.markStable(store.snapshot.config);
+    const stable = store.snapshot;
+    await store.change(() => version({ workers: 3 }), { source: "b" });
+    await store.rollBack(store.snapshot.config, "dying");
+    expect(store.snapshot.etag).toBe(stable.etag);
+  });
+
+  it("does nothing when the unstable config was already replaced, or is the stable one", async () => {
+    const store = new ConfigStore(version({ workers: 1 }));
+    await store.change(() => version({ workers: 2 }), { source: "a" });
+    const replaced = store.snapshot.config;
+    await store.change(() => version({ workers: 3 }), { source: "b" });
+    const current = store.snapshot;
+    await store.rollBack(replaced, "old news");
+    expect(store.snapshot).toBe(current);
+    const fresh = new ConfigStore(version({ workers: 1 }));
+    await fresh.rollBack(fresh.snapshot.config, "nothing better");
+    expect(fresh.lastRollback).toBeUndefined();
+  });
+});

@@ -301,3 +301,51 @@ describe("KresManager applying a new config", () => {
     expect(c.rows.get("kresd:kresd1")?.state).toBe("running");
   });
 });
+
+describe("KresManager probation after a change", () => {
+  const noGc = (workers: number, extra: Record<string, unknown> = {}) =>
+    config(workers, { cache: { storage: rundir, "garbage-collector": false }, ...extra });
+
+  async function changed() {
+    const c = new FakeController(4, false);
+    const m = new KresManager(
+      c,
+      noGc(1),
+      { ...quiet, maxFailures: 100 },
+      { probationMs: 10_000, maxFailures: 2 },
+    );
+    const told: string[] = [];
+    m.stability = {
+      stable: (cfg) => told.push(`stable ${cfg.nsid}`),
+      unstable: (cfg, reason) => told.push(`unstable ${cfg.nsid}: ${reason}`),
+    };
+    await m.start();
+    m.stop();
+    await m.apply(noGc(1, { nsid: "new" }));
+    return { c, m, told };
+  }
+
+  it("reports the new config unstable when its workers fail twice within the probation", async () => {
+    const { c, m, told } = await changed();
+    c.crashAndRestart("kresd:kresd0");
+    await tick(m);
+    expect(told).toEqual([]);
+    c.crashAndRestart("kresd:kresd0");
+    await tick(m);
+    expect(told).toEqual([
+      expect.stringMatching(/^unstable new: 2 worker failures within 10 s of the change/),
+    ]);
+  });
+
+  it("reports it stable once the probation is over without enough failures", async () => {
+    const { c, m, told } = await changed();
+    c.crashAndRestart("kresd:kresd0");
+    await tick(m);
+    const now = jest.spyOn(Date, "now").mockReturnValue(Date.now() + 11_000);
+    await tick(m);
+    c.crashAndRestart("kresd:kresd0");
+    await tick(m);
+    now.mockRestore();
+    expect(told).toEqual(["stable new"]);
+  });
+});

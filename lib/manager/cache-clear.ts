@@ -1,0 +1,82 @@
+/**
+ * Cache clearing for `POST /cache/clear`: the workers share one cache, so one running worker runs
+ * the clear, over its control socket (RUNDIR/control/<pid>).
+ */
+import * as path from "node:path";
+import {
+  cacheClearLua,
+  cacheClearResultSchema,
+  parseCacheClearRequest,
+  type CacheClearResult,
+} from "../datamodel/cache-clear.js";
+import type { SubprocessStatus } from "../controller/interface.js";
+import { controlCall, luaStringAnswerText } from "../utils/kresd-control.js";
+import { logger } from "./logger.js";
+
+/** How long the worker may take for one round (at most CHUNK_SIZE_MAX records). */
+export const CACHE_CLEAR_TIMEOUT_MS = 10_000;
+
+/** The clear did not run, or the worker refused it; the message says which worker and why. */
+export class CacheClearFailed extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CacheClearFailed";
+  }
+}
+
+export interface CacheClearTarget {
+  /** Every process the controller reports (manager.processes()). */
+  processes: readonly SubprocessStatus[];
+  /** Worker slots in use (config `workers`): the canary and leftovers above them are not asked. */
+  workers: number;
+  rundir: string;
+}
+
+/** The running worker with the lowest slot below `workers`, if any. */
+export function pickWorker(processes: readonly SubprocessStatus[], workers: number): SubprocessStatus | undefined {
+  return processes
+    .filter((p) => p.kind === "kresd" && p.state === "running" && p.pid !== undefined)
+    .filter((p) => p.id !== undefined && p.id < workers)
+    .sort((a, b) => (a.id as number) - (b.id as number))[0];
+}
+
+/**
+ * Validates `body` (InvalidCacheClearRequest when it is wrong, before any worker is asked) and runs
+ * the clear on one worker; returns what kresd reported for the first round.
+ */
+export async function clearCache(
+  target: CacheClearTarget,
+  body: unknown,
+  timeoutMs = CACHE_CLEAR_TIMEOUT_MS,
+): Promise<CacheClearResult> {
+  const request = parseCacheClearRequest(body);
+  const worker = pickWorker(target.processes, target.workers);
+  if (!worker) throw new CacheClearFailed("no kresd worker is running to clear the cache");
+  const socket = path.join(target.rundir, "control", String(worker.pid));
+  const lua = cacheClearLua(request);
+  let answer: string | undefined;
+  try {
+    [answer] = await controlCall(socket, [lua], { timeoutMs });
+  } catch (e) {
+    throw new CacheClearFailed(`${worker.name}: ${(e as Error).message}`);
+  }
+  // A Lua error comes back as its message, not as the string tojson() makes.
+  let text: string;
+  try {
+    text = luaStringAnswerText(answer);
+  } catch {
+    throw new CacheClearFailed(`${worker.name} refused to clear the cache: ${answer ?? "(no answer)"}`);
+  }
+  const result = cacheClearResultSchema.safeParse(parseJson(text));
+  if (!result.success) throw new CacheClearFailed(`${worker.name} gave an unexpected answer: ${text}`);
+  logger.info(`cache cleared on ${worker.name} (${JSON.stringify(request)}): ${text}`);
+  return result.data;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,61 @@
+import { luaStringAnswerText } from "../../utils/kresd-control.js";
+
+/**
+ * One worker's statistics as upstream Knot Resolver 6 reports them: kresd's `group.name` counters
+ * (`answer.total`, `request.udp`, `predict.epoch`…) nested as `{ answer: { total: … }, … }`. A key
+ * without a dot stays at the top level.
+ */
+export type WorkerStatistics = Record<string, number | Record<string, number>>;
+
+/** A worker's answer was not statistics (a Lua error, a changed stats module…). */
+export class StatisticsFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StatisticsFormatError";
+  }
+}
+
+/**
+ * kresd 5.6's answer to the statistics query (a Lua-quoted string holding the JSON of the flat
+ * `stats.list()` table), nested as upstream reports it.
+ */
+export function parseStatisticsAnswer(answer: string | undefined): WorkerStatistics {
+  let text: string;
+  try {
+    text = luaStringAnswerText(answer);
+  } catch {
+    throw new StatisticsFormatError(`not statistics: ${JSON.stringify(answer?.slice(0, 200))}`);
+  }
+  let flat: unknown;
+  try {
+    flat = JSON.parse(text);
+  } catch {
+    throw new StatisticsFormatError(`statistics are not JSON: ${JSON.stringify(text.slice(0, 200))}`);
+  }
+  if (typeof flat !== "object" || flat === null || Array.isArray(flat))
+    throw new StatisticsFormatError(`statistics are not a JSON object: ${text.slice(0, 200)}`);
+  return nestStatistics(flat as Record<string, unknown>);
+}
+
+/** `{"answer.total": 3}` → `{answer: {total: 3}}`, split at the first dot; non-numbers are left out. */
+export function nestStatistics(flat: Record<string, unknown>): WorkerStatistics {
+  const out: WorkerStatistics = {};
+  // Plain keys first, so a group never overwrites (or is overwritten by) a scalar of its name.
+  const entries = Object.entries(flat).filter((e): e is [string, number] => typeof e[1] === "number");
+  for (const [key, value] of entries) if (!key.includes(".")) out[key] = value;
+  for (const [key, value] of entries) {
+    const dot = key.indexOf(".");
+    if (dot < 0) continue;
+    const group = key.slice(0, dot);
+    const existing = out[group];
+    if (typeof existing === "number") out[key] = value;
+    else (out[group] = existing ?? {})[key.slice(dot + 1)] = value;
+  }
+  return out;
+}
+
+/** The counter `group.name` of a worker's statistics, if it has one. */
+export function statistic(stats: WorkerStatistics, group: string, name: string): number | undefined {
+  const g = stats[group];
+  return typeof g === "object" ? g[name] : undefined;
+}

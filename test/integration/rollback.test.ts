@@ -1,0 +1,67 @@
+/**
+ * A change whose workers pass the canary but die afterwards is rolled back by itself to the last
+ * config that ran stably (real supervisord and kresd 5.6).
+ */
+import { jest } from "@jest/globals";
+import { kdigAt, waitFor } from "../helpers/index.js";
+import { apiCall } from "../helpers/api.js";
+import { OFFLINE_LUA } from "../helpers/kresd.js";
+import { startResolver, type Resolver } from "../helpers/resolver.js";
+
+jest.setTimeout(120_000);
+
+let r: Resolver;
+beforeAll(async () => {
+  r = await startResolver({
+    config: { workers: 2, "local-data": { addresses: { "stable.test.": "192.0.2.1" } } },
+  });
+});
+afterAll(async () => {
+  await r.stop();
+});
+
+interface Status {
+  "last-rollback"?: { from: string; to: string; reason: string };
+  "last-change"?: { source: string; outcome: string };
+}
+
+it("restores the last stable config when the new one's workers keep dying after the canary passed", async () => {
+  const before = await apiCall(r.apiSocket, "GET", "/v1/config");
+  // Starts fine (READY), exits two seconds later: the canary cannot see it, the probation does.
+  const dying = `${OFFLINE_LUA}\nevent.after(2 * sec, function() os.exit(1) end)\n`;
+  const put = await apiCall(r.apiSocket, "PUT", "/v1/config/lua/script", {
+    body: JSON.stringify(dying),
+    headers: { "content-type": "application/json" },
+  });
+  expect(put.status).toBe(200);
+  const changed = put.headers.etag;
+
+  const status = await waitFor(
+    "the rollback",
+    async () => {
+      const s = (await apiCall(r.apiSocket, "GET", "/")).json as Status;
+      return s["last-rollback"] ? s : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+  expect(status["last-rollback"]).toMatchObject({
+    from: changed?.replace(/"/g, ""),
+    to: before.headers.etag?.replace(/"/g, ""),
+    reason: expect.stringMatching(/worker failures within \d+ s of the change/),
+  });
+  expect(r.log).toMatch(/rolling back to the last stable configuration/);
+
+  const after = await apiCall(r.apiSocket, "GET", "/v1/config");
+  expect(after.json).toEqual(before.json);
+  expect(after.headers.etag).toBe(before.headers.etag);
+
+  // The restored workers stay up and answer.
+  await new Promise((res) => setTimeout(res, 3000));
+  const st = await r.status();
+  expect([st.get("kresd:kresd0")?.state, st.get("kresd:kresd1")?.state]).toEqual(["RUNNING", "RUNNING"]);
+  const pids = [st.get("kresd:kresd0")?.pid, st.get("kresd:kresd1")?.pid];
+  await new Promise((res) => setTimeout(res, 2500));
+  const later = await r.status();
+  expect([later.get("kresd:kresd0")?.pid, later.get("kresd:kresd1")?.pid]).toEqual(pids);
+  expect((await kdigAt(r.port, "stable.test.", "A")).answers.map((a) => a.data)).toEqual(["192.0.2.1"]);
+});
