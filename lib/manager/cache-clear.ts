@@ -33,7 +33,10 @@ export interface CacheClearTarget {
 }
 
 /** The running worker with the lowest slot below `workers`, if any. */
-export function pickWorker(processes: readonly SubprocessStatus[], workers: number): SubprocessStatus | undefined {
+export function pickWorker(
+  processes: readonly SubprocessStatus[],
+  workers: number,
+): SubprocessStatus | undefined {
   return processes
     .filter((p) => p.kind === "kresd" && p.state === "running" && p.pid !== undefined)
     .filter((p) => p.id !== undefined && p.id < workers)
