@@ -1,4 +1,5 @@
 import type { KresConfig } from "../datamodel/config.js";
+import type { ListenSocket } from "../datamodel/lua/network.js";
 
 /**
  * What the manager needs from whatever runs its subprocesses. The manager only ever talks to
@@ -48,17 +49,21 @@ export interface SubprocessController {
   /** Every process the controller knows, in its current state (running ones are adoptable). */
   list(): Promise<SubprocessStatus[]>;
   status(name: string): Promise<SubprocessStatus>;
-  /** Prepares a kresd slot with its Lua config (started later with start()). */
-  createKresd(id: number, lua: string): Promise<string>;
+  /**
+   * Prepares a kresd slot with its Lua config and the listening sockets the controller hands it
+   * (the same sockets to every slot, so a stopping worker leaves its queue to the others).
+   */
+  createKresd(id: number, lua: string, sockets?: readonly ListenSocket[]): Promise<string>;
   /** The Lua a kresd slot was last prepared with; undefined if it has none. */
   kresdConfig(id: number): Promise<string | undefined>;
-  /** Drops a stopped kresd slot's Lua config. */
+  /** Drops a stopped kresd slot's Lua config and sockets. */
   removeKresd(id: number): Promise<void>;
   /** What a process printed in its most recent run, oldest line first; empty when unknown. */
   lastOutput(name: string): Promise<string[]>;
   /**
    * Brings the controller's own settings in line with a config (supervisord: its config file,
-   * e.g. cache-gc's arguments). Returns the names of processes this stopped or replaced.
+   * e.g. cache-gc's arguments) and lets go of listening sockets no slot uses any more. Returns
+   * the names of processes this stopped or replaced.
    */
   configure(cfg: KresConfig): Promise<string[]>;
   /** Starts and resolves once the process is RUNNING (for kresd: it sent READY=1). */

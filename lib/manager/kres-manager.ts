@@ -1,6 +1,7 @@
 import type { KresConfig } from "../datamodel/config.js";
 import { cacheGcEnabled } from "../datamodel/cache.js";
 import { renderWorkerLua } from "../datamodel/lua/index.js";
+import { listenSockets, type ListenSocket } from "../datamodel/lua/network.js";
 import {
   CACHE_GC,
   kresdName,
@@ -142,7 +143,10 @@ export class KresManager {
    * others, and the canary itself, keep answering meanwhile.
    */
   private async converge(cfg: KresConfig, options: ApplyOptions, initial: boolean): Promise<void> {
-    const lua = renderWorkerLua(cfg);
+    // The workers take their listening sockets from supervisord, all the same ones: a worker
+    // that stops leaves the packets queued on them to the others instead of dropping them.
+    const lua = renderWorkerLua(cfg, { socketsHandedOver: true });
+    const sockets = listenSockets(cfg);
     const canaryId = cfg["max-workers"];
     // At start-up supervisord's own config may be older than the manager (e.g. a different
     // max-workers after a restart): it goes first, before any worker is counted on. At run time
@@ -156,7 +160,7 @@ export class KresManager {
       const p = kresds.get(id);
       if (p && isUp(p) && (options.force || (await this.controller.kresdConfig(id)) !== lua)) stale.add(id);
     }
-    if (stale.size > 0) await this.canary(canaryId, lua);
+    if (stale.size > 0) await this.canary(canaryId, lua, sockets);
 
     for (let id = 0; id < cfg.workers; id++) {
       const p = kresds.get(id);
@@ -166,7 +170,7 @@ export class KresManager {
         if (p.pid) this.seenPids.set(id, p.pid);
         continue;
       }
-      await this.controller.createKresd(id, lua);
+      await this.controller.createKresd(id, lua, sockets);
       if (stale.has(id)) await this.controller.stop(name);
       const started = await this.controller.start(name);
       logger.info(`${stale.has(id) ? "restarted" : "started"} ${name} (pid ${started.pid})`);
@@ -202,21 +206,26 @@ export class KresManager {
    * running until the rollout is over); anything else refuses it with the worker's own words, the
    * slot left as it was.
    */
-  private async canary(id: number, lua: string): Promise<void> {
+  private async canary(id: number, lua: string, sockets: readonly ListenSocket[]): Promise<void> {
     const name = kresdName(id);
     await this.controller.stop(name); // left over from an interrupted change
     const before = await this.controller.kresdConfig(id);
-    await this.controller.createKresd(id, lua);
+    await this.controller.createKresd(id, lua, sockets);
     try {
       const started = await this.controller.start(name);
       logger.info(`canary ${name} (pid ${started.pid}) accepted the new configuration`);
     } catch (e) {
       if (!(e instanceof SubprocessError)) throw e;
       const output = (await this.controller.lastOutput(name).catch(() => [])).slice(-CANARY_OUTPUT_LINES);
+      // A worker that never ran has no output, but maybe a reason (e.g. a socket that cannot be bound).
+      const spawnError =
+        output.length > 0 ? undefined : (await this.controller.status(name).catch(() => undefined))?.error;
       await this.controller.stop(name).catch(() => undefined);
       if (before === undefined) await this.controller.removeKresd(id);
-      else await this.controller.createKresd(id, before);
-      const cause = failureSummary(output) ?? e.message;
+      else await this.controller.createKresd(id, before, listenSockets(this.config));
+      // Let go of sockets only the canary wanted.
+      await this.controller.configure(this.config).catch(() => []);
+      const cause = failureSummary(output) ?? spawnError ?? e.message;
       logger.warning(`canary ${name} refused the new configuration: ${cause}`);
       throw new ChangeRefused(`the new configuration was refused by a canary kresd: ${cause}`, [], output);
     }

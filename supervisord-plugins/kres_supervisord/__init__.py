@@ -13,6 +13,10 @@ below (``PYTHONPATH`` must contain the ``supervisord-plugins`` directory):
   ``patch_logger.tail(name)`` returns the last lines of a process's latest run.
 - ``kres_supervisord.fast_rpcinterface:make_main_rpcinterface`` -- a
   ``startProcess`` that answers as soon as the process is RUNNING.
+- ``kres_supervisord.listen_fds:inject`` -- supervisord binds the listening
+  sockets named in a program's ``KRES_LISTEN_SPEC`` file and hands the same
+  sockets to every such process as fds 3, 4, ... (``-S FD[:kind]`` appended
+  to argv); XML-RPC ``listen_fds.prune()`` / ``listen_fds.list()``.
 
 Written for supervisor 4.2.x (Debian bookworm ships 4.2.5). The factories are
 called once per configured HTTP server and again after every supervisord

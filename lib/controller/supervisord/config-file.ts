@@ -19,6 +19,8 @@ export function rundirFiles(rundir: string) {
     pid: path.join(rundir, "supervisord.pid"),
     sock: path.join(rundir, "supervisord.sock"),
     workerLua: (id: number) => path.join(rundir, `kresd${id}.lua`),
+    /** The sockets the listen_fds plugin hands to that worker (JSON). */
+    workerListen: (id: number) => path.join(rundir, `kresd${id}.listen`),
   };
 }
 
@@ -99,6 +101,9 @@ supervisor.rpcinterface_factory = kres_supervisord.manager_integration:inject
 [rpcinterface:sd_notify]
 supervisor.rpcinterface_factory = kres_supervisord.sd_notify:inject
 
+[rpcinterface:listen_fds]
+supervisor.rpcinterface_factory = kres_supervisord.listen_fds:inject
+
 [rpcinterface:fast]
 supervisor.rpcinterface_factory = kres_supervisord.fast_rpcinterface:make_main_rpcinterface`,
     `[program:manager]
@@ -119,7 +124,7 @@ stderr_logfile = NONE`,
 process_name = %(program_name)s%(process_num)d
 numprocs = ${cfg["max-workers"] + 1}
 command = ${command([KRESD, "-c", files.workerLua(PROCESS_NUM), "-n", cfg.rundir]).replace(String(PROCESS_NUM), "%(process_num)d")}
-environment = ${environment(notify)},SYSTEMD_INSTANCE="%(process_num)d"
+environment = ${environment(notify)},SYSTEMD_INSTANCE="%(process_num)d",KRES_LISTEN_SPEC="${ini(files.workerListen(PROCESS_NUM)).replace(String(PROCESS_NUM), "%(process_num)d")}"
 directory = ${ini(cfg.rundir)}
 autostart = false
 autorestart = true

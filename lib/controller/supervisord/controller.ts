@@ -10,8 +10,14 @@ import {
 } from "../interface.js";
 import * as fs from "node:fs";
 import type { KresConfig } from "../../datamodel/config.js";
+import type { ListenSocket } from "../../datamodel/lua/network.js";
 import { readFileIfExists, writeFileAtomic } from "../../utils/files.js";
-import { renderSupervisordConf, rundirFiles, WORKER_READY_TIMEOUT, type ManagerCommand } from "./config-file.js";
+import {
+  renderSupervisordConf,
+  rundirFiles,
+  WORKER_READY_TIMEOUT,
+  type ManagerCommand,
+} from "./config-file.js";
 import { applySupervisordConf } from "./reload.js";
 import { writeSupervisordConf } from "./startup.js";
 import { Faults, SupervisordFault, SupervisordRpc, SupervisordUnreachable, type ProcessInfo } from "./rpc.js";
@@ -79,8 +85,10 @@ export class SupervisordController implements SubprocessController {
     return toStatus(await this.guard(name, () => this.rpc.getProcessInfo(name)));
   }
 
-  async createKresd(id: number, lua: string): Promise<string> {
-    writeFileAtomic(rundirFiles(this.rundir).workerLua(id), lua);
+  async createKresd(id: number, lua: string, sockets: readonly ListenSocket[] = []): Promise<string> {
+    const files = rundirFiles(this.rundir);
+    writeFileAtomic(files.workerListen(id), JSON.stringify(sockets) + "\n");
+    writeFileAtomic(files.workerLua(id), lua);
     return kresdName(id);
   }
 
@@ -89,7 +97,9 @@ export class SupervisordController implements SubprocessController {
   }
 
   async removeKresd(id: number): Promise<void> {
-    fs.rmSync(rundirFiles(this.rundir).workerLua(id), { force: true });
+    const files = rundirFiles(this.rundir);
+    fs.rmSync(files.workerLua(id), { force: true });
+    fs.rmSync(files.workerListen(id), { force: true });
   }
 
   async lastOutput(name: string): Promise<string[]> {
@@ -100,8 +110,11 @@ export class SupervisordController implements SubprocessController {
   }
 
   async configure(cfg: KresConfig): Promise<string[]> {
-    if (!writeSupervisordConf(this.rundir, renderSupervisordConf(cfg, this.manager))) return [];
-    return this.guard("supervisord", () => applySupervisordConf(this.rpc));
+    const replaced = writeSupervisordConf(this.rundir, renderSupervisordConf(cfg, this.manager))
+      ? await this.guard("supervisord", () => applySupervisordConf(this.rpc))
+      : [];
+    await this.guard("supervisord", () => this.rpc.call("listen_fds.prune"));
+    return replaced;
   }
 
   async start(name: string): Promise<SubprocessStatus> {

@@ -25,18 +25,62 @@ function listenTarget(host: { addr?: string; ifName?: string }, kind: ListenKind
   return `(net.interfaces()[${luaStr(name)}] or error(${luaStr(`network interface '${name}' not found`)}))`;
 }
 
-function renderListen(entry: ListenConfig): string[] {
+/**
+ * One socket a listener needs, for a supervisor that binds the sockets itself and hands the same
+ * ones to every worker (kresd 5.6: `-S FD[:kind]`). Only IP addresses with kinds kresd takes that
+ * way (plain DNS and DoT); interface names, XDP, DoH and legacy DoH stay with net.listen().
+ */
+export interface ListenSocket {
+  addr: string;
+  port: number;
+  proto: "udp" | "tcp";
+  /** kresd's kind for `-S FD:kind`. */
+  kind: "dns" | "tls";
+  freebind: boolean;
+}
+
+// kresd 5.6 takes `-S FD` (UDP or TCP) and `-S FD:tls`; any other kind (doh2 too) must be one
+// registered from Lua, which none is when -S is read.
+const HANDED_OVER: Partial<Record<ListenKind, ListenSocket["kind"]>> = { dns: "dns", dot: "tls" };
+
+/** The sockets of the listeners that can be handed over; the rest is left to renderNetwork. */
+export function listenSockets(cfg: KresConfig): ListenSocket[] {
+  const out: ListenSocket[] = [];
+  for (const entry of cfg.network.listen) {
+    const kind = HANDED_OVER[entry.kind];
+    if (!kind) continue;
+    for (const iface of entry.interface ?? []) {
+      const host = hostPortOf(iface);
+      const port = host.port ?? entry.port;
+      if (host.addr === undefined || port === undefined) continue;
+      const protos: ListenSocket["proto"][] = kind === "dns" ? ["udp", "tcp"] : ["tcp"];
+      for (const proto of protos) out.push({ addr: host.addr, port, proto, kind, freebind: entry.freebind });
+    }
+  }
+  return out;
+}
+
+export interface NetworkRenderOptions {
+  /** The sockets of listenSockets() are handed to kresd by its supervisor: no net.listen for them. */
+  socketsHandedOver?: boolean;
+}
+
+function renderListen(entry: ListenConfig, options: NetworkRenderOptions): string[] {
   const flags = luaValue({ kind: KRESD_KIND[entry.kind], freebind: entry.freebind });
-  return (entry.interface ?? []).map((iface) => {
+  return (entry.interface ?? []).flatMap((iface) => {
     const host = hostPortOf(iface);
     const port = host.port ?? entry.port;
     if (port === undefined) throw new Error(`listen '${iface}' has no port after validation`);
-    return `net.listen(${listenTarget(host, entry.kind)}, ${luaNum(port)}, ${flags})`;
+    if (options.socketsHandedOver && host.addr !== undefined && HANDED_OVER[entry.kind]) {
+      const how = `${KRESD_KIND[entry.kind]}${entry.freebind ? ", freebind" : ""}`;
+      return [`-- ${host.addr}@${port} (${how}): socket handed over by the supervisor`];
+    }
+    return [`net.listen(${listenTarget(host, entry.kind)}, ${luaNum(port)}, ${flags})`];
   });
 }
 
 /** The `network` section as kresd 5.6 Lua. */
-export function renderNetwork(cfg: KresConfig): string {
+export function renderNetwork(cfg: KresConfig, options: NetworkRenderOptions = {}): string {
   const net = cfg.network;
   const tls = net.tls;
   const lines: string[] = [`net.ipv4 = ${luaBool(net["do-ipv4"])}`, `net.ipv6 = ${luaBool(net["do-ipv6"])}`];
@@ -83,6 +127,6 @@ export function renderNetwork(cfg: KresConfig): string {
     }
   }
 
-  for (const entry of net.listen) lines.push(...renderListen(entry));
+  for (const entry of net.listen) lines.push(...renderListen(entry, options));
   return lines.join("\n");
 }

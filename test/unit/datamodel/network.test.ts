@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { renderNetwork } from "../../../lib/datamodel/lua/network.js";
+import { listenSockets, renderNetwork } from "../../../lib/datamodel/lua/network.js";
 import type { ValidationContext } from "../../../lib/datamodel/context.js";
 import { hostileStrings } from "../../helpers/hostile-strings.js";
 import { section, testDirs } from "../../helpers/validation.js";
@@ -653,5 +653,38 @@ describe("the whole section rendered", () => {
 
   it("refuses unknown keys at the section level", () => {
     expectRefused({ "edns-keep-alive": true }, "/network/edns-keep-alive", "unknown key");
+  });
+});
+
+describe("listening sockets handed over by the supervisor", () => {
+  const listen = [
+    { interface: ["127.0.0.1@5353", "::1@5300"] },
+    { interface: "127.0.0.1", kind: "dot", freebind: true },
+    { interface: "127.0.0.1", kind: "doh2" },
+    { interface: "lo", port: 5400 },
+    { interface: "127.0.0.1", kind: "doh-legacy", port: 8443 },
+  ];
+
+  it("lists one socket per address, port and protocol for dns and dot on IP addresses", () => {
+    expect(listenSockets(config({ listen }))).toEqual([
+      { addr: "127.0.0.1", port: 5353, proto: "udp", kind: "dns", freebind: false },
+      { addr: "127.0.0.1", port: 5353, proto: "tcp", kind: "dns", freebind: false },
+      { addr: "::1", port: 5300, proto: "udp", kind: "dns", freebind: false },
+      { addr: "::1", port: 5300, proto: "tcp", kind: "dns", freebind: false },
+      { addr: "127.0.0.1", port: 853, proto: "tcp", kind: "tls", freebind: true },
+    ]);
+  });
+
+  it("leaves net.listen() only for what cannot be handed over, and names the rest in a comment", () => {
+    const out = renderNetwork(config({ listen }), { socketsHandedOver: true });
+    expect(out.match(/^net\.listen\(.*$/gm)).toEqual([
+      `net.listen("127.0.0.1", 443, {kind = "doh2", freebind = false})`,
+      `net.listen((net.interfaces()["lo"] or error("network interface \\039lo\\039 not found")), 5400, {kind = "dns", freebind = false})`,
+      `net.listen("127.0.0.1", 8443, {kind = "doh_legacy", freebind = false})`,
+    ]);
+    expect(out).toContain("-- 127.0.0.1@853 (tls, freebind): socket handed over by the supervisor");
+    expect(renderNetwork(config({ listen }))).toContain(
+      `net.listen("127.0.0.1", 5353, {kind = "dns", freebind = false})`,
+    );
   });
 });

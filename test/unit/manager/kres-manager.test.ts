@@ -12,6 +12,8 @@ import { logger } from "../../../lib/manager/logger.js";
 import { testRundir } from "../../helpers/validation.js";
 
 const rundir = testRundir("krm-mgr-");
+/** The workers' Lua as the manager renders it: listening sockets come from supervisord. */
+const HANDED = { socketsHandedOver: true };
 logger.silent = true;
 
 /** An in-memory controller: processes are rows whose state the test changes. */
@@ -106,7 +108,7 @@ describe("KresManager start-up", () => {
 
   it("adopts running workers, starts missing ones and stops surplus ones", async () => {
     const c = new FakeController(4);
-    await c.createKresd(0, renderWorkerLua(config(2)));
+    await c.createKresd(0, renderWorkerLua(config(2), HANDED));
     await c.start("kresd:kresd0");
     await c.start("kresd:kresd3");
     await c.start("cache-gc");
@@ -244,7 +246,7 @@ describe("KresManager applying a new config", () => {
       "stop kresd:kresd4",
     ]);
     expect([c.rows.get("kresd:kresd0")?.pid, c.rows.get("kresd:kresd1")?.pid]).not.toContain(pids[0]);
-    expect(c.lua.get(0)).toBe(renderWorkerLua(next));
+    expect(c.lua.get(0)).toBe(renderWorkerLua(next, HANDED));
     expect(m.currentConfig).toBe(next);
   });
 
@@ -297,7 +299,7 @@ describe("KresManager applying a new config", () => {
     await expect(failure).rejects.toThrow(ApplyFailed);
     await expect(failure).rejects.toThrow(/the previous configuration was restored/);
     expect(m.currentConfig).toBe(old);
-    expect([c.lua.get(0), c.lua.get(1)]).toEqual([renderWorkerLua(old), renderWorkerLua(old)]);
+    expect([c.lua.get(0), c.lua.get(1)]).toEqual([renderWorkerLua(old, HANDED), renderWorkerLua(old, HANDED)]);
     expect(c.rows.get("kresd:kresd1")?.state).toBe("running");
   });
 });
