@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import type { SubprocessStatus } from "../../controller/interface.js";
-import { controlCall } from "../../utils/kresd-control.js";
+import { ControlPool, WorkerGone } from "./control-pool.js";
 import { parseStatisticsAnswer, type WorkerStatistics } from "./statistics.js";
 
 /** A running kresd worker as the metrics name it (upstream's instance ID, e.g. 'kresd:kresd0'). */
@@ -13,10 +13,19 @@ export interface MetricsWorker {
 export interface WorkerReport extends MetricsWorker {
   statistics?: WorkerStatistics;
   error?: string;
+  /** Nothing listens on its control socket any more: the process is gone or was replaced. */
+  gone?: true;
 }
 
 /** How long one worker may take to answer before it counts as missing. */
 export const DEFAULT_WORKER_TIMEOUT_MS = 2000;
+
+export interface CollectOptions {
+  rundir: string;
+  timeoutMs?: number;
+  /** Kept-open connections to reuse (default: connections for this call only). */
+  pool?: ControlPool;
+}
 
 /**
  * The workers whose statistics count: running kresd in slots 0…workers-1, ordered by slot. The
@@ -30,30 +39,40 @@ export function metricsWorkers(processes: readonly SubprocessStatus[], workers: 
     .map((p) => ({ id: p.name, pid: p.pid as number }));
 }
 
+/** A worker's control socket: RUNDIR/control/<pid>. */
+export const controlSocket = (rundir: string, pid: number): string =>
+  path.join(rundir, "control", String(pid));
+
 /**
- * Sends `query` to every worker's control socket (RUNDIR/control/<pid>) at once and waits for all,
- * each for at most timeoutMs: a worker that is hung (e.g. SIGSTOPped: it accepts the connection
- * but never greets), gone or answering nonsense comes back with an error instead of statistics.
+ * Sends `query` to every worker's control socket at once and waits for all, each for at most
+ * timeoutMs: a worker that is hung (e.g. SIGSTOPped: it accepts the connection but never greets),
+ * gone or answering nonsense comes back with an error instead of statistics. The query is the only
+ * line in flight on its connection: it may load the stats module ('lazy'), after which kresd 5.6
+ * drops whatever else was pipelined.
  */
 export async function collectStatistics(
   workers: readonly MetricsWorker[],
   query: string,
-  opts: { rundir: string; timeoutMs?: number },
+  opts: CollectOptions,
 ): Promise<WorkerReport[]> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_WORKER_TIMEOUT_MS;
-  return Promise.all(
-    workers.map(async (w): Promise<WorkerReport> => {
-      try {
-        // One line per connection: the query may load the stats module ('lazy'), after which
-        // kresd 5.6 drops whatever else was pipelined on that connection.
-        const [answer] = await controlCall(path.join(opts.rundir, "control", String(w.pid)), [query], {
-          timeoutMs,
-          pipelined: false,
-        });
-        return { ...w, statistics: parseStatisticsAnswer(answer) };
-      } catch (e) {
-        return { ...w, error: (e as Error).message };
-      }
-    }),
-  );
+  const pool = opts.pool ?? new ControlPool();
+  try {
+    return await Promise.all(
+      workers.map(async (w): Promise<WorkerReport> => {
+        try {
+          const answer = await pool.ask(controlSocket(opts.rundir, w.pid), query, timeoutMs);
+          return { ...w, statistics: parseStatisticsAnswer(answer) };
+        } catch (e) {
+          return {
+            ...w,
+            error: (e as Error).message,
+            ...(e instanceof WorkerGone ? { gone: true as const } : {}),
+          };
+        }
+      }),
+    );
+  } finally {
+    if (!opts.pool) pool.close();
+  }
 }

@@ -8,10 +8,12 @@ import { statisticsQuery } from "../../datamodel/lua/monitoring.js";
 import { logger } from "../logger.js";
 import {
   collectStatistics,
-  DEFAULT_WORKER_TIMEOUT_MS,
+  controlSocket,
   metricsWorkers,
+  type MetricsWorker,
   type WorkerReport,
 } from "./collect.js";
+import { ControlPool } from "./control-pool.js";
 import { renderPrometheus } from "./prometheus.js";
 import type { WorkerStatistics } from "./statistics.js";
 
@@ -26,11 +28,15 @@ export interface MetricsSource {
   config: () => KresConfig;
   /** The processes as the controller reports them. */
   processes: () => Promise<SubprocessStatus[]>;
-  /** Per-worker answer timeout (default DEFAULT_WORKER_TIMEOUT_MS). */
+  /** Per-worker answer timeout (default collect.ts's DEFAULT_WORKER_TIMEOUT_MS, 2 s). */
   timeoutMs?: number;
 }
 
 export class WorkerMetrics {
+  private readonly pool = new ControlPool();
+  /** The last complete worker list (one running process per configured slot). */
+  private known: MetricsWorker[] | undefined;
+
   constructor(private readonly source: MetricsSource) {}
 
   async json(): Promise<MetricsJson> {
@@ -43,21 +49,51 @@ export class WorkerMetrics {
     return renderPrometheus(await this.collect());
   }
 
+  /** Closes the kept connections to the workers. */
+  close(): void {
+    this.pool.close();
+  }
+
   /**
    * Asks every worker at once. With monitoring 'manager-only' the workers keep no statistics: each
    * is listed without any, as upstream does, and none is asked.
    */
   private async collect(): Promise<WorkerReport[]> {
     const cfg = this.source.config();
-    const workers = metricsWorkers(await this.source.processes(), cfg.workers);
     const query = statisticsQuery(cfg);
+    const cached = this.known !== undefined && this.known.length === cfg.workers;
+    let workers = cached ? (this.known as MetricsWorker[]) : await this.listWorkers(cfg);
     if (query === undefined) return workers;
-    const reports = await collectStatistics(workers, query, {
-      rundir: cfg.rundir,
-      timeoutMs: this.source.timeoutMs ?? DEFAULT_WORKER_TIMEOUT_MS,
-    });
+    const opts = { rundir: cfg.rundir, timeoutMs: this.source.timeoutMs, pool: this.pool };
+    let reports = await collectStatistics(workers, query, opts);
+    if (cached && reports.some((r) => r.gone)) {
+      // A worker of the remembered list is gone: some slot was restarted. Ask those of the current
+      // list that did not answer yet.
+      workers = await this.listWorkers(cfg);
+      const answered = new Map(reports.filter((r) => !r.gone).map((r) => [r.pid, r]));
+      const again = await collectStatistics(
+        workers.filter((w) => !answered.has(w.pid)),
+        query,
+        opts,
+      );
+      const byPid = new Map([...answered, ...again.map((r) => [r.pid, r] as const)]);
+      reports = workers.map((w) => byPid.get(w.pid) as WorkerReport);
+    }
+    this.pool.retain(new Set(workers.map((w) => controlSocket(cfg.rundir, w.pid))));
     for (const r of reports)
-      if (r.error !== undefined) logger.warning(`metrics: no statistics from ${r.id} (pid ${r.pid}): ${r.error}`);
+      if (r.error !== undefined)
+        logger.warning(`metrics: no statistics from ${r.id} (pid ${r.pid}): ${r.error}`);
     return reports;
+  }
+
+  /**
+   * The workers as the controller lists them (an XML-RPC round trip to supervisord, some ms: the
+   * reason the list is remembered). Kept only when complete; a slot that is starting or restarting
+   * makes the next request ask again.
+   */
+  private async listWorkers(cfg: KresConfig): Promise<MetricsWorker[]> {
+    const workers = metricsWorkers(await this.source.processes(), cfg.workers);
+    this.known = workers.length === cfg.workers ? workers : undefined;
+    return workers;
   }
 }

@@ -21,10 +21,14 @@ export class StatisticsFormatError extends Error {
  */
 export function parseStatisticsAnswer(answer: string | undefined): WorkerStatistics {
   let text: string;
-  try {
-    text = luaStringAnswerText(answer);
-  } catch {
-    throw new StatisticsFormatError(`not statistics: ${JSON.stringify(answer?.slice(0, 200))}`);
+  if (answer !== undefined && /^'[^\\']*'$/.test(answer)) {
+    text = answer.slice(1, -1); // nothing escaped, as usual: skip the byte-wise decoding
+  } else {
+    try {
+      text = luaStringAnswerText(answer);
+    } catch {
+      throw new StatisticsFormatError(`not statistics: ${JSON.stringify(answer?.slice(0, 200))}`);
+    }
   }
   let flat: unknown;
   try {

@@ -1,0 +1,147 @@
+/**
+ * How long GET /metrics/prometheus takes with 1 and with 8 workers, against GET / (the cheapest
+ * answer of the API). Prints a table and the two targets; not a test.
+ * Run: npm run build && node dist/bench/metrics.js
+ *
+ * For each worker count a whole resolver runs (bin/knot-resolver in a temporary directory, offline
+ * guard in its Lua, monitoring 'lazy' as by default). The workers answer a few DNS queries first so
+ * their counters are not all zero; the first metrics requests (which load the stats module) are a
+ * warm-up. Then the two endpoints are requested alternately, one request at a time; a metrics
+ * answer counts only if it is 200 and has resolver_metrics_loaded 1 for every worker.
+ */
+import { execFile } from "node:child_process";
+import { performance } from "node:perf_hooks";
+import { BenchResolver } from "./support/resolver.js";
+
+const WORKER_COUNTS = [1, 8] as const;
+const MAX_WORKERS = 8;
+const WARMUP = 20;
+const REQUESTS = 200;
+const DNS_QUERIES = 20;
+/** Targets: 8 workers ≤ SCALE × 1 worker, and ≤ VS_INDEX × GET /. */
+const SCALE = 1.5;
+const VS_INDEX = 4;
+
+interface Row {
+  workers: number;
+  metrics: number[];
+  index: number[];
+  error?: string;
+  leftovers: number[];
+}
+
+const progress = (msg: string): void => void process.stderr.write(`metrics bench: ${msg}\n`);
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+const fmt = (ms: number): string => ms.toFixed(2);
+
+function kdig(port: number): Promise<void> {
+  return new Promise((resolve, reject) =>
+    execFile("kdig", ["@127.0.0.1", "-p", String(port), "+timeout=2", "+retry=0", "localhost", "A"], (e) =>
+      e ? reject(e) : resolve(),
+    ),
+  );
+}
+
+async function timed(resolver: BenchResolver, path: string, check: (text: string) => void): Promise<number> {
+  const start = performance.now();
+  const r = await resolver.api("GET", path, undefined, 30_000);
+  const ms = performance.now() - start;
+  if (r.status !== 200) throw new Error(`GET ${path} answered ${r.status}: ${r.text.slice(0, 300)}`);
+  check(r.text);
+  return ms;
+}
+
+/** Every worker's statistics made it into the exposition. */
+const allLoaded = (workers: number) => (text: string) => {
+  const loaded = text.match(/^resolver_metrics_loaded\{[^}]*\} 1$/gm)?.length ?? 0;
+  if (loaded !== workers) throw new Error(`metrics of ${loaded} of ${workers} workers loaded`);
+};
+
+async function benchWorkers(workers: number): Promise<Row> {
+  const row: Row = { workers, metrics: [], index: [], leftovers: [] };
+  let resolver: BenchResolver | undefined;
+  try {
+    const t0 = performance.now();
+    resolver = await BenchResolver.start({ workers, maxWorkers: MAX_WORKERS });
+    progress(
+      `${workers} worker(s): resolver ready in ${fmt(performance.now() - t0)} ms (port ${resolver.port})`,
+    );
+    for (let i = 0; i < DNS_QUERIES; i++) await kdig(resolver.port);
+    for (let i = 0; i < WARMUP; i++) {
+      await timed(resolver, "/metrics/prometheus", allLoaded(workers));
+      await timed(resolver, "/", () => undefined);
+    }
+    for (let i = 0; i < REQUESTS; i++) {
+      row.metrics.push(await timed(resolver, "/metrics/prometheus", allLoaded(workers)));
+      row.index.push(await timed(resolver, "/", () => undefined));
+    }
+    progress(
+      `${workers} worker(s): /metrics/prometheus median ${fmt(median(row.metrics))} ms, GET / ${fmt(median(row.index))} ms`,
+    );
+  } catch (e) {
+    row.error = (e as Error).message;
+    progress(`${workers} worker(s): FAILED: ${row.error}`);
+  } finally {
+    if (resolver) {
+      row.leftovers = await resolver.stop();
+      if (row.leftovers.length)
+        progress(`${workers} worker(s): killed leftover PIDs after stop: ${row.leftovers.join(", ")}`);
+    }
+  }
+  return row;
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  for (const workers of WORKER_COUNTS) rows.push(await benchWorkers(workers));
+
+  const table: string[][] = [["request", "workers", "median ms", "p10 ms", "p90 ms", "n"]];
+  const pct = (xs: number[], p: number): number =>
+    [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) * p)]!;
+  for (const r of rows) {
+    for (const [what, xs] of [
+      ["GET /metrics/prometheus", r.metrics],
+      ["GET /", r.index],
+    ] as const) {
+      const ok = !r.error && xs.length === REQUESTS;
+      table.push([
+        what,
+        String(r.workers),
+        ok ? fmt(median(xs)) : "FAILED",
+        ok ? fmt(pct(xs, 0.1)) : "-",
+        ok ? fmt(pct(xs, 0.9)) : "-",
+        String(xs.length),
+      ]);
+    }
+  }
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => (r[i] ?? "").length)));
+  for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join(" | "));
+
+  for (const r of rows.filter((r) => r.error)) console.log(`${r.workers} worker(s) failed: ${r.error}`);
+  const [one, eight] = rows as [Row, Row];
+  if (one.error || eight.error) {
+    console.log("verdict: targets NOT MET (the run failed)");
+  } else {
+    const m1 = median(one.metrics);
+    const m8 = median(eight.metrics);
+    const index = median([...one.index, ...eight.index]);
+    const verdict = (ok: boolean): string => (ok ? "MET" : "NOT MET");
+    console.log(
+      `target 1: 8 workers ${fmt(m8)} ms ${m8 <= SCALE * m1 ? "≤" : ">"} ${SCALE} × 1 worker ${fmt(m1)} ms` +
+        ` = ${fmt(SCALE * m1)} ms (${(m8 / m1).toFixed(2)} ×): ${verdict(m8 <= SCALE * m1)}`,
+    );
+    console.log(
+      `target 2: 8 workers ${fmt(m8)} ms ${m8 <= VS_INDEX * index ? "≤" : ">"} ${VS_INDEX} × GET / ${fmt(index)} ms` +
+        ` = ${fmt(VS_INDEX * index)} ms (${(m8 / index).toFixed(2)} ×): ${verdict(m8 <= VS_INDEX * index)}`,
+    );
+  }
+  if (rows.some((r) => r.error || r.leftovers.length)) process.exitCode = 1;
+}
+
+await main();

@@ -1,0 +1,285 @@
+/**
+ * Collecting the workers' statistics: every running worker (not the canary) is asked over its
+ * control socket at once; one that does not answer in time is reported missing, never waited for.
+ * The workers here are fake control sockets speaking kresd 5.6's protocol.
+ */
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import type { SubprocessStatus } from "../../../lib/controller/interface.js";
+import { validateConfig } from "../../../lib/datamodel/load.js";
+import { logger } from "../../../lib/manager/logger.js";
+import { collectStatistics, metricsWorkers } from "../../../lib/manager/metrics/collect.js";
+import { WorkerMetrics } from "../../../lib/manager/metrics/index.js";
+import { testRundir } from "../../helpers/validation.js";
+
+logger.silent = true;
+const rundir = testRundir("krm-metrics-");
+fs.mkdirSync(path.join(rundir, "control"));
+
+type Behaviour = "answer" | "hang" | "lua-error";
+
+/** A fake kresd control socket RUNDIR/control/<pid>; records the lines it was sent. */
+class FakeWorker {
+  readonly lines: string[] = [];
+  connections = 0;
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(
+    readonly pid: number,
+    behaviour: Behaviour,
+    answer = `'{"answer.total":${pid},"request.udp":1}'`,
+  ) {
+    this.server = net.createServer((sock) => {
+      this.connections++;
+      this.sockets.add(sock);
+      sock.on("close", () => this.sockets.delete(sock));
+      if (behaviour === "hang") return; // accepted, never greets: what a SIGSTOPped kresd does
+      sock.write("> ");
+      let buf = "";
+      sock.on("data", (d) => {
+        buf += d.toString();
+        let nl: number;
+        while ((nl = buf.indexOf("\n")) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (line === "__binary") continue;
+          this.lines.push(line);
+          const text = behaviour === "answer" ? answer : "[string]:1: attempt to call a nil value";
+          const len = Buffer.alloc(4);
+          len.writeUInt32BE(Buffer.byteLength(text));
+          sock.write(Buffer.concat([len, Buffer.from(text)]));
+        }
+      });
+    });
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve) =>
+      this.server.listen(path.join(rundir, "control", String(this.pid)), resolve),
+    );
+  }
+
+  /** Drops the open connections, as kresd does when it restarts. */
+  hangUp(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+
+  close(): Promise<void> {
+    this.hangUp();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+const workers: FakeWorker[] = [];
+async function fake(pid: number, behaviour: Behaviour, answer?: string): Promise<FakeWorker> {
+  const w = new FakeWorker(pid, behaviour, answer);
+  await w.listen();
+  workers.push(w);
+  return w;
+}
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.close()));
+});
+
+function kresd(
+  id: number,
+  pid: number | undefined,
+  state: SubprocessStatus["state"] = "running",
+): SubprocessStatus {
+  return { name: `kresd:kresd${id}`, kind: "kresd", id, pid, state, startedAt: 1 };
+}
+
+describe("which workers count", () => {
+  it("running kresd in slots below `workers`, by slot; not the canary, stopped slots or cache-gc", () => {
+    const processes: SubprocessStatus[] = [
+      kresd(1, 201),
+      kresd(0, 200),
+      kresd(2, undefined, "stopped"),
+      kresd(3, 203, "starting"),
+      kresd(4, 204), // the canary of max-workers 4
+      { name: "cache-gc", kind: "cache-gc", pid: 300, state: "running", startedAt: 1 },
+      { name: "manager", kind: "manager", pid: 301, state: "running", startedAt: 1 },
+    ];
+    expect(metricsWorkers(processes, 4)).toEqual([
+      { id: "kresd:kresd0", pid: 200 },
+      { id: "kresd:kresd1", pid: 201 },
+    ]);
+  });
+});
+
+describe("collecting", () => {
+  it("sends the query alone on each worker's control socket and nests the answers", async () => {
+    const a = await fake(1001, "answer");
+    const b = await fake(1002, "answer");
+    const reports = await collectStatistics(
+      [
+        { id: "kresd:kresd0", pid: 1001 },
+        { id: "kresd:kresd1", pid: 1002 },
+      ],
+      "tojson(collect_statistics())",
+      { rundir },
+    );
+    expect(reports).toEqual([
+      { id: "kresd:kresd0", pid: 1001, statistics: { answer: { total: 1001 }, request: { udp: 1 } } },
+      { id: "kresd:kresd1", pid: 1002, statistics: { answer: { total: 1002 }, request: { udp: 1 } } },
+    ]);
+    expect([a.lines, b.lines]).toEqual([["tojson(collect_statistics())"], ["tojson(collect_statistics())"]]);
+  });
+
+  it("asks all workers at once: three hung workers cost one timeout, not three", async () => {
+    for (const pid of [1011, 1012, 1013]) await fake(pid, "hang");
+    await fake(1014, "answer");
+    const started = Date.now();
+    const reports = await collectStatistics(
+      [1011, 1012, 1013, 1014].map((pid, i) => ({ id: `kresd:kresd${i}`, pid })),
+      "q()",
+      { rundir, timeoutMs: 400 },
+    );
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(380);
+    expect(took).toBeLessThan(1000);
+    expect(reports.map((r) => [r.id, r.statistics !== undefined])).toEqual([
+      ["kresd:kresd0", false],
+      ["kresd:kresd1", false],
+      ["kresd:kresd2", false],
+      ["kresd:kresd3", true],
+    ]);
+    expect(reports[0]?.error).toMatch(/no answer within 400 ms/);
+  });
+
+  it("reports a vanished worker (no socket) and one answering a Lua error as missing", async () => {
+    await fake(1021, "lua-error");
+    const reports = await collectStatistics(
+      [
+        { id: "kresd:kresd0", pid: 1021 },
+        { id: "kresd:kresd1", pid: 1029 },
+      ],
+      "q()",
+      { rundir },
+    );
+    expect(reports[0]).toMatchObject({ id: "kresd:kresd0", error: expect.stringMatching(/not statistics/) });
+    expect(reports[1]).toMatchObject({
+      id: "kresd:kresd1",
+      error: expect.stringMatching(/ENOENT/),
+      gone: true,
+    });
+    expect(reports.some((r) => r.statistics)).toBe(false);
+  });
+});
+
+describe("WorkerMetrics", () => {
+  const metrics = (monitoring: string, processes: SubprocessStatus[], timeoutMs?: number) => {
+    const cfg = validateConfig({ rundir, workers: 2, monitoring: { enabled: monitoring } });
+    return new WorkerMetrics({ config: () => cfg, processes: async () => processes, timeoutMs });
+  };
+
+  it("JSON: every running worker by ID, null for one that gave nothing in time", async () => {
+    await fake(1031, "answer");
+    await fake(1032, "hang");
+    const json = await metrics("lazy", [kresd(0, 1031), kresd(1, 1032), kresd(2, 1033)], 300).json();
+    expect(json).toEqual({
+      "kresd:kresd0": { answer: { total: 1031 }, request: { udp: 1 } },
+      "kresd:kresd1": null,
+    });
+  });
+
+  it("manager-only: no worker is asked; JSON has null for each, Prometheus only metrics_loaded 0", async () => {
+    const w = await fake(1041, "answer");
+    const m = metrics("manager-only", [kresd(0, 1041), kresd(1, 1042)]);
+    expect(await m.json()).toEqual({ "kresd:kresd0": null, "kresd:kresd1": null });
+    expect(await m.prometheus()).toBe(
+      [
+        "# HELP resolver_metrics_loaded 0 if metrics from resolver instance were not loaded, otherwise 1",
+        "# TYPE resolver_metrics_loaded gauge",
+        'resolver_metrics_loaded{instance_id="kresd:kresd0"} 0',
+        'resolver_metrics_loaded{instance_id="kresd:kresd1"} 0',
+        "",
+      ].join("\n"),
+    );
+    expect(w.lines).toEqual([]);
+  });
+
+  it("always and lazy ask with statisticsQuery()", async () => {
+    const w = await fake(1051, "answer");
+    const text = await metrics("always", [kresd(0, 1051)]).prometheus();
+    expect(text).toContain('resolver_answer_total{instance_id="kresd:kresd0"} 1051');
+    expect(w.lines).toEqual(["tojson(collect_statistics())"]);
+  });
+});
+
+describe("WorkerMetrics between requests", () => {
+  const cfg = validateConfig({ rundir, workers: 2 });
+
+  it("keeps one connection per worker and lists the workers once while they stay the same", async () => {
+    const a = await fake(1061, "answer");
+    const b = await fake(1062, "answer");
+    let listed = 0;
+    const m = new WorkerMetrics({
+      config: () => cfg,
+      processes: async () => (listed++, [kresd(0, 1061), kresd(1, 1062)]),
+    });
+    for (let i = 0; i < 5; i++) expect(Object.keys(await m.json())).toEqual(["kresd:kresd0", "kresd:kresd1"]);
+    expect([listed, a.connections, b.connections]).toEqual([1, 1, 1]);
+    expect(a.lines).toHaveLength(5);
+    m.close();
+  });
+
+  it("asks again on a fresh connection when kresd dropped the kept one", async () => {
+    const a = await fake(1071, "answer");
+    const m = new WorkerMetrics({
+      config: () => validateConfig({ rundir, workers: 1 }),
+      processes: async () => [kresd(0, 1071)],
+    });
+    expect((await m.json())["kresd:kresd0"]).not.toBeNull();
+    a.hangUp();
+    expect((await m.json())["kresd:kresd0"]).not.toBeNull();
+    expect(a.connections).toBe(2);
+    m.close();
+  });
+
+  it("lists the workers again when one of the remembered ones is gone (a slot restarted)", async () => {
+    await fake(1081, "answer");
+    const old = await fake(1082, "answer");
+    let processes = [kresd(0, 1081), kresd(1, 1082)];
+    let listed = 0;
+    const m = new WorkerMetrics({ config: () => cfg, processes: async () => (listed++, processes) });
+    expect((await m.json())["kresd:kresd1"]).toEqual({ answer: { total: 1082 }, request: { udp: 1 } });
+    await old.close();
+    workers.splice(workers.indexOf(old), 1);
+    await fake(1083, "answer");
+    processes = [kresd(0, 1081), kresd(1, 1083)];
+    expect(await m.json()).toEqual({
+      "kresd:kresd0": { answer: { total: 1081 }, request: { udp: 1 } },
+      "kresd:kresd1": { answer: { total: 1083 }, request: { udp: 1 } },
+    });
+    expect(listed).toBe(2);
+    m.close();
+  });
+
+  it("does not remember an incomplete list (a slot still starting)", async () => {
+    await fake(1091, "answer");
+    let listed = 0;
+    const m = new WorkerMetrics({
+      config: () => cfg,
+      processes: async () => (listed++, [kresd(0, 1091), kresd(1, 1092, "starting")]),
+    });
+    expect(await m.json()).toEqual({ "kresd:kresd0": { answer: { total: 1091 }, request: { udp: 1 } } });
+    await m.json();
+    expect(listed).toBe(2);
+    m.close();
+  });
+
+  it("answers concurrent requests, each worker asked once per request", async () => {
+    const a = await fake(1101, "answer");
+    const m = new WorkerMetrics({
+      config: () => validateConfig({ rundir, workers: 1 }),
+      processes: async () => [kresd(0, 1101)],
+    });
+    const all = await Promise.all([m.json(), m.prometheus(), m.json()]);
+    expect(all[0]).toEqual(all[2]);
+    expect(a.lines).toHaveLength(3);
+    m.close();
+  });
+});
