@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import type { KresConfig } from "../datamodel/config.js";
 import { cacheGcEnabled } from "../datamodel/cache.js";
 import { renderWorkerLua } from "../datamodel/lua/index.js";
@@ -9,6 +10,7 @@ import {
   type SubprocessController,
   type SubprocessStatus,
 } from "../controller/interface.js";
+import { controlCall } from "../utils/kresd-control.js";
 import { ApplyFailed, ChangeRefused } from "./errors.js";
 import { logger } from "./logger.js";
 
@@ -45,6 +47,13 @@ export interface ApplyOptions {
   /** Restart every worker even when its Lua would not change. */
   force?: boolean;
 }
+
+/** How long a retiring worker may take to finish the requests it already accepted. */
+const DRAIN_TIMEOUT_MS = 3000;
+
+/** Closes every listening endpoint of the worker it runs in (its own copies; not the control socket). */
+const CLOSE_LISTENERS_LUA =
+  "for _, e in ipairs(net.list()) do if e.kind ~= 'control' and e.transport.ip then net.close(e.transport.ip, e.transport.port) end end";
 
 /** How many lines of a failed canary's own output end up in the refusal. */
 const CANARY_OUTPUT_LINES = 12;
@@ -171,7 +180,7 @@ export class KresManager {
         continue;
       }
       await this.controller.createKresd(id, lua, sockets);
-      if (stale.has(id)) await this.controller.stop(name);
+      if (stale.has(id)) await this.retire(cfg, p as SubprocessStatus);
       const started = await this.controller.start(name);
       logger.info(`${stale.has(id) ? "restarted" : "started"} ${name} (pid ${started.pid})`);
       if (started.pid) this.seenPids.set(id, started.pid);
@@ -180,7 +189,8 @@ export class KresManager {
     for (const [id, p] of kresds) {
       const canaryRan = id === canaryId && stale.size > 0;
       if (id < cfg.workers || (!isUp(p) && !canaryRan)) continue;
-      await this.controller.stop(p.name);
+      if (id === canaryId) await this.controller.stop(p.name);
+      else await this.retire(cfg, p);
       this.seenPids.delete(id);
       if (id !== canaryId) logger.info(`stopped surplus ${p.name}`);
     }
@@ -194,6 +204,29 @@ export class KresManager {
       await this.controller.stop(CACHE_GC);
       logger.info(`stopped ${CACHE_GC}`);
     }
+  }
+
+  /**
+   * Stops a worker without losing what it has accepted: it first closes its own copies of the
+   * listening sockets (the shared sockets stay open in the other workers, so nothing queued on
+   * them is lost), then finishes the requests it is resolving, then is stopped.
+   */
+  private async retire(cfg: KresConfig, p: SubprocessStatus): Promise<void> {
+    if (p.pid !== undefined && p.state === "running") {
+      const socket = path.join(cfg.rundir, "control", String(p.pid));
+      try {
+        await controlCall(socket, [CLOSE_LISTENERS_LUA], { timeoutMs: 1000 });
+        const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+        while (Date.now() < deadline) {
+          const [busy] = await controlCall(socket, ["worker.stats().concurrent"], { timeoutMs: 1000 });
+          if (Number(busy) <= 0) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      } catch (e) {
+        logger.info(`${p.name}: not drained (${(e as Error).message}); stopping it anyway`);
+      }
+    }
+    await this.controller.stop(p.name);
   }
 
   private async configure(cfg: KresConfig): Promise<void> {
