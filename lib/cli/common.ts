@@ -42,15 +42,18 @@ export class CliError extends Error {
   }
 }
 
-/** Options every kresctl command accepts. */
+/** Options every kresctl command accepts: where the management API is (see socket.ts). */
 export interface GlobalArgs {
-  socket: string;
+  socket?: string;
+  config?: string;
 }
 
 /** What a command handler gets besides its arguments; `exitCode` is what kresctl exits with. */
 export interface CommandContext {
   io: CliIo;
   exitCode: number;
+  /** The environment (KRES_MANAGER_CONFIG names the default config file). */
+  env: NodeJS.ProcessEnv;
 }
 
 /**

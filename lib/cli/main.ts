@@ -1,37 +1,120 @@
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
-import yargs from "yargs";
+import yargs, { type Argv, type CommandModule } from "yargs";
 import { hideBin } from "yargs/helpers";
-import { DEFAULT_API_SOCKET, STDIN, processIo, type CliIo, type CommandContext } from "./common.js";
+import { STDIN, processIo, type CliIo, type CommandContext, type GlobalArgs } from "./common.js";
+import { cacheCommand } from "./commands/cache.js";
+import { completionCommand, type CliShape } from "./commands/completion.js";
+import { configCommand } from "./commands/config.js";
 import { convertCommand } from "./commands/convert.js";
+import { debugCommand } from "./commands/debug.js";
+import { metricsCommand } from "./commands/metrics.js";
+import { migrateCommand } from "./commands/migrate.js";
+import { pidsCommand } from "./commands/pids.js";
+import { reloadCommand } from "./commands/reload.js";
 import { schemaCommand } from "./commands/schema.js";
+import { stopCommand } from "./commands/stop.js";
 import { validateCommand } from "./commands/validate.js";
+import { commandSpec, recordBuilder, type OptionSpec } from "./completion/spec.js";
 import { packageVersion } from "./version.js";
 
-/**
- * kresctl: command-line control of Knot Resolver. Offline commands (validate, convert, schema) work
- * on files; the others talk to the manager's HTTP API on --socket.
- *
- * Exit codes: 0 success; 1 invalid input (configuration, files) or usage error (unknown command or
- * option, missing argument: yargs prints the usage and the reason on stderr); 70 internal error.
- */
-export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
-  const ctx: CommandContext = { io, exitCode: 0 };
-  const args = argv.map((a) => (a === "-" ? STDIN : a));
-  const parser = yargs(args)
-    .scriptName("kresctl")
-    .usage("Usage: $0 [-s SOCKET] COMMAND [ARGS...]\n\nCommand-line control of Knot Resolver.")
+const DESCRIPTION =
+  "Command-line control of Knot Resolver: talks to the running resolver's management API, and works " +
+  "with its declarative configuration offline (validate, convert, migrate, schema).";
+
+/** Options accepted before or after any command: which management API to talk to. */
+function globalOptions(y: Argv): Argv<GlobalArgs> {
+  return y
     .option("socket", {
       alias: "s",
       type: "string",
-      default: DEFAULT_API_SOCKET,
       requiresArg: true,
       global: true,
-      describe: "Management API of the running resolver: unix socket path or http://HOST:PORT",
+      describe:
+        "Management API of the running resolver: unix socket path, HOST:PORT or http://HOST:PORT (not with --config)",
     })
-    .command(validateCommand(ctx))
-    .command(convertCommand(ctx))
-    .command(schemaCommand(ctx))
+    .option("config", {
+      alias: "c",
+      type: "string",
+      requiresArg: true,
+      global: true,
+      describe:
+        "Configuration file whose 'management' section names the API (default: $KRES_MANAGER_CONFIG or /etc/knot-resolver/config.yaml)",
+    })
+    .conflicts("socket", "config");
+}
+
+// yargs' own options, for the completion scripts.
+const HELP: OptionSpec = {
+  name: "help",
+  aliases: ["h"],
+  describe: "Show help",
+  takesValue: false,
+  files: false,
+};
+const VERSION: OptionSpec = {
+  name: "version",
+  aliases: ["V"],
+  describe: "Show the version",
+  takesValue: false,
+  files: false,
+};
+
+type AnyCommand = CommandModule<GlobalArgs, GlobalArgs>;
+
+/** The command line's shape (every command and option), for the completion scripts and the docs' tests. */
+function shapeOf(list: readonly AnyCommand[]): CliShape {
+  const globals = [...recordBuilder(globalOptions as (y: Argv) => unknown).options, HELP];
+  const root = commandSpec({ command: "kresctl", describe: DESCRIPTION, handler: () => {} });
+  root.options = [...globals, VERSION];
+  root.subcommands = list.map((c) => commandSpec(c));
+  return { root, globals };
+}
+
+export function cliShape(): CliShape {
+  return shapeOf(commands({ io: processIo, exitCode: 0, env: {} }));
+}
+
+/** Every command, in the order --help lists them. */
+function commands(ctx: CommandContext): AnyCommand[] {
+  const list: AnyCommand[] = [
+    configCommand(ctx),
+    reloadCommand(ctx),
+    stopCommand(ctx),
+    metricsCommand(ctx),
+    cacheCommand(ctx),
+    pidsCommand(ctx),
+    debugCommand(ctx),
+    schemaCommand(ctx),
+    validateCommand(ctx),
+    convertCommand(ctx),
+    migrateCommand(ctx),
+  ] as unknown as AnyCommand[];
+  list.push(completionCommand(ctx, () => shapeOf(list)) as unknown as AnyCommand);
+  return list;
+}
+
+/**
+ * kresctl: command-line control of Knot Resolver. Offline commands (validate, convert, migrate,
+ * schema, completion) work on files; the others talk to the manager's HTTP API (see socket.ts).
+ *
+ * Exit codes: 0 success; 1 invalid input (configuration, files), an error answer of the manager,
+ * an unreachable manager, or a usage error (unknown command or option, missing argument: yargs
+ * prints the usage and the reason on stderr); 70 internal error; `debug` exits with gdb's status.
+ */
+export async function main(
+  argv: readonly string[],
+  io: CliIo = processIo,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  const ctx: CommandContext = { io, exitCode: 0, env };
+  const dashDash = argv.indexOf("--");
+  const args = argv.map((a, i) => (a === "-" && (dashDash < 0 || i < dashDash) ? STDIN : a));
+  let parser = globalOptions(yargs(args))
+    .scriptName("kresctl")
+    .usage(`Usage: $0 [-s SOCKET | -c FILE] COMMAND [ARGS...]\n\n${DESCRIPTION}`);
+  for (const c of commands(ctx)) parser = parser.command(c);
+  parser = parser
     .demandCommand(1, "Say which command to run.")
     .strict()
     .recommendCommands()
@@ -39,6 +122,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .alias("help", "h")
     .version(packageVersion())
     .alias("version", "V")
+    .epilogue("See kresctl(8) for details.")
     .wrap(Math.min(110, process.stdout.columns || 80));
 
   // The callback keeps yargs from printing or exiting by itself: help, version and usage errors

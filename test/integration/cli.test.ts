@@ -121,6 +121,35 @@ describe("kresctl schema", () => {
   });
 });
 
+describe("kresctl migrate", () => {
+  it("turns a Knot Resolver 6.0.7 configuration into one kresctl validate accepts", async () => {
+    const old = write(
+      "old-6.0.7.yaml",
+      `rundir: ${dir}\nworkers: 1\ncache:\n  prediction:\n    period: 48\n`,
+    );
+    expect((await run(KRESCTL, ["validate", "--no-strict", old])).code).toBe(1);
+    const migrated = path.join(dir, "migrated.yaml");
+    const r = await run(KRESCTL, ["migrate", old, migrated]);
+    expect(r).toMatchObject({ code: 0, stdout: "" });
+    expect(r.stderr).toContain("kresctl: migrate: moved /cache/prediction to /cache/prefetch/prediction");
+    expect(await run(KRESCTL, ["validate", migrated])).toMatchObject({
+      code: 0,
+      stdout: `${migrated}: valid\n`,
+    });
+  });
+});
+
+describe("kresctl completion", () => {
+  it("prints a bash script that completes kresctl's commands once sourced", async () => {
+    const script = write("kresctl.bash", (await run(KRESCTL, ["completion", "--bash"])).stdout);
+    const complete = `source "$1"; COMP_WORDS=(kresctl config ''); COMP_CWORD=2; _kresctl; echo "\${COMPREPLY[*]}"`;
+    expect(await run("/bin/bash", ["-c", complete, "bash", script])).toMatchObject({
+      code: 0,
+      stdout: "get set delete\n",
+    });
+  });
+});
+
 describe("knot-resolver", () => {
   it("on an invalid file exits 1 listing every problem with its pointer, no stack trace", async () => {
     const file = write("manager-bad.yaml", `rundir: ${dir}\n${THREE_ERRORS}`);

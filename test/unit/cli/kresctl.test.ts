@@ -113,12 +113,32 @@ describe("kresctl schema", () => {
 });
 
 describe("kresctl usage", () => {
-  it("prints help on stdout with --help, exit 0, listing only the working commands", async () => {
+  it("prints help on stdout with --help, exit 0, listing upstream's commands", async () => {
     const r = await kresctl(["--help"]);
     expect(r.code).toBe(0);
-    expect(r.out).toContain("kresctl validate");
-    expect(r.out).toContain("--socket");
-    expect(r.out).not.toContain("kresctl reload");
+    const commands = [...r.out.matchAll(/^ {2}kresctl (\S+)/gm)].map((m) => m[1]);
+    expect(commands).toEqual([
+      "config",
+      "reload",
+      "stop",
+      "metrics",
+      "cache",
+      "pids",
+      "debug",
+      "schema",
+      "validate",
+      "convert",
+      "migrate",
+      "completion",
+    ]);
+    for (const option of ["--socket", "--config", "--help", "--version"]) expect(r.out).toContain(option);
+  });
+
+  it("prints a command's help with COMMAND --help, subcommands included", async () => {
+    const r = await kresctl(["cache", "clear", "--help"]);
+    expect(r.code).toBe(0);
+    for (const option of ["--exact-name", "--rr-type", "--chunk-size", "--json"])
+      expect(r.out).toContain(option);
   });
 
   it("prints the version with --version", async () => {
@@ -138,6 +158,12 @@ describe("kresctl usage", () => {
       expect(r.err).toContain(usage);
       expect(r.err.trimEnd().split("\n").pop()).toBe(reason);
     }
+  });
+
+  it("refuses -s/--socket together with -c/--config, as upstream", async () => {
+    const r = await kresctl(["-s", "/tmp/x.sock", "-c", "/etc/knot-resolver/config.yaml", "reload"]);
+    expect(r.code).toBe(1);
+    expect(r.err.trimEnd().split("\n").pop()).toBe("Arguments socket and config are mutually exclusive");
   });
 
   it("accepts -s/--socket before or after the command", async () => {
