@@ -26,6 +26,13 @@ export interface SubprocessStatus {
   error?: string;
 }
 
+/** How one run of a process ended: an exit code, or the signal that ended it (the other is -1). */
+export interface ProcessExit {
+  pid: number;
+  code: number;
+  signal: number;
+}
+
 /** A process could not be started, stopped or found; `name` says which. */
 export class SubprocessError extends Error {
   constructor(
@@ -58,6 +65,8 @@ export interface SubprocessController {
   kresdConfig(id: number): Promise<string | undefined>;
   /** Drops a stopped kresd slot's Lua config and sockets. */
   removeKresd(id: number): Promise<void>;
+  /** How the last few runs of a process ended, newest last; empty when unknown. */
+  exits(name: string): Promise<ProcessExit[]>;
   /** What a process printed in its most recent run, oldest line first; empty when unknown. */
   lastOutput(name: string): Promise<string[]>;
   /**

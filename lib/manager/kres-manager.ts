@@ -48,6 +48,8 @@ export interface ApplyOptions {
   force?: boolean;
 }
 
+const KILL_SIGNALS = { SIGKILL: 9, SIGTERM: 15 } as const;
+
 /** How long a retiring worker may take to finish the requests it already accepted. */
 const DRAIN_TIMEOUT_MS = 3000;
 
@@ -276,11 +278,18 @@ export class KresManager {
           const id = p.id as number;
           const known = this.seenPids.get(id);
           if (p.state === "running" && p.pid) {
-            if (known !== undefined && known !== p.pid)
-              this.failed(`${p.name} died and was restarted (pid ${known} → ${p.pid})`);
+            if (known !== undefined && known !== p.pid) {
+              const how = await this.howItEnded(p.name, known);
+              if (how.killed)
+                logger.notice(`watchdog: ${p.name} was ${how.text} and restarted (pid ${known} → ${p.pid})`);
+              else this.failed(`${p.name} ${how.text} and was restarted (pid ${known} → ${p.pid})`);
+            }
             this.seenPids.set(id, p.pid);
           } else if (p.state === "fatal" || p.state === "exited" || p.state === "stopped") {
-            this.failed(`${p.name} is ${p.state}${p.error ? `: ${p.error}` : ""}`);
+            const how = known !== undefined ? await this.howItEnded(p.name, known) : undefined;
+            const what = `${p.name} is ${p.state}${how ? ` (${how.text})` : ""}${p.error ? `: ${p.error}` : ""}`;
+            if (how?.killed) logger.notice(`watchdog: ${what}`);
+            else this.failed(what);
             this.seenPids.delete(id);
             if (!this.gaveUp) await this.restart(p);
           }
@@ -293,6 +302,25 @@ export class KresManager {
         logger.warning(`watchdog: cannot check processes: ${(e as Error).message}`);
       }
     });
+  }
+
+  /**
+   * How the run with `pid` ended. SIGKILL or SIGTERM from outside (an operator, the OOM killer)
+   * is not the worker failing by itself: it does not count towards giving up or a rollback.
+   */
+  private async howItEnded(name: string, pid: number): Promise<{ killed: boolean; text: string }> {
+    const exit = (await this.controller.exits(name).catch(() => [])).find((e) => e.pid === pid);
+    if (!exit) return { killed: false, text: "died" };
+    if (exit.signal === KILL_SIGNALS.SIGKILL || exit.signal === KILL_SIGNALS.SIGTERM) {
+      return {
+        killed: true,
+        text: `killed by ${exit.signal === KILL_SIGNALS.SIGKILL ? "SIGKILL" : "SIGTERM"}`,
+      };
+    }
+    return {
+      killed: false,
+      text: exit.signal >= 0 ? `died of signal ${exit.signal}` : `exited with code ${exit.code}`,
+    };
   }
 
   private async restart(p: SubprocessStatus): Promise<void> {

@@ -23,6 +23,12 @@ Behaviour and the supervisord (4.2.x) internals it relies on:
   ``READY=1``.
 - XML-RPC ``manager_integration.fatal(reason)``: the manager asks for the
   same shutdown with exit status 1 (its watchdog gave up), logging the reason.
+- XML-RPC ``manager_integration.exits(name)``: how the last few runs of a
+  process ended, newest last, as ``{"pid", "code", "signal", "at"}`` (exit
+  code or the number of the signal that ended it, the other being -1). The
+  manager tells a worker killed from outside (SIGKILL, SIGTERM) from one that
+  failed by itself (exit code, SIGSEGV, SIGABRT...). ``Subprocess.finish`` is
+  wrapped to record the raw wait status it is given.
 - SIGHUP to supervisord is forwarded to the manager, which reloads its
   configuration, instead of making supervisord restart every program:
   ``get_signal`` of the running ``ServerOptions`` instance is wrapped and
@@ -33,6 +39,7 @@ Behaviour and the supervisord (4.2.x) internals it relies on:
 import os
 import signal
 import socket
+import time
 
 from supervisor.events import (
     ProcessStateBackoffEvent,
@@ -44,7 +51,16 @@ from supervisor.events import (
 )
 from supervisor.states import SupervisorStates
 
+from collections import deque
+
+from supervisor.process import Subprocess
+from supervisor.xmlrpc import Faults, RPCError
+
 from ._common import find_process, subscribe_once
+
+EXITS_KEPT = 10
+_EXITS_ATTR = "_kres_exits"
+_patched_finish = {}
 
 DEFAULT_PROGRAM = "manager"
 
@@ -171,6 +187,33 @@ def _hook_signals(supervisord):
     options._kres_sighup_hooked = True
 
 
+def describe_exit(pid, sts, at):
+    """One exits() entry from a raw wait status."""
+    if os.WIFSIGNALED(sts):
+        return {"pid": pid, "code": -1, "signal": os.WTERMSIG(sts), "at": at}
+    code = os.WEXITSTATUS(sts) if os.WIFEXITED(sts) else -1
+    return {"pid": pid, "code": code, "signal": -1, "at": at}
+
+
+def _finish(self, pid, sts):
+    # replaces Subprocess.finish(pid, sts): note how the run ended, then the stock behaviour
+    try:
+        exits = getattr(self, _EXITS_ATTR, None)
+        if exits is None:
+            exits = deque(maxlen=EXITS_KEPT)
+            setattr(self, _EXITS_ATTR, exits)
+        exits.append(describe_exit(pid, sts, int(time.time())))
+    except Exception:
+        pass
+    return _patched_finish["finish"](self, pid, sts)
+
+
+def _patch_finish():
+    if not _patched_finish:
+        _patched_finish["finish"] = Subprocess.finish
+        Subprocess.finish = _finish
+
+
 class ManagerIntegrationRPC:
     """XML-RPC namespace for the manager itself."""
 
@@ -178,6 +221,16 @@ class ManagerIntegrationRPC:
         """The manager gives up (e.g. workers keep failing): stop everything, exit status 1."""
         _manager_fatal("manager gave up: %s" % reason)
         return True
+
+    def exits(self, name):
+        """How the last runs of process ``name`` ('group:process' or a bare name) ended."""
+        if not isinstance(name, str) or not name:
+            raise RPCError(Faults.BAD_NAME, name)
+        group, _, process = name.partition(":")
+        found = find_process(_state.supervisord, group, process or None) if _state.supervisord else None
+        if found is None:
+            raise RPCError(Faults.BAD_NAME, name)
+        return list(getattr(found, _EXITS_ATTR, ()))
 
 
 def inject(supervisord, **config):
@@ -191,4 +244,5 @@ def inject(supervisord, **config):
     subscribe_once(ProcessStateEvent, _on_process_state)
     subscribe_once(SupervisorStoppingEvent, _on_supervisor_stopping)
     _hook_signals(supervisord)
+    _patch_finish()
     return ManagerIntegrationRPC()

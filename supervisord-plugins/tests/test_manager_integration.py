@@ -143,3 +143,54 @@ class ManagerLifecycle(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ExitRecords(unittest.TestCase):
+    """How a run ended: the manager tells a kill from outside from a failure."""
+
+    def wait_status(self, argv):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover (child)
+            try:
+                os.execvp(argv[0], argv)
+            finally:
+                os._exit(127)
+        return pid, os.waitpid(pid, 0)[1]
+
+    def test_describes_an_exit_code(self):
+        pid, sts = self.wait_status(["sh", "-c", "exit 3"])
+        self.assertEqual(manager_integration.describe_exit(pid, sts, 7), {"pid": pid, "code": 3, "signal": -1, "at": 7})
+
+    def test_describes_a_signal(self):
+        pid, sts = self.wait_status(["sh", "-c", "kill -KILL $$"])
+        self.assertEqual(manager_integration.describe_exit(pid, sts, 7)["signal"], signal.SIGKILL)
+        self.assertEqual(manager_integration.describe_exit(pid, sts, 7)["code"], -1)
+
+    def test_finish_records_the_last_runs_newest_last_and_exits_returns_them(self):
+        supervisord = FakeSupervisord()
+        worker = make_process(supervisord.options, name="kresd1")
+        supervisord.process_groups["kresd"] = FakeGroup("kresd", {"kresd1": worker})
+        rpc = manager_integration.inject(supervisord)
+        self.addCleanup(clear_events)
+        recorded = []
+        # the stock finish() needs a fully spawned process; only the recording is under test
+        manager_integration._patched_finish["finish"], saved = (lambda *a: recorded.append(a)), manager_integration._patched_finish["finish"]
+        self.addCleanup(manager_integration._patched_finish.__setitem__, "finish", saved)
+        for pid in range(100, 113):
+            _, sts = self.wait_status(["sh", "-c", "kill -KILL $$" if pid % 2 else "exit 1"])
+            worker.finish(pid, sts)
+        exits = rpc.exits("kresd:kresd1")
+        self.assertEqual(len(recorded), 13)
+        self.assertEqual([e["pid"] for e in exits], list(range(103, 113)))  # the last 10
+        self.assertEqual((exits[-1]["code"], exits[-1]["signal"]), (1, -1))  # pid 112: exit 1
+        self.assertEqual((exits[-2]["code"], exits[-2]["signal"]), (-1, signal.SIGKILL))  # pid 111
+
+    def test_exits_of_an_unknown_process_is_a_bad_name_fault(self):
+        from supervisor.xmlrpc import Faults, RPCError
+
+        supervisord = FakeSupervisord()
+        rpc = manager_integration.inject(supervisord)
+        self.addCleanup(clear_events)
+        with self.assertRaises(RPCError) as caught:
+            rpc.exits("kresd:nope")
+        self.assertEqual(caught.exception.code, Faults.BAD_NAME)

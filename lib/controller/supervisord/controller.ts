@@ -3,6 +3,7 @@ import {
   ControllerUnavailable,
   SubprocessError,
   kresdName,
+  type ProcessExit,
   type SubprocessController,
   type SubprocessKind,
   type SubprocessState,
@@ -100,6 +101,10 @@ export class SupervisordController implements SubprocessController {
     const files = rundirFiles(this.rundir);
     fs.rmSync(files.workerLua(id), { force: true });
     fs.rmSync(files.workerListen(id), { force: true });
+  }
+
+  async exits(name: string): Promise<ProcessExit[]> {
+    return this.guard(name, () => this.rpc.call<ProcessExit[]>("manager_integration.exits", name));
   }
 
   async lastOutput(name: string): Promise<string[]> {

@@ -1,6 +1,7 @@
 import { jest } from "@jest/globals";
 import {
   SubprocessError,
+  type ProcessExit,
   type SubprocessController,
   type SubprocessStatus,
 } from "../../../lib/controller/interface.js";
@@ -28,6 +29,8 @@ class FakeController implements SubprocessController {
   lua = new Map<number, string>();
   /** What a process "printed" in its last run. */
   output = new Map<string, string[]>();
+  /** How runs ended, per name. */
+  ended = new Map<string, ProcessExit[]>();
 
   constructor(maxWorkers: number, gc = true) {
     for (let id = 0; id <= maxWorkers; id++) {
@@ -53,6 +56,9 @@ class FakeController implements SubprocessController {
   async removeKresd(id: number) {
     this.lua.delete(id);
   }
+  async exits(name: string) {
+    return this.ended.get(name) ?? [];
+  }
   async lastOutput(name: string) {
     return this.output.get(name) ?? [];
   }
@@ -76,9 +82,11 @@ class FakeController implements SubprocessController {
     this.fatalReason = reason;
   }
   async shutdown() {}
-  /** What supervisord's autorestart does after a kill -9. */
-  crashAndRestart(name: string) {
-    (this.rows.get(name) as SubprocessStatus).pid = this.nextPid++;
+  /** A worker dies (by default of SIGSEGV, a failure of its own) and supervisord's autorestart brings it back. */
+  crashAndRestart(name: string, how: { code: number; signal: number } = { code: -1, signal: 11 }) {
+    const row = this.rows.get(name) as SubprocessStatus;
+    this.ended.set(name, [...(this.ended.get(name) ?? []), { pid: row.pid as number, ...how }]);
+    row.pid = this.nextPid++;
   }
 }
 
@@ -199,6 +207,27 @@ describe("KresManager watchdog", () => {
     expect(c.fatalReason).toMatch(/^3 worker failures within 60 s \(limit 2\), last: kresd:kresd0 died/);
   });
 
+  it("does not count a worker killed from outside (SIGKILL, SIGTERM) as a failure", async () => {
+    const c = new FakeController(4);
+    const m = new KresManager(c, config(1), quiet);
+    await m.start();
+    m.stop();
+    for (let i = 0; i < 5; i++) {
+      c.crashAndRestart("kresd:kresd0", { code: -1, signal: i % 2 ? 15 : 9 });
+      await tick(m);
+    }
+    expect(c.fatalReason).toBeUndefined();
+    c.crashAndRestart("kresd:kresd0", { code: 1, signal: -1 });
+    await tick(m);
+    c.crashAndRestart("kresd:kresd0");
+    await tick(m);
+    c.crashAndRestart("kresd:kresd0");
+    await tick(m);
+    expect(c.fatalReason).toMatch(
+      /^3 worker failures .* last: kresd:kresd0 died of signal 11 and was restarted/,
+    );
+  });
+
   it("forgets failures older than the window", async () => {
     const now = jest.spyOn(Date, "now");
     const c = new FakeController(4);
@@ -299,7 +328,10 @@ describe("KresManager applying a new config", () => {
     await expect(failure).rejects.toThrow(ApplyFailed);
     await expect(failure).rejects.toThrow(/the previous configuration was restored/);
     expect(m.currentConfig).toBe(old);
-    expect([c.lua.get(0), c.lua.get(1)]).toEqual([renderWorkerLua(old, HANDED), renderWorkerLua(old, HANDED)]);
+    expect([c.lua.get(0), c.lua.get(1)]).toEqual([
+      renderWorkerLua(old, HANDED),
+      renderWorkerLua(old, HANDED),
+    ]);
     expect(c.rows.get("kresd:kresd1")?.state).toBe("running");
   });
 });
