@@ -104,12 +104,12 @@ export class SupervisordController implements SubprocessController {
   }
 
   async exits(name: string): Promise<ProcessExit[]> {
-    return this.guard(name, () => this.rpc.call<ProcessExit[]>("manager_integration.exits", name));
+    return this.guard(name, () => this.rpc.read<ProcessExit[]>("manager_integration.exits", name));
   }
 
   async lastOutput(name: string): Promise<string[]> {
     const tail = await this.guard(name, () =>
-      this.rpc.call<{ pid: number; lines: string[] }>("patch_logger.tail", name),
+      this.rpc.read<{ pid: number; lines: string[] }>("patch_logger.tail", name),
     );
     return tail.lines;
   }

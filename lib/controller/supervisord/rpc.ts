@@ -68,6 +68,25 @@ export class SupervisordRpc {
     return this.callWithin<T>(this.timeoutMs, method, ...params);
   }
 
+  /**
+   * A call that only reads, so it may be repeated: each attempt gets a third of the timeout, and
+   * an attempt that got no answer is retried. A supervisord that is briefly busy or unreachable
+   * (restarting its socket, stopped for a moment) costs a retry, one that stays away costs at
+   * most the usual timeout, never a hang.
+   */
+  async read<T>(method: string, ...params: unknown[]): Promise<T> {
+    const attempts = 3;
+    const each = Math.max(100, Math.floor(this.timeoutMs / attempts));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.callWithin<T>(each, method, ...params);
+      } catch (e) {
+        if (!(e instanceof SupervisordUnreachable) || attempt >= attempts) throw e;
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
+    }
+  }
+
   /** A call that may legitimately take longer than usual (waiting for a process to start). */
   callWithin<T>(timeoutMs: number, method: string, ...params: unknown[]): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -89,16 +108,16 @@ export class SupervisordRpc {
   }
 
   getState(): Promise<{ statecode: number; statename: string }> {
-    return this.call("supervisor.getState");
+    return this.read("supervisor.getState");
   }
   getPID(): Promise<number> {
-    return this.call("supervisor.getPID");
+    return this.read("supervisor.getPID");
   }
   getAllProcessInfo(): Promise<ProcessInfo[]> {
-    return this.call("supervisor.getAllProcessInfo");
+    return this.read("supervisor.getAllProcessInfo");
   }
   getProcessInfo(name: string): Promise<ProcessInfo> {
-    return this.call("supervisor.getProcessInfo", name);
+    return this.read("supervisor.getProcessInfo", name);
   }
   startProcess(name: string, wait = true): Promise<boolean> {
     return this.call("supervisor.startProcess", name, wait);
