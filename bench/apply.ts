@@ -9,6 +9,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { measureBareReady } from "./support/ready.js";
+import { isMain, runStandalone, type BenchOutcome } from "./support/report.js";
 import { BenchResolver } from "./support/resolver.js";
 
 const WORKER_COUNTS = [1, 2, 4, 8];
@@ -81,7 +82,7 @@ async function benchWorkers(workers: number): Promise<Row> {
   return row;
 }
 
-async function main(): Promise<void> {
+export async function run(): Promise<BenchOutcome> {
   progress(`bare kresd spawn-to-READY, ${BARE_RUNS} runs (+1 warm-up)`);
   const bare = await measureBareReady(BARE_RUNS);
   const readyMs = median(bare.times);
@@ -124,6 +125,7 @@ async function main(): Promise<void> {
   for (const r of failed) console.log(`${r.workers} worker(s) failed: ${r.error}`);
   const t = rows.find((r) => r.workers === TARGET_WORKERS);
   const target = TARGET_WORKERS * FACTOR * readyMs;
+  let verdict = "NOT MET (the run failed)";
   if (!t || t.error || t.times.length !== PUTS) {
     console.log(`verdict: ${TARGET_WORKERS}-worker target NOT MET (the run failed)`);
   } else {
@@ -133,8 +135,20 @@ async function main(): Promise<void> {
         ` (${TARGET_WORKERS} × ${FACTOR} × bare READY ${fmt(readyMs)} ms): ${med <= target ? "MET" : "NOT MET"}` +
         ` (${(med / (TARGET_WORKERS * readyMs)).toFixed(1)} × READY per worker)`,
     );
+    verdict = med <= target ? "MET" : "NOT MET";
   }
-  if (failed.length || rows.some((r) => r.leftovers.length)) process.exitCode = 1;
+  const applied = (r: Row): string => (!r.error && r.times.length === PUTS ? fmt(median(r.times)) : "FAILED");
+  return {
+    ok: failed.length === 0 && !rows.some((r) => r.leftovers.length),
+    headlines: [
+      { figure: "apply: bare kresd spawn-to-READY median ms", value: fmt(readyMs) },
+      {
+        figure: `apply (PUT restarting every worker) median ms, ${WORKER_COUNTS.join("/")} workers`,
+        value: rows.map(applied).join(" / "),
+      },
+      { figure: `apply: ${TARGET_WORKERS}-worker target (≤ ${fmt(target)} ms)`, value: verdict },
+    ],
+  };
 }
 
-await main();
+if (isMain(import.meta.url)) await runStandalone(run);

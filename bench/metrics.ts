@@ -11,6 +11,7 @@
  */
 import { execFile } from "node:child_process";
 import { performance } from "node:perf_hooks";
+import { isMain, runStandalone, type BenchOutcome, type Headline } from "./support/report.js";
 import { BenchResolver } from "./support/resolver.js";
 
 const WORKER_COUNTS = [1, 8] as const;
@@ -97,7 +98,7 @@ async function benchWorkers(workers: number): Promise<Row> {
   return row;
 }
 
-async function main(): Promise<void> {
+export async function run(): Promise<BenchOutcome> {
   const rows: Row[] = [];
   for (const workers of WORKER_COUNTS) rows.push(await benchWorkers(workers));
 
@@ -125,7 +126,9 @@ async function main(): Promise<void> {
 
   for (const r of rows.filter((r) => r.error)) console.log(`${r.workers} worker(s) failed: ${r.error}`);
   const [one, eight] = rows as [Row, Row];
+  const headlines: Headline[] = [];
   if (one.error || eight.error) {
+    headlines.push({ figure: "metrics: GET /metrics/prometheus", value: "FAILED" });
     console.log("verdict: targets NOT MET (the run failed)");
   } else {
     const m1 = median(one.metrics);
@@ -140,8 +143,18 @@ async function main(): Promise<void> {
       `target 2: 8 workers ${fmt(m8)} ms ${m8 <= VS_INDEX * index ? "≤" : ">"} ${VS_INDEX} × GET / ${fmt(index)} ms` +
         ` = ${fmt(VS_INDEX * index)} ms (${(m8 / index).toFixed(2)} ×): ${verdict(m8 <= VS_INDEX * index)}`,
     );
+    headlines.push(
+      {
+        figure: "metrics: GET /metrics/prometheus median ms, 1 / 8 workers (GET /)",
+        value: `${fmt(m1)} / ${fmt(m8)} (${fmt(index)})`,
+      },
+      {
+        figure: `metrics: targets (8w ≤ ${SCALE} × 1w; 8w ≤ ${VS_INDEX} × GET /)`,
+        value: `${verdict(m8 <= SCALE * m1)}; ${verdict(m8 <= VS_INDEX * index)}`,
+      },
+    );
   }
-  if (rows.some((r) => r.error || r.leftovers.length)) process.exitCode = 1;
+  return { ok: !rows.some((r) => r.error || r.leftovers.length), headlines };
 }
 
-await main();
+if (isMain(import.meta.url)) await runStandalone(run);

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
+import { performance } from "node:perf_hooks";
 import { projectRoot } from "../../lib/utils/paths.js";
 import { OFFLINE_GUARD_LUA } from "./offline.js";
 import { freePort, onExitCleanup, pidsMentioning, signalPid, sleep, within } from "./procs.js";
@@ -59,6 +60,13 @@ export interface BenchResolverOptions {
   maxWorkers: number;
   /** How long start-up may take until the API answers (default 60 s). */
   readyTimeoutMs?: number;
+  /**
+   * More top-level config sections (e.g. `local-data`), over the defaults; `lua` is not one of
+   * them: the offline guard is the resolver's Lua.
+   */
+  config?: Record<string, unknown>;
+  /** Names the temporary directory (krm-bench-<name>-…); default "apply". */
+  name?: string;
 }
 
 export class BenchResolver {
@@ -72,6 +80,7 @@ export class BenchResolver {
     readonly rundir: string,
     readonly port: number,
     private readonly child: ChildProcess,
+    readonly spawnedAt: number,
   ) {
     this.exited = new Promise((resolve) => {
       child.once("close", () => resolve());
@@ -88,28 +97,7 @@ export class BenchResolver {
 
   /** Starts bin/knot-resolver and waits until its API answers with every worker running. */
   static async start(opts: BenchResolverOptions): Promise<BenchResolver> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "krm-bench-apply-"));
-    const rundir = path.join(dir, "run");
-    fs.mkdirSync(path.join(rundir, "cache"), { recursive: true });
-    const port = await freePort();
-    const config = {
-      rundir,
-      workers: opts.workers,
-      "max-workers": opts.maxWorkers,
-      network: { listen: [{ interface: `127.0.0.1@${port}` }] },
-      cache: { storage: path.join(rundir, "cache"), "size-max": "10M" },
-      logging: { level: "info" },
-      management: { "unix-socket": path.join(rundir, "kres-api.sock") },
-      // Runs last, after everything the manager generates.
-      lua: { script: OFFLINE_GUARD_LUA },
-    };
-    const configFile = path.join(dir, "config.yaml");
-    fs.writeFileSync(configFile, JSON.stringify(config, null, 2)); // JSON is YAML too
-    const child = spawn(path.join(projectRoot(), "bin/knot-resolver"), ["-c", configFile], {
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const resolver = new BenchResolver(dir, rundir, port, child);
+    const resolver = await BenchResolver.launch(opts);
     try {
       await resolver.waitReady(opts.workers, opts.readyTimeoutMs ?? 60_000);
     } catch (e) {
@@ -118,6 +106,38 @@ export class BenchResolver {
       throw new Error(`${(e as Error).message}\n${tail}`);
     }
     return resolver;
+  }
+
+  /**
+   * Starts bin/knot-resolver and returns at once (`spawnedAt` is performance.now() just before the
+   * spawn); `waitReady` then waits for the API and the workers.
+   */
+  static async launch(opts: BenchResolverOptions): Promise<BenchResolver> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `krm-bench-${opts.name ?? "apply"}-`));
+    const rundir = path.join(dir, "run");
+    fs.mkdirSync(path.join(rundir, "cache"), { recursive: true });
+    const port = await freePort();
+    const { lua: _ignored, ...extra } = opts.config ?? {};
+    const config = {
+      rundir,
+      workers: opts.workers,
+      "max-workers": opts.maxWorkers,
+      network: { listen: [{ interface: `127.0.0.1@${port}` }] },
+      cache: { storage: path.join(rundir, "cache"), "size-max": "10M" },
+      logging: { level: "info" },
+      management: { "unix-socket": path.join(rundir, "kres-api.sock") },
+      ...extra,
+      // Runs last, after everything the manager generates.
+      lua: { script: OFFLINE_GUARD_LUA },
+    };
+    const configFile = path.join(dir, "config.yaml");
+    fs.writeFileSync(configFile, JSON.stringify(config, null, 2)); // JSON is YAML too
+    const spawnedAt = performance.now();
+    const child = spawn(path.join(projectRoot(), "bin/knot-resolver"), ["-c", configFile], {
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    return new BenchResolver(dir, rundir, port, child, spawnedAt);
   }
 
   get pid(): number {
@@ -152,7 +172,16 @@ export class BenchResolver {
       .sort((a, b) => a - b);
   }
 
-  private async waitReady(workers: number, timeoutMs: number): Promise<void> {
+  /** The manager's PID, as GET / reports it. */
+  async managerPid(timeoutMs = 5000): Promise<number> {
+    const r = await this.api("GET", "/", undefined, timeoutMs);
+    const pid = (r.json as { pid?: unknown } | undefined)?.pid;
+    if (r.status !== 200 || typeof pid !== "number") throw new Error(`GET / answered ${r.status}: ${r.text}`);
+    return pid;
+  }
+
+  /** Waits until the API answers GET / and `workers` workers run. */
+  async waitReady(workers: number, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last = "no answer yet";
     while (Date.now() < deadline) {

@@ -144,6 +144,8 @@ autostart = false
 autorestart = true
 startsecs = 0
 stopsignal = TERM
+; kres-cache-gc may not act on SIGTERM right after it started; its work is LMDB transactions, safe to kill
+stopwaitsecs = 2
 stdout_logfile = NONE
 stderr_logfile = NONE`);
   }

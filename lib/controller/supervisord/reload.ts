@@ -9,7 +9,8 @@ export async function applySupervisordConf(rpc: SupervisordRpc): Promise<string[
   const [[added, changed, removed]] = (await rpc.reloadConfig()) as [[string[], string[], string[]]];
   const log: string[] = [];
   for (const group of [...removed, ...changed.filter((g) => g !== "manager")]) {
-    await rpc.call("supervisor.stopProcessGroup", group, true);
+    // Waits for every process of the group to stop (kresd: up to stopwaitsecs, then SIGKILL).
+    await rpc.callWithin(70_000, "supervisor.stopProcessGroup", group, true);
     await rpc.removeProcessGroup(group);
     log.push(`removed ${group}`);
   }

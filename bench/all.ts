@@ -1,0 +1,44 @@
+/**
+ * Every benchmark in turn, each printing its own tables, then a summary of their headline figures.
+ * Not a test: exits non-zero only when a benchmark's run itself failed.
+ * Run: npm run build && npm run bench (or node dist/bench/all.js)
+ */
+import * as apply from "./apply.js";
+import * as faults from "./faults.js";
+import * as metrics from "./metrics.js";
+import { fmtMs, printTable, type BenchOutcome } from "./support/report.js";
+import * as startup from "./startup.js";
+import * as validation from "./validation.js";
+import * as zeroLoss from "./zero-loss.js";
+
+const BENCHES: [string, () => Promise<BenchOutcome>][] = [
+  ["validation", validation.run],
+  ["apply", apply.run],
+  ["metrics", metrics.run],
+  ["startup", startup.run],
+  ["zero-loss", zeroLoss.run],
+  ["faults", faults.run],
+];
+
+const results: { name: string; seconds: number; outcome: BenchOutcome }[] = [];
+for (const [name, run] of BENCHES) {
+  console.log(`\n=== ${name} ===`);
+  const start = performance.now();
+  let outcome: BenchOutcome;
+  try {
+    outcome = await run();
+  } catch (e) {
+    console.log(`${name}: the run failed: ${(e as Error).stack ?? (e as Error).message}`);
+    outcome = { ok: false, headlines: [{ figure: name, value: "FAILED" }] };
+  }
+  results.push({ name, seconds: (performance.now() - start) / 1000, outcome });
+}
+
+console.log("\n=== summary ===");
+const rows: string[][] = [["benchmark", "figure", "value"]];
+for (const { name, seconds, outcome } of results) {
+  for (const h of outcome.headlines) rows.push([name, h.figure, h.value]);
+  rows.push([name, "run", `${outcome.ok ? "ok" : "FAILED"} in ${fmtMs(seconds, 0)} s`]);
+}
+printTable(rows);
+if (results.some((r) => !r.outcome.ok)) process.exitCode = 1;
