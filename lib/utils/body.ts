@@ -1,6 +1,6 @@
 /** Request bodies of the config API: text to data by Content-Type, with errors that say where. */
 import * as yaml from "js-yaml";
-import { parseYamlOrJson } from "./parsing.js";
+import { checkNesting, MAX_NESTING, NestingTooDeep, parseYamlOrJson } from "./parsing.js";
 
 const JSON_TYPES = ["application/json"];
 const YAML_TYPES = ["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"];
@@ -166,10 +166,38 @@ function jsonErrorReason(message: string): string {
     .replace(/ \(line \d+ column \d+\)/, "");
 }
 
+/** Where data first gets nested too deep: the opening bracket past MAX_NESTING (or the end). */
+function tooDeep(text: string): BodyParseError {
+  let depth = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === "\\") i++;
+      else if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === "[" || c === "{") {
+      if (++depth > MAX_NESTING) {
+        const { line, column } = lineColumn(text, i);
+        return new BodyParseError(
+          `${new NestingTooDeep().message}, at line ${line}, column ${column}`,
+          line,
+          column,
+        );
+      }
+    } else if (c === "]" || c === "}") depth--;
+  }
+  const { line, column } = lineColumn(text, text.length);
+  return new BodyParseError(new NestingTooDeep().message, line, column);
+}
+
 function parseJson(text: string): unknown {
   try {
-    return JSON.parse(text);
+    const data: unknown = JSON.parse(text);
+    checkNesting(data);
+    return data;
   } catch (e) {
+    if (e instanceof RangeError || e instanceof NestingTooDeep) throw tooDeep(text);
     if (!(e instanceof SyntaxError)) throw e;
     const { line, column } = jsonErrorPlace(text, e.message);
     throw new BodyParseError(
@@ -184,6 +212,7 @@ function parseYaml(text: string): unknown {
   try {
     return parseYamlOrJson(text);
   } catch (e) {
+    if (e instanceof NestingTooDeep) throw tooDeep(text);
     if (!(e instanceof yaml.YAMLException)) throw e;
     // Some errors (an input that is all comments, several documents) come without a mark.
     const { line, column } = e.mark

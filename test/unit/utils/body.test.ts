@@ -205,3 +205,32 @@ describe("parseBody: empty bodies", () => {
     expect(parseError("\n  ", "application/json")).toMatchObject({ line: 2, column: 3 });
   });
 });
+
+describe("deeply nested bodies", () => {
+  const nested = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
+
+  it("takes 64 levels of lists and objects", () => {
+    expect(() => parseBody(nested(64), "application/json")).not.toThrow();
+  });
+
+  it("refuses a 65th level with its line and column, in JSON and in YAML", () => {
+    for (const type of ["application/json", "application/yaml"]) {
+      const text = `{"a":\n ${nested(65)}}`;
+      expect(() => parseBody(text, type)).toThrow(BodyParseError);
+      try {
+        parseBody(text, type);
+      } catch (e) {
+        expect((e as BodyParseError).message).toMatch(
+          /^nested deeper than 64 levels of lists and objects, at line 2/,
+        );
+        expect([(e as BodyParseError).line, (e as BodyParseError).column]).toEqual([2, 65]);
+      }
+    }
+  });
+
+  it("refuses 100 000 levels as a parse error, not a crash", () => {
+    expect(() => parseBody(nested(100_000), "application/json")).toThrow(/nested deeper than 64 levels/);
+    // js-yaml stops at its own limit first
+    expect(() => parseBody(nested(100_000), "application/yaml")).toThrow(/invalid YAML at line 1, column \d+: nesting exceeded/);
+  });
+});
