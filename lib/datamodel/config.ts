@@ -20,6 +20,8 @@ import { freeText, intPositive, writableDir } from "./types/index.js";
 /** Upstream's hard ceiling on workers, and the default of max-workers. */
 export const WORKERS_MAX = 256;
 export const DEFAULT_RUNDIR = "/run/knot-resolver";
+/** Longest NSID kresd 5.6 still sends (measured: 65 400 bytes work with a small answer, 65 535 do not). */
+export const NSID_MAX_BYTES = 65_000;
 
 const workersSchema = z
   .union([z.literal("auto"), intPositive], { error: "expected a positive integer or 'auto'" })
@@ -38,6 +40,11 @@ export const kresConfigSchema = z
   .strictObject({
     version: z.literal(1, { error: "only version 1 of the configuration schema is supported" }).default(1),
     nsid: freeText
+      // It travels as an EDNS option inside one DNS message (at most 65535 bytes): kresd 5.6
+      // silently sends no answer or no NSID at all past that.
+      .refine((s) => Buffer.byteLength(s, "utf8") <= NSID_MAX_BYTES, {
+        error: `not supported by kresd 5.6: an NSID longer than ${NSID_MAX_BYTES} bytes does not fit in a DNS message with the answer`,
+      })
       .optional()
       .meta({ description: "Name Server Identifier (RFC 5001) sent to clients that ask." }),
     hostname: freeText

@@ -40,6 +40,16 @@ describe("top-level settings", () => {
     ]);
   });
 
+  it("refuses an NSID that cannot fit in a DNS message, counting bytes", () => {
+    expect(validateConfig({ rundir, nsid: "é".repeat(32_500) }).nsid).toHaveLength(32_500);
+    expect(problems({ rundir, nsid: "é".repeat(32_501) })).toEqual([
+      {
+        pointer: "/nsid",
+        message: expect.stringMatching(/^not supported by kresd 5.6: an NSID longer than 65000 bytes/),
+      },
+    ]);
+  });
+
   it("takes nsid and hostname as free text", () => {
     const cfg = validateConfig({ rundir, nsid: 'res-1 "x"', hostname: "h" });
     expect([cfg.nsid, cfg.hostname]).toEqual(['res-1 "x"', "h"]);
