@@ -145,7 +145,11 @@ export async function startKresd(opts: KresdOptions): Promise<Kresd> {
   const rundir = opts.rundir ?? tmpDir("krm-kresd-");
   const listen = opts.listen ?? true;
   const port = opts.port ?? (listen ? await freePort() : undefined);
-  let lua = opts.lua;
+  // Debian's kresd opens /var/cache/knot-resolver unless the config opens a cache: a test's
+  // kresd gets its own first (a cache.open() in the test's Lua replaces it).
+  const cacheDir = path.join(rundir, "harness-cache");
+  fs.mkdirSync(cacheDir, { recursive: true });
+  let lua = `-- test harness: a cache of its own\ncache.open(10 * MB, ${luaStr(`lmdb://${cacheDir}`)})\n${opts.lua}`;
   if (listen && port !== undefined) {
     lua += `\n-- added by the test harness\nnet.listen(${luaStr("127.0.0.1")}, ${luaNum(port)}, { kind = ${luaStr("dns")} })\n`;
   }

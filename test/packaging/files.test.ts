@@ -1,0 +1,100 @@
+/**
+ * The packaging sources, checked without building anything (the packages themselves are built,
+ * installed, run and purged by `npm run test:packaging`, scripts/test-packaging): versions in step,
+ * the packaged config valid and as documented, the unit and the Debian relations as the packages
+ * promise.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseConfigText } from "../../lib/datamodel/load.js";
+import { KRESCTL, REPO_ROOT, run } from "../helpers/repo.js";
+
+const read = (file: string) => fs.readFileSync(path.join(REPO_ROOT, file), "utf8");
+const PACKAGED_CONFIG = path.join(REPO_ROOT, "etc/knot-resolver/config.yaml");
+const UNIT = "debian/knot-resolver-manager.knot-resolver.service";
+
+/** KEY=VALUE lines of a unit file's [Service] section, in order. */
+function serviceSettings(text: string): [string, string][] {
+  const out: [string, string][] = [];
+  let section = "";
+  for (const line of text.split("\n")) {
+    const t = line.trim();
+    if (t === "" || t.startsWith("#") || t.startsWith(";")) continue;
+    if (t.startsWith("[")) {
+      section = t;
+      continue;
+    }
+    const i = t.indexOf("=");
+    if (section === "[Service]" && i > 0) out.push([t.slice(0, i).trim(), t.slice(i + 1).trim()]);
+  }
+  return out;
+}
+
+describe("package versions", () => {
+  const version = (JSON.parse(read("package.json")) as { version: string }).version;
+
+  it("debian/changelog's latest entry is package.json's version", () => {
+    expect(read("debian/changelog").split("\n")[0]).toBe(
+      `knot-resolver-manager (${version}) unstable; urgency=medium`,
+    );
+  });
+
+  it("the rpm spec's Version is package.json's version", () => {
+    expect(read("rpm/knot-resolver-manager.spec")).toMatch(
+      new RegExp(`^Version:\\s+${version.replace(/\./g, "\\.")}$`, "m"),
+    );
+  });
+});
+
+describe("the packaged /etc/knot-resolver/config.yaml", () => {
+  it("is valid (kresctl validate --no-strict)", async () => {
+    const r = await run(KRESCTL, ["validate", "--no-strict", PACKAGED_CONFIG]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+  });
+
+  it("listens on 127.0.0.1@53 and ::1@53, API and cache at the upstream paths", () => {
+    const cfg = parseConfigText(fs.readFileSync(PACKAGED_CONFIG, "utf8")) as {
+      network: { listen: unknown };
+      management: unknown;
+      cache: { storage: unknown };
+      rundir: unknown;
+    };
+    expect(cfg.network.listen).toEqual([{ interface: "127.0.0.1@53" }, { interface: "::1@53" }]);
+    expect(cfg.management).toEqual({ "unix-socket": "/run/knot-resolver/kres-api.sock" });
+    expect(cfg.cache.storage).toBe("/var/cache/knot-resolver");
+    expect(cfg.rundir).toBe("/run/knot-resolver");
+  });
+});
+
+describe("knot-resolver.service", () => {
+  const settings = serviceSettings(read(UNIT));
+  const get = (key: string) => settings.filter(([k]) => k === key).map(([, v]) => v);
+
+  it("is Type=notify, starts /usr/bin/knot-resolver on the packaged config, reloads with SIGHUP", () => {
+    expect(get("Type")).toEqual(["notify"]);
+    expect(get("ExecStart")).toEqual(["/usr/bin/knot-resolver -c /etc/knot-resolver/config.yaml"]);
+    expect(get("ExecReload")).toEqual(["/bin/kill -HUP $MAINPID"]);
+  });
+
+  it("runs as knot-resolver with the capability to bind port 53, in systemd-made directories", () => {
+    expect(get("User")).toEqual(["knot-resolver"]);
+    expect(get("AmbientCapabilities")[0]?.split(/\s+/)).toContain("CAP_NET_BIND_SERVICE");
+    expect(get("CapabilityBoundingSet")[0]?.split(/\s+/)).toContain("CAP_NET_BIND_SERVICE");
+    expect(get("RuntimeDirectory")).toEqual(["knot-resolver"]);
+    expect(get("CacheDirectory")).toEqual(["knot-resolver"]);
+  });
+});
+
+describe("debian/control", () => {
+  const control = read("debian/control");
+  const depends = /^Depends:((?:.*\n)(?:[ \t].*\n)*)/m.exec(control.split("\n\n")[1] + "\n")?.[1] ?? "";
+  const relations = depends
+    .split(",")
+    .map((r) => r.trim())
+    .filter(Boolean);
+
+  it.each(["nodejs (>= 20.19)", "knot-resolver (>= 5.6)", "supervisor", "python3"])("Depends: %s", (rel) => {
+    expect(relations).toContain(rel);
+  });
+});
