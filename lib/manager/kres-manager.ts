@@ -129,6 +129,20 @@ export class KresManager {
     });
   }
 
+  /**
+   * Verifier: the workers' Lua can be rendered from `next` (a config the schema took may still be
+   * one the renderer cannot write, e.g. too big); refusing here keeps it a refusal, not a failure.
+   */
+  verify(next: KresConfig): void {
+    try {
+      workerLua(next);
+    } catch (e) {
+      throw new ChangeRefused(
+        `cannot write the workers' Lua for this configuration: ${(e as Error).message}`,
+      );
+    }
+  }
+
   /** Every process the controller runs for us, as it reports them. */
   async processes(): Promise<SubprocessStatus[]> {
     return this.controller.list();
@@ -156,7 +170,7 @@ export class KresManager {
   private async converge(cfg: KresConfig, options: ApplyOptions, initial: boolean): Promise<void> {
     // The workers take their listening sockets from supervisord, all the same ones: a worker
     // that stops leaves the packets queued on them to the others instead of dropping them.
-    const lua = renderWorkerLua(cfg, { socketsHandedOver: true });
+    const lua = workerLua(cfg);
     const sockets = listenSockets(cfg);
     const canaryId = cfg["max-workers"];
     // At start-up supervisord's own config may be older than the manager (e.g. a different
@@ -356,6 +370,11 @@ export class KresManager {
       void this.controller.fatal(reason).catch((e: Error) => logger.crit(`cannot shut down: ${e.message}`));
     }
   }
+}
+
+/** The Lua every worker runs for a config: listening sockets come from supervisord. */
+function workerLua(cfg: KresConfig): string {
+  return renderWorkerLua(cfg, { socketsHandedOver: true });
 }
 
 function isUp(p: SubprocessStatus): boolean {

@@ -97,6 +97,9 @@ export function createApp(api: ManagerApi): express.Express {
       const op = ({ PUT: "put", PATCH: "patch", DELETE: "delete" } as const)[method] as
         ConfigOperation | undefined;
       if (!op) return methodNotAllowed(["GET", "HEAD", "PUT", "PATCH", "DELETE"])(req, res);
+      // The whole config can be replaced or patched, not deleted.
+      if (op === "delete" && pointer === "")
+        return methodNotAllowed(["GET", "HEAD", "PUT", "PATCH"])(req, res);
       const body =
         op === "delete"
           ? undefined

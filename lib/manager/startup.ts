@@ -84,6 +84,7 @@ export async function startUp(files: readonly string[], initial: ConfigVersion):
 
   const store = new ConfigStore(initial);
   store.addVerifier(refuseFixedChanges);
+  store.addVerifier((_current, next) => manager.verify(next));
   store.addApplier((_current, next, options) => manager.apply(next, { force: options.force }));
   store.addApplier(async (_current, next) => configureLogging(next));
   manager.stability = {

@@ -1,6 +1,6 @@
 /** Request bodies of the config API: text to data by Content-Type, with errors that say where. */
 import * as yaml from "js-yaml";
-import { checkNesting, MAX_NESTING, NestingTooDeep, parseYamlOrJson } from "./parsing.js";
+import { checkNesting, MAX_NESTING, NestingTooDeep, parseYamlOrJson, TooManyValues } from "./parsing.js";
 
 const JSON_TYPES = ["application/json"];
 const YAML_TYPES = ["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"];
@@ -213,6 +213,10 @@ function parseYaml(text: string): unknown {
     return parseYamlOrJson(text);
   } catch (e) {
     if (e instanceof NestingTooDeep) throw tooDeep(text);
+    if (e instanceof TooManyValues) {
+      const { line, column } = lineColumn(text, text.length);
+      throw new BodyParseError(`invalid YAML: ${e.message}`, line, column);
+    }
     if (!(e instanceof yaml.YAMLException)) throw e;
     // Some errors (an input that is all comments, several documents) come without a mark.
     const { line, column } = e.mark

@@ -11,15 +11,45 @@ export class NestingTooDeep extends Error {
   }
 }
 
-/** Throws NestingTooDeep when `value` has more than MAX_NESTING levels (walked without recursion). */
-export function checkNesting(value: unknown): void {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop() as [unknown, number];
-    if (typeof v !== "object" || v === null) continue;
-    if (depth >= MAX_NESTING) throw new NestingTooDeep();
-    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+/** More values than any config holds; YAML aliases can make a small text stand for many more. */
+export const MAX_VALUES = 1_000_000;
+
+/** Data that stands for more than MAX_VALUES values once its YAML aliases are expanded. */
+export class TooManyValues extends Error {
+  constructor() {
+    super(`more than ${MAX_VALUES} values (once YAML aliases are expanded)`);
+    this.name = "TooManyValues";
   }
+}
+
+/**
+ * Throws NestingTooDeep past MAX_NESTING levels of lists and objects, TooManyValues past
+ * MAX_VALUES values counted as if aliases were copies (what every later step will see). Each
+ * shared object is walked once, and the walk goes no deeper than MAX_NESTING.
+ */
+export function checkNesting(value: unknown): void {
+  const known = new Map<object, { height: number; size: number }>();
+  const visit = (v: unknown, depth: number): { height: number; size: number } => {
+    if (typeof v !== "object" || v === null) return { height: 0, size: 1 };
+    if (depth >= MAX_NESTING) throw new NestingTooDeep();
+    const seen = known.get(v);
+    if (seen) {
+      if (depth + seen.height > MAX_NESTING) throw new NestingTooDeep();
+      return seen;
+    }
+    let height = 1;
+    let size = 1;
+    for (const child of Object.values(v)) {
+      const below = visit(child, depth + 1);
+      height = Math.max(height, below.height + 1);
+      size += below.size;
+      if (size > MAX_VALUES) throw new TooManyValues();
+    }
+    const result = { height, size };
+    known.set(v, result);
+    return result;
+  };
+  visit(value, 0);
 }
 
 /** Text to data: YAML (a superset of JSON for our purposes), with duplicate keys refused. */

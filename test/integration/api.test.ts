@@ -99,6 +99,8 @@ describe("reading", () => {
     const post = await api("POST", "/v1/config/workers", { body: 3 });
     expect(post.status).toBe(405);
     expect(post.headers.allow).toContain("PUT");
+    const whole = await api("DELETE", "/v1/config");
+    expect([whole.status, whole.headers.allow]).toEqual([405, "GET, HEAD, PUT, PATCH"]);
     const get = await api("GET", "/reload");
     expect([get.status, get.headers.allow]).toEqual([405, "POST"]);
   });

@@ -143,9 +143,9 @@ directory = ${ini(cfg.rundir)}
 autostart = false
 autorestart = true
 startsecs = 0
-stopsignal = TERM
-; kres-cache-gc may not act on SIGTERM right after it started; its work is LMDB transactions, safe to kill
-stopwaitsecs = 2
+; A SIGTERM that lands between supervisord's fork and exec is lost (the child still runs
+; supervisord's handler), stalling the stop; cache-gc's work is LMDB transactions, safe to kill.
+stopsignal = KILL
 stdout_logfile = NONE
 stderr_logfile = NONE`);
   }

@@ -518,13 +518,17 @@ export function renderLocalData(cfg: KresConfig): string {
   }
   for (const file of ld["addresses-files"] ?? []) data.push(call("hosts", luaStr(file), opts(base)));
   if (ld.records) data.push(call("records", luaStr("/local-data/records"), luaStr(ld.records), opts(base)));
-  (ld.rules ?? []).forEach((rule, i) => data.push(...renderRule(rule, i, ld, ttl)));
+  (ld.rules ?? []).forEach((rule, i) => {
+    for (const line of renderRule(rule, i, ld, ttl)) data.push(line);
+  });
   for (const rpz of ld.rpz ?? []) {
     const watch = rpz.watchdog === "auto" ? "nil" : luaValue(rpz.watchdog);
     data.push(call("rpz", luaStr(rpz.file), opts({ ...base, tags: rpz.tags, log: rpz.log }), watch));
   }
   if (data.length > 0) {
-    out.push(LOCAL_DATA_LUA, `modules.load(${luaStr(`${LOCAL_DATA_MODULE} > iterate`)})`, ...data);
+    // (no spread: a list of hundreds of thousands of entries would overflow the call stack)
+    out.push(LOCAL_DATA_LUA, `modules.load(${luaStr(`${LOCAL_DATA_MODULE} > iterate`)})`);
+    for (const line of data) out.push(line);
   }
   return out.join("\n");
 }

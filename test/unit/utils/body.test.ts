@@ -231,6 +231,33 @@ describe("deeply nested bodies", () => {
   it("refuses 100 000 levels as a parse error, not a crash", () => {
     expect(() => parseBody(nested(100_000), "application/json")).toThrow(/nested deeper than 64 levels/);
     // js-yaml stops at its own limit first
-    expect(() => parseBody(nested(100_000), "application/yaml")).toThrow(/invalid YAML at line 1, column \d+: nesting exceeded/);
+    expect(() => parseBody(nested(100_000), "application/yaml")).toThrow(
+      /invalid YAML at line 1, column \d+: nesting exceeded/,
+    );
+  });
+});
+
+describe("YAML aliases", () => {
+  it("refuses a small text that stands for millions of values, quickly", () => {
+    const levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i < 10; i++)
+      levels.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(", ")}]`,
+      );
+    const started = Date.now();
+    expect(() => parseBody(levels.join("\n"), "application/yaml")).toThrow(
+      /more than 1000000 values \(once YAML aliases are expanded\)/,
+    );
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it("takes aliases that expand to a reasonable size", () => {
+    expect(parseBody("base: &b {ttl: 5}\none: *b\ntwo: *b\n", "application/yaml")).toEqual({
+      base: { ttl: 5 },
+      one: { ttl: 5 },
+      two: { ttl: 5 },
+    });
   });
 });
