@@ -9,8 +9,16 @@
  */
 import { performance } from "node:perf_hooks";
 import { measureBareReady } from "./support/ready.js";
-import { isMain, runStandalone, type BenchOutcome } from "./support/report.js";
-import { BenchResolver } from "./support/resolver.js";
+import {
+  fmtMs,
+  isMain,
+  median,
+  printTable,
+  progressOf,
+  runStandalone,
+  type BenchOutcome,
+} from "./support/report.js";
+import { withResolver, type BenchResolver } from "./support/resolver.js";
 
 const WORKER_COUNTS = [1, 2, 4, 8];
 const MAX_WORKERS = 8;
@@ -28,15 +36,7 @@ interface Row {
   leftovers: number[];
 }
 
-const progress = (msg: string): void => void process.stderr.write(`apply bench: ${msg}\n`);
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-const fmt = (ms: number): string => ms.toFixed(1);
+const progress = progressOf("apply");
 
 /** One timed PUT that must restart every worker; returns its time or throws why it does not count. */
 async function timedPut(resolver: BenchResolver, workers: number, value: string): Promise<number> {
@@ -59,26 +59,21 @@ async function timedPut(resolver: BenchResolver, workers: number, value: string)
 async function benchWorkers(workers: number): Promise<Row> {
   const row: Row = { workers, times: [], leftovers: [] };
   const t0 = performance.now();
-  let resolver: BenchResolver | undefined;
-  try {
-    resolver = await BenchResolver.start({ workers, maxWorkers: MAX_WORKERS });
-    row.startupMs = performance.now() - t0;
-    progress(`${workers} worker(s): resolver ready in ${fmt(row.startupMs)} ms (port ${resolver.port})`);
-    for (let i = 1; i <= PUTS; i++) {
-      const ms = await timedPut(resolver, workers, `bench-apply-w${workers}-${i}`);
-      row.times.push(ms);
-      progress(`${workers} worker(s): PUT ${i}/${PUTS} ${fmt(ms)} ms`);
-    }
-  } catch (e) {
-    row.error = (e as Error).message;
-    progress(`${workers} worker(s): FAILED: ${row.error}`);
-  } finally {
-    if (resolver) {
-      row.leftovers = await resolver.stop();
-      if (row.leftovers.length)
-        progress(`${workers} worker(s): killed leftover PIDs after stop: ${row.leftovers.join(", ")}`);
-    }
-  }
+  const ran = await withResolver(
+    { workers, maxWorkers: MAX_WORKERS },
+    { progress, label: `${workers} worker(s): ` },
+    async (resolver) => {
+      row.startupMs = performance.now() - t0;
+      progress(`${workers} worker(s): resolver ready in ${fmtMs(row.startupMs)} ms (port ${resolver.port})`);
+      for (let i = 1; i <= PUTS; i++) {
+        const ms = await timedPut(resolver, workers, `bench-apply-w${workers}-${i}`);
+        row.times.push(ms);
+        progress(`${workers} worker(s): PUT ${i}/${PUTS} ${fmtMs(ms)} ms`);
+      }
+    },
+  );
+  row.error = ran.error;
+  row.leftovers = ran.leftovers;
   return row;
 }
 
@@ -87,7 +82,7 @@ export async function run(): Promise<BenchOutcome> {
   const bare = await measureBareReady(BARE_RUNS);
   const readyMs = median(bare.times);
   progress(
-    `bare kresd READY: median ${fmt(readyMs)} ms, min ${fmt(Math.min(...bare.times))}, max ${fmt(Math.max(...bare.times))}, warm-up ${fmt(bare.warmupMs)} ms`,
+    `bare kresd READY: median ${fmtMs(readyMs)} ms, min ${fmtMs(Math.min(...bare.times))}, max ${fmtMs(Math.max(...bare.times))}, warm-up ${fmtMs(bare.warmupMs)} ms`,
   );
 
   const rows: Row[] = [];
@@ -110,16 +105,15 @@ export async function run(): Promise<BenchOutcome> {
     const med = ok ? median(r.times) : NaN;
     table.push([
       String(r.workers),
-      ok ? fmt(med) : "FAILED",
-      ok ? fmt(Math.min(...r.times)) : "-",
-      ok ? fmt(Math.max(...r.times)) : "-",
-      fmt(readyMs),
-      fmt(target),
+      ok ? fmtMs(med) : "FAILED",
+      ok ? fmtMs(Math.min(...r.times)) : "-",
+      ok ? fmtMs(Math.max(...r.times)) : "-",
+      fmtMs(readyMs),
+      fmtMs(target),
       ok ? (med <= target ? "yes" : "no") : "failed",
     ]);
   }
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => (r[i] ?? "").length)));
-  for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join(" | "));
+  printTable(table);
 
   const failed = rows.filter((r) => r.error);
   for (const r of failed) console.log(`${r.workers} worker(s) failed: ${r.error}`);
@@ -131,22 +125,23 @@ export async function run(): Promise<BenchOutcome> {
   } else {
     const med = median(t.times);
     console.log(
-      `verdict: ${TARGET_WORKERS}-worker apply median ${fmt(med)} ms ${med <= target ? "≤" : ">"} target ${fmt(target)} ms` +
-        ` (${TARGET_WORKERS} × ${FACTOR} × bare READY ${fmt(readyMs)} ms): ${med <= target ? "MET" : "NOT MET"}` +
+      `verdict: ${TARGET_WORKERS}-worker apply median ${fmtMs(med)} ms ${med <= target ? "≤" : ">"} target ${fmtMs(target)} ms` +
+        ` (${TARGET_WORKERS} × ${FACTOR} × bare READY ${fmtMs(readyMs)} ms): ${med <= target ? "MET" : "NOT MET"}` +
         ` (${(med / (TARGET_WORKERS * readyMs)).toFixed(1)} × READY per worker)`,
     );
     verdict = med <= target ? "MET" : "NOT MET";
   }
-  const applied = (r: Row): string => (!r.error && r.times.length === PUTS ? fmt(median(r.times)) : "FAILED");
+  const applied = (r: Row): string =>
+    !r.error && r.times.length === PUTS ? fmtMs(median(r.times)) : "FAILED";
   return {
     ok: failed.length === 0 && !rows.some((r) => r.leftovers.length),
     headlines: [
-      { figure: "apply: bare kresd spawn-to-READY median ms", value: fmt(readyMs) },
+      { figure: "apply: bare kresd spawn-to-READY median ms", value: fmtMs(readyMs) },
       {
         figure: `apply (PUT restarting every worker) median ms, ${WORKER_COUNTS.join("/")} workers`,
         value: rows.map(applied).join(" / "),
       },
-      { figure: `apply: ${TARGET_WORKERS}-worker target (≤ ${fmt(target)} ms)`, value: verdict },
+      { figure: `apply: ${TARGET_WORKERS}-worker target (≤ ${fmtMs(target)} ms)`, value: verdict },
     ],
   };
 }

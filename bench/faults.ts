@@ -14,12 +14,13 @@
  * A fresh resolver for each part.
  */
 import { performance } from "node:perf_hooks";
-import { startDnsperf, type DnsperfResult, type DnsperfRun } from "./support/dnsperf.js";
-import { LOAD_LOCAL_DATA, LOAD_NAMES } from "./support/load.js";
+import type { DnsperfResult } from "./support/dnsperf.js";
+import { loadResolver, withLoad } from "./support/load.js";
 import { signalPid, sleep } from "./support/procs.js";
 import {
   fmtMs,
   isMain,
+  maxOf,
   median,
   printTable,
   progressOf,
@@ -27,7 +28,7 @@ import {
   type BenchOutcome,
   type Headline,
 } from "./support/report.js";
-import { BenchResolver } from "./support/resolver.js";
+import { withResolver, type BenchResolver } from "./support/resolver.js";
 
 const WORKERS = 4;
 const QPS = 2000;
@@ -128,21 +129,6 @@ async function restored(
   throw new Error(`not restored within ${RESTORE_TIMEOUT_MS} ms (${last})`);
 }
 
-async function withLoad<T>(
-  seconds: number,
-  resolver: BenchResolver,
-  body: (loadStart: number) => Promise<T>,
-): Promise<{ result: T; load: DnsperfResult }> {
-  const dnsperf: DnsperfRun = startDnsperf({ port: resolver.port, names: LOAD_NAMES, qps: QPS, seconds });
-  const loadStart = performance.now();
-  try {
-    const result = await body(loadStart);
-    return { result, load: await dnsperf.done };
-  } finally {
-    dnsperf.kill();
-  }
-}
-
 async function workerKills(): Promise<PartA> {
   const part: PartA = {
     kills: [],
@@ -157,68 +143,62 @@ async function workerKills(): Promise<PartA> {
     supervisordRestarts: 0,
     leftovers: [],
   };
-  let resolver: BenchResolver | undefined;
-  try {
-    resolver = await BenchResolver.start({
-      workers: WORKERS,
-      maxWorkers: WORKERS,
-      name: "faults",
-      config: { "local-data": LOAD_LOCAL_DATA },
-    });
-    const r = resolver;
-    const managerPid = await r.managerPid();
-    progress(
-      `(a) resolver ready (port ${r.port}, manager pid ${managerPid}); a worker killed every ${KILL_EVERY_S} s for ${KILLS_FOR_S} s`,
-    );
-    const monitor = new IndexMonitor(r, 100);
-    try {
-      const { load } = await withLoad(KILL_LOAD_S, r, async (loadStart) => {
-        for (let n = 1; n * KILL_EVERY_S <= KILLS_FOR_S; n++) {
-          await sleep(Math.max(0, loadStart + n * KILL_EVERY_S * 1000 - performance.now()));
-          if (!r.running) throw new Error("knot-resolver (supervisord) exited");
-          const atS = (performance.now() - loadStart) / 1000;
-          const kill: WorkerKill = { n, atS, victim: 0, restoreMs: NaN };
-          part.kills.push(kill);
-          try {
-            const pids = await r.workerPids();
-            if (pids.length === 0) throw new Error("no running worker to kill");
-            kill.victim = pids[Math.floor(Math.random() * pids.length)]!;
-            const killedAt = performance.now();
-            if (!signalPid(kill.victim, "SIGKILL")) throw new Error(`pid ${kill.victim} already gone`);
-            kill.restoreMs = await restored(r, kill.victim, WORKERS, killedAt);
-            progress(
-              `(a) kill ${n} at ${atS.toFixed(1)} s: pid ${kill.victim}, restored in ${fmtMs(kill.restoreMs)} ms`,
-            );
-          } catch (e) {
-            kill.error = (e as Error).message;
-            progress(`(a) kill ${n} at ${atS.toFixed(1)} s: pid ${kill.victim}: ${kill.error}`);
+  const ran = await withResolver(
+    loadResolver(WORKERS, "faults"),
+    {
+      progress,
+      label: "(a) ",
+      beforeStop: (resolver) => {
+        part.resolverAlive = resolver.running;
+        const log = resolver.log.split("\n");
+        part.watchdogLines = log.filter((l) => /giving up|FATAL|gave up|shut/i.test(l));
+        part.watchdogRestarts = log.filter((l) => /watchdog: restarted kresd/.test(l)).length;
+        part.supervisordRestarts = log.filter((l) => /watchdog: kresd.* and restarted \(pid/.test(l)).length;
+      },
+    },
+    async (r) => {
+      const managerPid = await r.managerPid();
+      progress(
+        `(a) resolver ready (port ${r.port}, manager pid ${managerPid}); a worker killed every ${KILL_EVERY_S} s for ${KILLS_FOR_S} s`,
+      );
+      const monitor = new IndexMonitor(r, 100);
+      try {
+        const { load } = await withLoad(r, { qps: QPS, seconds: KILL_LOAD_S }, async (loadStart) => {
+          for (let n = 1; n * KILL_EVERY_S <= KILLS_FOR_S; n++) {
+            await sleep(Math.max(0, loadStart + n * KILL_EVERY_S * 1000 - performance.now()));
+            if (!r.running) throw new Error("knot-resolver (supervisord) exited");
+            const atS = (performance.now() - loadStart) / 1000;
+            const kill: WorkerKill = { n, atS, victim: 0, restoreMs: NaN };
+            part.kills.push(kill);
+            try {
+              const pids = await r.workerPids();
+              if (pids.length === 0) throw new Error("no running worker to kill");
+              kill.victim = pids[Math.floor(Math.random() * pids.length)]!;
+              const killedAt = performance.now();
+              if (!signalPid(kill.victim, "SIGKILL")) throw new Error(`pid ${kill.victim} already gone`);
+              kill.restoreMs = await restored(r, kill.victim, WORKERS, killedAt);
+              progress(
+                `(a) kill ${n} at ${atS.toFixed(1)} s: pid ${kill.victim}, restored in ${fmtMs(kill.restoreMs)} ms`,
+              );
+            } catch (e) {
+              kill.error = (e as Error).message;
+              progress(`(a) kill ${n} at ${atS.toFixed(1)} s: pid ${kill.victim}: ${kill.error}`);
+            }
           }
-        }
-      });
-      part.load = load;
-    } finally {
-      await monitor.stop();
-      part.managerPids = [...monitor.pids];
-      part.indexAsked = monitor.asked;
-      part.indexAnswered = monitor.answered;
-      part.indexSlowestMs = monitor.slowestMs;
-      part.indexFailures = monitor.failures;
-    }
-  } catch (e) {
-    part.error = (e as Error).message;
-    progress(`(a) FAILED: ${part.error}`);
-  } finally {
-    if (resolver) {
-      part.resolverAlive = resolver.running;
-      const log = resolver.log.split("\n");
-      part.watchdogLines = log.filter((l) => /giving up|FATAL|gave up|shut/i.test(l));
-      part.watchdogRestarts = log.filter((l) => /watchdog: restarted kresd/.test(l)).length;
-      part.supervisordRestarts = log.filter((l) => /watchdog: kresd.* and restarted \(pid/.test(l)).length;
-      part.leftovers = await resolver.stop();
-      if (part.leftovers.length)
-        progress(`(a) killed leftover PIDs after stop: ${part.leftovers.join(", ")}`);
-    }
-  }
+        });
+        part.load = load;
+      } finally {
+        await monitor.stop();
+        part.managerPids = [...monitor.pids];
+        part.indexAsked = monitor.asked;
+        part.indexAnswered = monitor.answered;
+        part.indexSlowestMs = monitor.slowestMs;
+        part.indexFailures = monitor.failures;
+      }
+    },
+  );
+  part.error = ran.error;
+  part.leftovers = ran.leftovers;
   return part;
 }
 
@@ -242,71 +222,61 @@ interface PartB {
 
 async function managerKills(): Promise<PartB> {
   const part: PartB = { kills: [], resolverAlive: false, leftovers: [] };
-  let resolver: BenchResolver | undefined;
-  try {
-    resolver = await BenchResolver.start({
-      workers: WORKERS,
-      maxWorkers: WORKERS,
-      name: "faults",
-      config: { "local-data": LOAD_LOCAL_DATA },
-    });
-    const r = resolver;
-    progress(`(b) resolver ready (port ${r.port}); the manager killed at ${MANAGER_KILLS_AT_S.join(", ")} s`);
-    const { load } = await withLoad(MANAGER_LOAD_S, r, async (loadStart) => {
-      for (const [i, dueS] of MANAGER_KILLS_AT_S.entries()) {
-        await sleep(Math.max(0, loadStart + dueS * 1000 - performance.now()));
-        if (!r.running) throw new Error("knot-resolver (supervisord) exited");
-        const kill: ManagerKill = {
-          n: i + 1,
-          atS: (performance.now() - loadStart) / 1000,
-          oldPid: 0,
-          apiBackMs: NaN,
-        };
-        part.kills.push(kill);
-        try {
-          kill.oldPid = await r.managerPid();
-          const workersBefore = await r.workerPids();
-          const killedAt = performance.now();
-          if (!signalPid(kill.oldPid, "SIGKILL")) throw new Error(`pid ${kill.oldPid} already gone`);
-          let last = "";
-          while (kill.newPid === undefined) {
-            if (performance.now() - killedAt > API_BACK_TIMEOUT_MS)
-              throw new Error(`the API did not answer again within ${API_BACK_TIMEOUT_MS} ms (${last})`);
-            try {
-              const pid = await r.managerPid(1000);
-              if (pid !== kill.oldPid) {
-                kill.newPid = pid;
-                kill.apiBackMs = performance.now() - killedAt;
-              } else last = "the killed manager still answered";
-            } catch (e) {
-              last = (e as Error).message;
-              await sleep(10);
+  const ran = await withResolver(
+    loadResolver(WORKERS, "faults"),
+    { progress, label: "(b) ", beforeStop: (resolver) => (part.resolverAlive = resolver.running) },
+    async (r) => {
+      progress(
+        `(b) resolver ready (port ${r.port}); the manager killed at ${MANAGER_KILLS_AT_S.join(", ")} s`,
+      );
+      const { load } = await withLoad(r, { qps: QPS, seconds: MANAGER_LOAD_S }, async (loadStart) => {
+        for (const [i, dueS] of MANAGER_KILLS_AT_S.entries()) {
+          await sleep(Math.max(0, loadStart + dueS * 1000 - performance.now()));
+          if (!r.running) throw new Error("knot-resolver (supervisord) exited");
+          const kill: ManagerKill = {
+            n: i + 1,
+            atS: (performance.now() - loadStart) / 1000,
+            oldPid: 0,
+            apiBackMs: NaN,
+          };
+          part.kills.push(kill);
+          try {
+            kill.oldPid = await r.managerPid();
+            const workersBefore = await r.workerPids();
+            const killedAt = performance.now();
+            if (!signalPid(kill.oldPid, "SIGKILL")) throw new Error(`pid ${kill.oldPid} already gone`);
+            let last = "";
+            while (kill.newPid === undefined) {
+              if (performance.now() - killedAt > API_BACK_TIMEOUT_MS)
+                throw new Error(`the API did not answer again within ${API_BACK_TIMEOUT_MS} ms (${last})`);
+              try {
+                const pid = await r.managerPid(1000);
+                if (pid !== kill.oldPid) {
+                  kill.newPid = pid;
+                  kill.apiBackMs = performance.now() - killedAt;
+                } else last = "the killed manager still answered";
+              } catch (e) {
+                last = (e as Error).message;
+                await sleep(10);
+              }
             }
+            const workersAfter = await r.workerPids();
+            kill.workersKept = workersAfter.join(",") === workersBefore.join(",");
+            progress(
+              `(b) kill ${kill.n} at ${kill.atS.toFixed(1)} s: manager ${kill.oldPid} → ${kill.newPid}, ` +
+                `API back in ${fmtMs(kill.apiBackMs)} ms, workers ${kill.workersKept ? "adopted" : `CHANGED (${workersBefore.join(",")} → ${workersAfter.join(",")})`}`,
+            );
+          } catch (e) {
+            kill.error = (e as Error).message;
+            progress(`(b) kill ${kill.n}: ${kill.error}`);
           }
-          const workersAfter = await r.workerPids();
-          kill.workersKept = workersAfter.join(",") === workersBefore.join(",");
-          progress(
-            `(b) kill ${kill.n} at ${kill.atS.toFixed(1)} s: manager ${kill.oldPid} → ${kill.newPid}, ` +
-              `API back in ${fmtMs(kill.apiBackMs)} ms, workers ${kill.workersKept ? "adopted" : `CHANGED (${workersBefore.join(",")} → ${workersAfter.join(",")})`}`,
-          );
-        } catch (e) {
-          kill.error = (e as Error).message;
-          progress(`(b) kill ${kill.n}: ${kill.error}`);
         }
-      }
-    });
-    part.load = load;
-  } catch (e) {
-    part.error = (e as Error).message;
-    progress(`(b) FAILED: ${part.error}`);
-  } finally {
-    if (resolver) {
-      part.resolverAlive = resolver.running;
-      part.leftovers = await resolver.stop();
-      if (part.leftovers.length)
-        progress(`(b) killed leftover PIDs after stop: ${part.leftovers.join(", ")}`);
-    }
-  }
+      });
+      part.load = load;
+    },
+  );
+  part.error = ran.error;
+  part.leftovers = ran.leftovers;
   return part;
 }
 
@@ -351,7 +321,7 @@ export async function run(): Promise<BenchOutcome> {
       String(a.kills.length),
       String(restoredKills.length),
       fmtMs(median(restoreTimes)),
-      fmtMs(restoreTimes.length ? Math.max(...restoreTimes) : NaN),
+      fmtMs(maxOf(restoreTimes)),
       lostOf(a.load),
       `${a.indexAnswered}/${a.indexAsked}`,
       fmtMs(a.indexSlowestMs),
@@ -389,7 +359,7 @@ export async function run(): Promise<BenchOutcome> {
       String(b.kills.length),
       String(apiTimes.length),
       fmtMs(median(apiTimes)),
-      fmtMs(apiTimes.length ? Math.max(...apiTimes) : NaN),
+      fmtMs(maxOf(apiTimes)),
       lostOf(b.load),
     ],
   ]);
@@ -398,7 +368,7 @@ export async function run(): Promise<BenchOutcome> {
   const headlines: Headline[] = [
     {
       figure: `faults (a): worker kills restored / done, max restore ms`,
-      value: `${restoredKills.length} / ${a.kills.length}, ${fmtMs(restoreTimes.length ? Math.max(...restoreTimes) : NaN)}`,
+      value: `${restoredKills.length} / ${a.kills.length}, ${fmtMs(maxOf(restoreTimes))}`,
     },
     {
       figure: "faults (a): lost / sent during worker kills",
@@ -410,7 +380,7 @@ export async function run(): Promise<BenchOutcome> {
     },
     {
       figure: "faults (b): manager kills, API back max ms",
-      value: `${apiTimes.length} / ${b.kills.length}, ${fmtMs(apiTimes.length ? Math.max(...apiTimes) : NaN)}`,
+      value: `${apiTimes.length} / ${b.kills.length}, ${fmtMs(maxOf(apiTimes))}`,
     },
     {
       figure: "faults (b): lost / sent during manager kills",

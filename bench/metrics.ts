@@ -11,8 +11,17 @@
  */
 import { execFile } from "node:child_process";
 import { performance } from "node:perf_hooks";
-import { isMain, runStandalone, type BenchOutcome, type Headline } from "./support/report.js";
-import { BenchResolver } from "./support/resolver.js";
+import {
+  fmtMs,
+  isMain,
+  median,
+  printTable,
+  progressOf,
+  runStandalone,
+  type BenchOutcome,
+  type Headline,
+} from "./support/report.js";
+import { withResolver, type BenchResolver } from "./support/resolver.js";
 
 const WORKER_COUNTS = [1, 8] as const;
 const MAX_WORKERS = 8;
@@ -31,15 +40,8 @@ interface Row {
   leftovers: number[];
 }
 
-const progress = (msg: string): void => void process.stderr.write(`metrics bench: ${msg}\n`);
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-const fmt = (ms: number): string => ms.toFixed(2);
+const progress = progressOf("metrics");
+const fmt = (ms: number): string => fmtMs(ms, 2);
 
 function kdig(port: number): Promise<void> {
   return new Promise((resolve, reject) =>
@@ -66,35 +68,30 @@ const allLoaded = (workers: number) => (text: string) => {
 
 async function benchWorkers(workers: number): Promise<Row> {
   const row: Row = { workers, metrics: [], index: [], leftovers: [] };
-  let resolver: BenchResolver | undefined;
-  try {
-    const t0 = performance.now();
-    resolver = await BenchResolver.start({ workers, maxWorkers: MAX_WORKERS });
-    progress(
-      `${workers} worker(s): resolver ready in ${fmt(performance.now() - t0)} ms (port ${resolver.port})`,
-    );
-    for (let i = 0; i < DNS_QUERIES; i++) await kdig(resolver.port);
-    for (let i = 0; i < WARMUP; i++) {
-      await timed(resolver, "/metrics/prometheus", allLoaded(workers));
-      await timed(resolver, "/", () => undefined);
-    }
-    for (let i = 0; i < REQUESTS; i++) {
-      row.metrics.push(await timed(resolver, "/metrics/prometheus", allLoaded(workers)));
-      row.index.push(await timed(resolver, "/", () => undefined));
-    }
-    progress(
-      `${workers} worker(s): /metrics/prometheus median ${fmt(median(row.metrics))} ms, GET / ${fmt(median(row.index))} ms`,
-    );
-  } catch (e) {
-    row.error = (e as Error).message;
-    progress(`${workers} worker(s): FAILED: ${row.error}`);
-  } finally {
-    if (resolver) {
-      row.leftovers = await resolver.stop();
-      if (row.leftovers.length)
-        progress(`${workers} worker(s): killed leftover PIDs after stop: ${row.leftovers.join(", ")}`);
-    }
-  }
+  const t0 = performance.now();
+  const ran = await withResolver(
+    { workers, maxWorkers: MAX_WORKERS },
+    { progress, label: `${workers} worker(s): ` },
+    async (resolver) => {
+      progress(
+        `${workers} worker(s): resolver ready in ${fmt(performance.now() - t0)} ms (port ${resolver.port})`,
+      );
+      for (let i = 0; i < DNS_QUERIES; i++) await kdig(resolver.port);
+      for (let i = 0; i < WARMUP; i++) {
+        await timed(resolver, "/metrics/prometheus", allLoaded(workers));
+        await timed(resolver, "/", () => undefined);
+      }
+      for (let i = 0; i < REQUESTS; i++) {
+        row.metrics.push(await timed(resolver, "/metrics/prometheus", allLoaded(workers)));
+        row.index.push(await timed(resolver, "/", () => undefined));
+      }
+      progress(
+        `${workers} worker(s): /metrics/prometheus median ${fmt(median(row.metrics))} ms, GET / ${fmt(median(row.index))} ms`,
+      );
+    },
+  );
+  row.error = ran.error;
+  row.leftovers = ran.leftovers;
   return row;
 }
 
@@ -121,8 +118,7 @@ export async function run(): Promise<BenchOutcome> {
       ]);
     }
   }
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => (r[i] ?? "").length)));
-  for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join(" | "));
+  printTable(table);
 
   for (const r of rows.filter((r) => r.error)) console.log(`${r.workers} worker(s) failed: ${r.error}`);
   const [one, eight] = rows as [Row, Row];

@@ -28,7 +28,7 @@ import {
   type BenchOutcome,
   type Headline,
 } from "./support/report.js";
-import { BenchResolver } from "./support/resolver.js";
+import { withResolver, type BenchResolver } from "./support/resolver.js";
 
 const WORKER_COUNTS = [1, 4];
 const RUNS = 3;
@@ -76,36 +76,29 @@ async function apiAnswers(resolver: BenchResolver): Promise<number> {
   throw new Error(`the API did not answer within ${TIMEOUT_MS} ms (${last})`);
 }
 
+/** A run that left processes behind after its stop failed. */
+const leftoversError = (leftovers: number[]): string | undefined =>
+  leftovers.length ? `leftover processes after stop: ${leftovers.join(", ")}` : undefined;
+
 async function startOnce(workers: number, run: number): Promise<StartRun> {
   const row: StartRun = { workers, run, apiMs: NaN, dnsMs: NaN, allMs: NaN };
-  let resolver: BenchResolver | undefined;
-  try {
-    resolver = await BenchResolver.launch({
-      workers,
-      maxWorkers: MAX_WORKERS,
-      name: "startup",
-      config: { "local-data": LOCAL_DATA },
-    });
-    const r = resolver;
-    const t0 = r.spawnedAt;
-    const [api, dns, all] = await Promise.all([
-      apiAnswers(r),
-      firstAnswer(r.port, PROBE_NAME, TIMEOUT_MS),
-      r.waitReady(workers, TIMEOUT_MS).then(() => performance.now()),
-    ]);
-    row.apiMs = api - t0;
-    row.dnsMs = dns.at - t0;
-    row.dnsRcode = dns.rcode;
-    row.allMs = all - t0;
-  } catch (e) {
-    row.error = (e as Error).message;
-  } finally {
-    const leftovers = await resolver?.stop();
-    if (leftovers?.length) {
-      progress(`${workers} worker(s), run ${run}: killed leftover PIDs after stop: ${leftovers.join(", ")}`);
-      row.error ??= `leftover processes after stop: ${leftovers.join(", ")}`;
-    }
-  }
+  const ran = await withResolver(
+    { workers, maxWorkers: MAX_WORKERS, name: "startup", config: { "local-data": LOCAL_DATA }, launch: true },
+    { progress, label: `${workers} worker(s), run ${run}: `, quiet: true },
+    async (r) => {
+      const t0 = r.spawnedAt;
+      const [api, dns, all] = await Promise.all([
+        apiAnswers(r),
+        firstAnswer(r.port, PROBE_NAME, TIMEOUT_MS),
+        r.waitReady(workers, TIMEOUT_MS).then(() => performance.now()),
+      ]);
+      row.apiMs = api - t0;
+      row.dnsMs = dns.at - t0;
+      row.dnsRcode = dns.rcode;
+      row.allMs = all - t0;
+    },
+  );
+  row.error = ran.error ?? leftoversError(ran.leftovers);
   progress(
     `${workers} worker(s), run ${run}: ` +
       (row.error
@@ -140,44 +133,37 @@ interface Memory {
 
 async function memory(): Promise<Memory> {
   const m: Memory = { startRssKiB: NaN, midRssKiB: NaN, afterRssKiB: NaN, afterHwmKiB: NaN, changeMs: [] };
-  let resolver: BenchResolver | undefined;
-  try {
-    resolver = await BenchResolver.start({ workers: RSS_WORKERS, maxWorkers: MAX_WORKERS, name: "startup" });
-    const r = resolver;
-    m.pid = await r.managerPid();
-    await sleep(SETTLE_MS);
-    m.startRssKiB = vm(m.pid).rssKiB;
-    progress(`manager pid ${m.pid}: VmRSS ${m.startRssKiB} kB after start-up; ${CHANGES} changes`);
-    const workersBefore = await r.workerPids();
-    for (let i = 0; i < CHANGES; i++) {
-      const body = JSON.stringify(WORKER_STEPS[i % WORKER_STEPS.length]);
-      const start = performance.now();
-      const res = await r.api("PUT", "/v1/config/workers", body);
-      m.changeMs.push(performance.now() - start);
-      if (res.status !== 200)
-        throw new Error(
-          `change ${i + 1}: PUT /v1/config/workers answered ${res.status}: ${res.text.slice(0, 300)}`,
-        );
-      if (i + 1 === CHANGES / 2) m.midRssKiB = vm(m.pid).rssKiB;
-    }
-    const workersAfter = await r.workerPids();
-    m.workersKept = workersAfter.join(",") === workersBefore.join(",");
-    await sleep(SETTLE_MS);
-    m.samePid = (await r.managerPid()) === m.pid;
-    const after = vm(m.pid);
-    m.afterRssKiB = after.rssKiB;
-    m.afterHwmKiB = after.hwmKiB;
-    progress(`after ${CHANGES} changes: VmRSS ${m.afterRssKiB} kB (peak ${m.afterHwmKiB} kB)`);
-  } catch (e) {
-    m.error = (e as Error).message;
-    progress(`memory: FAILED: ${m.error}`);
-  } finally {
-    const leftovers = await resolver?.stop();
-    if (leftovers?.length) {
-      progress(`memory: killed leftover PIDs after stop: ${leftovers.join(", ")}`);
-      m.error ??= `leftover processes after stop: ${leftovers.join(", ")}`;
-    }
-  }
+  const ran = await withResolver(
+    { workers: RSS_WORKERS, maxWorkers: MAX_WORKERS, name: "startup" },
+    { progress, label: "memory: " },
+    async (r) => {
+      m.pid = await r.managerPid();
+      await sleep(SETTLE_MS);
+      m.startRssKiB = vm(m.pid).rssKiB;
+      progress(`manager pid ${m.pid}: VmRSS ${m.startRssKiB} kB after start-up; ${CHANGES} changes`);
+      const workersBefore = await r.workerPids();
+      for (let i = 0; i < CHANGES; i++) {
+        const body = JSON.stringify(WORKER_STEPS[i % WORKER_STEPS.length]);
+        const start = performance.now();
+        const res = await r.api("PUT", "/v1/config/workers", body);
+        m.changeMs.push(performance.now() - start);
+        if (res.status !== 200)
+          throw new Error(
+            `change ${i + 1}: PUT /v1/config/workers answered ${res.status}: ${res.text.slice(0, 300)}`,
+          );
+        if (i + 1 === CHANGES / 2) m.midRssKiB = vm(m.pid).rssKiB;
+      }
+      const workersAfter = await r.workerPids();
+      m.workersKept = workersAfter.join(",") === workersBefore.join(",");
+      await sleep(SETTLE_MS);
+      m.samePid = (await r.managerPid()) === m.pid;
+      const after = vm(m.pid);
+      m.afterRssKiB = after.rssKiB;
+      m.afterHwmKiB = after.hwmKiB;
+      progress(`after ${CHANGES} changes: VmRSS ${m.afterRssKiB} kB (peak ${m.afterHwmKiB} kB)`);
+    },
+  );
+  m.error = ran.error ?? leftoversError(ran.leftovers);
   return m;
 }
 

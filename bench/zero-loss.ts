@@ -9,19 +9,20 @@
  * and 4 workers run afterwards.
  */
 import { performance } from "node:perf_hooks";
-import { startDnsperf, type DnsperfResult } from "./support/dnsperf.js";
-import { LOAD_LOCAL_DATA, LOAD_NAMES } from "./support/load.js";
+import type { DnsperfResult } from "./support/dnsperf.js";
+import { loadResolver, withLoad } from "./support/load.js";
 import { sleep } from "./support/procs.js";
 import {
   fmtMs,
   isMain,
+  maxOf,
   median,
   printTable,
   progressOf,
   runStandalone,
   type BenchOutcome,
 } from "./support/report.js";
-import { BenchResolver } from "./support/resolver.js";
+import { withResolver, type BenchResolver } from "./support/resolver.js";
 
 const WORKERS = 4;
 const QPS = 2000;
@@ -70,46 +71,28 @@ async function forcedReload(resolver: BenchResolver, n: number, loadStart: numbe
 export async function run(): Promise<BenchOutcome> {
   const reloads: Reload[] = [];
   let load: DnsperfResult | undefined;
-  let error: string | undefined;
-  let leftovers: number[] = [];
-  let resolver: BenchResolver | undefined;
-  try {
-    resolver = await BenchResolver.start({
-      workers: WORKERS,
-      maxWorkers: WORKERS,
-      name: "zero-loss",
-      config: { "local-data": LOAD_LOCAL_DATA },
-    });
-    progress(
-      `resolver ready (port ${resolver.port}); ${QPS} q/s for ${SECONDS} s, ${RELOADS} forced reloads`,
-    );
-    const dnsperf = startDnsperf({ port: resolver.port, names: LOAD_NAMES, qps: QPS, seconds: SECONDS });
-    const loadStart = performance.now();
-    try {
-      const spacingS = (SECONDS - TAIL_S - FIRST_AT_S) / (RELOADS - 1);
-      for (let n = 1; n <= RELOADS; n++) {
-        const dueMs = (FIRST_AT_S + (n - 1) * spacingS) * 1000;
-        await sleep(Math.max(0, loadStart + dueMs - performance.now()));
-        const row = await forcedReload(resolver, n, loadStart);
-        reloads.push(row);
-        progress(
-          `reload ${n}/${RELOADS} at ${row.atS.toFixed(1)} s: ${row.status}, ${fmtMs(row.ms)} ms, ` +
-            `${row.replaced}/${WORKERS} replaced${row.ok ? "" : " (DOES NOT COUNT)"}`,
-        );
-      }
-      load = await dnsperf.done;
-    } finally {
-      dnsperf.kill();
-    }
-  } catch (e) {
-    error = (e as Error).message;
-    progress(`FAILED: ${error}`);
-  } finally {
-    if (resolver) {
-      leftovers = await resolver.stop();
-      if (leftovers.length) progress(`killed leftover PIDs after stop: ${leftovers.join(", ")}`);
-    }
-  }
+  const { error, leftovers } = await withResolver(
+    loadResolver(WORKERS, "zero-loss"),
+    { progress },
+    async (resolver) => {
+      progress(
+        `resolver ready (port ${resolver.port}); ${QPS} q/s for ${SECONDS} s, ${RELOADS} forced reloads`,
+      );
+      ({ load } = await withLoad(resolver, { qps: QPS, seconds: SECONDS }, async (loadStart) => {
+        const spacingS = (SECONDS - TAIL_S - FIRST_AT_S) / (RELOADS - 1);
+        for (let n = 1; n <= RELOADS; n++) {
+          const dueMs = (FIRST_AT_S + (n - 1) * spacingS) * 1000;
+          await sleep(Math.max(0, loadStart + dueMs - performance.now()));
+          const row = await forcedReload(resolver, n, loadStart);
+          reloads.push(row);
+          progress(
+            `reload ${n}/${RELOADS} at ${row.atS.toFixed(1)} s: ${row.status}, ${fmtMs(row.ms)} ms, ` +
+              `${row.replaced}/${WORKERS} replaced${row.ok ? "" : " (DOES NOT COUNT)"}`,
+          );
+        }
+      }));
+    },
+  );
 
   console.log(`zero-loss: ${WORKERS} workers, ${QPS} q/s UDP on loopback, ${RELOADS} forced reloads`);
   printTable([
@@ -136,7 +119,7 @@ export async function run(): Promise<BenchOutcome> {
       load && load.sent ? ((100 * load.lost) / load.sent).toFixed(4) : "-",
       `${good.length}/${RELOADS}`,
       fmtMs(median(times)),
-      fmtMs(times.length ? Math.max(...times) : NaN),
+      fmtMs(maxOf(times)),
     ],
   ]);
   const met = !!load && load.lost === 0 && load.sent >= MIN_SENT && good.length === RELOADS;
@@ -157,7 +140,7 @@ export async function run(): Promise<BenchOutcome> {
       },
       {
         figure: "zero-loss: forced reload median / max ms",
-        value: `${fmtMs(median(times))} / ${fmtMs(times.length ? Math.max(...times) : NaN)} (${good.length}/${RELOADS} ok)`,
+        value: `${fmtMs(median(times))} / ${fmtMs(maxOf(times))} (${good.length}/${RELOADS} ok)`,
       },
     ],
   };

@@ -1,7 +1,8 @@
 /**
- * A steady UDP load on loopback with Debian's dnsperf, for the benchmarks (self-contained: dist/
- * has no test/ helpers). dnsperf runs in a process group of its own and a temporary directory
- * holding its query file; both go when the run ends or the benchmark is interrupted.
+ * A steady UDP load on loopback with Debian's dnsperf. For the benchmarks, startDnsperf runs it in
+ * a process group of its own and a temporary directory holding its query file; both go when the
+ * run ends or the benchmark is interrupted. The test harness (test/helpers/dnsperf.ts) runs the
+ * same command (dnsperfArgs) under its own process and directory bookkeeping.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -52,12 +53,11 @@ export function parseDnsperf(raw: string): DnsperfResult {
   };
 }
 
-/** Starts dnsperf now against 127.0.0.1:port. */
-export function startDnsperf(opts: DnsperfOptions): DnsperfRun {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "krm-bench-dnsperf-"));
+/** Writes the query file into `dir` and returns DNSPERF's arguments for a run against 127.0.0.1:port. */
+export function dnsperfArgs(opts: DnsperfOptions, dir: string): string[] {
   const data = path.join(dir, "queries.txt");
   fs.writeFileSync(data, opts.names.map((n) => `${n} A\n`).join(""));
-  const args = [
+  return [
     ["-s", "127.0.0.1"],
     ["-p", String(opts.port)],
     ["-d", data],
@@ -65,7 +65,12 @@ export function startDnsperf(opts: DnsperfOptions): DnsperfRun {
     ["-l", String(opts.seconds)],
     ["-t", String(opts.timeoutSeconds ?? 2)],
   ].flat();
-  const child = spawn(DNSPERF, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** Starts dnsperf now against 127.0.0.1:port. */
+export function startDnsperf(opts: DnsperfOptions): DnsperfRun {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "krm-bench-dnsperf-"));
+  const child = spawn(DNSPERF, dnsperfArgs(opts, dir), { detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout?.setEncoding("utf8").on("data", (d: string) => (stdout += d));

@@ -60,3 +60,6 @@ export const progressOf =
   (bench: string) =>
   (msg: string): void =>
     void process.stderr.write(`${bench} bench: ${msg}\n`);
+
+/** The largest of `xs`; NaN when there is none. */
+export const maxOf = (xs: readonly number[]): number => (xs.length ? Math.max(...xs) : NaN);

@@ -5,55 +5,13 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { projectRoot } from "../../lib/utils/paths.js";
+import { apiRequest, type ApiAnswer } from "./api.js";
 import { OFFLINE_GUARD_LUA } from "./offline.js";
 import { freePort, onExitCleanup, pidsMentioning, signalPid, sleep, within } from "./procs.js";
-
-export interface ApiAnswer {
-  status: number;
-  text: string;
-  json: unknown;
-}
-
-/** One HTTP request on a unix socket; a body that is not a string goes as JSON. */
-export function apiRequest(
-  socketPath: string,
-  method: string,
-  urlPath: string,
-  body?: unknown,
-  timeoutMs = 120_000,
-): Promise<ApiAnswer> {
-  const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
-  const headers: Record<string, string> = {};
-  if (payload !== undefined) {
-    headers["content-type"] = typeof body === "string" ? "text/plain" : "application/json";
-    headers["content-length"] = String(Buffer.byteLength(payload));
-  }
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath, method, path: urlPath, headers, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        let json: unknown;
-        try {
-          json = text ? JSON.parse(text) : undefined;
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, text, json });
-      });
-      res.on("error", reject);
-    });
-    req.on("timeout", () => req.destroy(new Error(`${method} ${urlPath}: no answer within ${timeoutMs} ms`)));
-    req.on("error", reject);
-    req.end(payload);
-  });
-}
 
 export interface BenchResolverOptions {
   workers: number;
@@ -157,8 +115,15 @@ export class BenchResolver {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** One request to the API; a body that is not a string goes as JSON. */
   api(method: string, urlPath: string, body?: unknown, timeoutMs?: number): Promise<ApiAnswer> {
-    return apiRequest(this.apiSocket, method, urlPath, body, timeoutMs);
+    const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
+    const headers: Record<string, string> = {};
+    if (payload !== undefined) {
+      headers["content-type"] = typeof body === "string" ? "text/plain" : "application/json";
+      headers["content-length"] = String(Buffer.byteLength(payload));
+    }
+    return apiRequest(this.apiSocket, method, urlPath, { payload, headers, timeoutMs });
   }
 
   /** PIDs of the running kresd workers, as GET /processes/kresd lists them, sorted. */
@@ -238,4 +203,54 @@ export class BenchResolver {
     fs.rmSync(this.dir, { recursive: true, force: true });
     return left;
   }
+}
+
+/** What withResolver did. */
+export interface ResolverRun<T> {
+  /** What the body returned; undefined when start-up or the body failed. */
+  value?: T;
+  /** The message of what start-up or the body threw. */
+  error?: string;
+  /** The PIDs left alive after the stop, killed (none when the stop was clean). */
+  leftovers: number[];
+}
+
+export interface ResolverRunReport {
+  progress: (msg: string) => void;
+  /** Starts the progress lines "FAILED: …" and "killed leftover PIDs after stop: …". */
+  label?: string;
+  /** No "FAILED" line: the caller reports the outcome itself. */
+  quiet?: boolean;
+  /** Runs after the body, whatever happened, while the resolver is still up (e.g. to read its log). */
+  beforeStop?: (resolver: BenchResolver) => void;
+}
+
+/**
+ * A benchmark's scaffolding around one resolver: starts it (`launch`: returns at once instead of
+ * waiting for readiness), runs `body` on it, and stops it however that went, reporting a failure and
+ * any leftover processes as progress lines.
+ */
+export async function withResolver<T>(
+  opts: BenchResolverOptions & { launch?: boolean },
+  report: ResolverRunReport,
+  body: (resolver: BenchResolver) => Promise<T>,
+): Promise<ResolverRun<T>> {
+  const { progress, label = "" } = report;
+  const run: ResolverRun<T> = { leftovers: [] };
+  let resolver: BenchResolver | undefined;
+  try {
+    resolver = await (opts.launch ? BenchResolver.launch(opts) : BenchResolver.start(opts));
+    run.value = await body(resolver);
+  } catch (e) {
+    run.error = (e as Error).message;
+    if (!report.quiet) progress(`${label}FAILED: ${run.error}`);
+  } finally {
+    if (resolver) {
+      report.beforeStop?.(resolver);
+      run.leftovers = await resolver.stop();
+      if (run.leftovers.length)
+        progress(`${label}killed leftover PIDs after stop: ${run.leftovers.join(", ")}`);
+    }
+  }
+  return run;
 }

@@ -1,5 +1,4 @@
 import errno
-import http.client
 import json
 import os
 import resource
@@ -7,16 +6,15 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 import unittest
 import xmlrpc.client
 
-from _support import PLUGINS_DIR, FakeGroup, FakeSupervisord, clear_events  # noqa: I001 (sets sys.path)
+from _support import FakeGroup, FakeSupervisord, RealSupervisord, clear_events  # noqa: I001 (sets sys.path)
 
 from supervisor.process import Subprocess
 from supervisor.states import ProcessStates
 from supervisor.tests.base import DummyOptions, DummyPConfig
-from supervisor.xmlrpc import Faults, RPCError, SupervisorTransport
+from supervisor.xmlrpc import Faults, RPCError
 
 from kres_supervisord import listen_fds
 from kres_supervisord.listen_fds import Endpoint, SpecError
@@ -563,7 +561,6 @@ class PruneAndList(unittest.TestCase):
 # ---------------------------------------------------------------------------
 # through a real supervisord
 
-SUPERVISORD = "/usr/bin/supervisord"
 KRESD = "/usr/sbin/kresd"
 KDIG = "/usr/bin/kdig"
 
@@ -631,24 +628,6 @@ while True:
 """
 
 LISTEN_SUPERVISORD_CONF = """
-[supervisord]
-nodaemon = true
-logfile = /dev/null
-logfile_maxbytes = 0
-pidfile = {dir}/supervisord.pid
-silent = true
-loglevel = info
-
-[unix_http_server]
-file = {dir}/supervisord.sock
-
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-[rpcinterface:patch_logger]
-supervisor.rpcinterface_factory = kres_supervisord.patch_logger:inject
-target = stdout
-
 [rpcinterface:listen_fds]
 supervisor.rpcinterface_factory = kres_supervisord.listen_fds:inject
 
@@ -696,74 +675,23 @@ stderr_logfile = NONE
 """
 
 
-@unittest.skipUnless(os.access(SUPERVISORD, os.X_OK), "needs Debian's supervisord")
-class SupervisordHarness(unittest.TestCase):
+class SupervisordHarness(RealSupervisord):
     """A real supervisord with the listen_fds plugin (no tests of its own)."""
 
+    prefix = "kres-listen-fds-"
+    conf = LISTEN_SUPERVISORD_CONF
+    conf_vars = {"kresd": KRESD}
+    stop_timeout = 30
+    wait_errors = RealSupervisord.wait_errors + (ValueError,)
+
     @classmethod
-    def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="kres-listen-fds-")
+    def prepare(cls):
         with open(os.path.join(cls.dir, "probe.py"), "w") as script:
             script.write(PROBE_PY)
         with open(os.path.join(cls.dir, "kresd.lua"), "w") as lua:
             lua.write(OFFLINE_GUARD_LUA + "cache.size = 10 * MB\n")
         for name in ("kresd0", "kresd1"):
             os.mkdir(os.path.join(cls.dir, name))
-        conf = os.path.join(cls.dir, "supervisord.conf")
-        with open(conf, "w") as config:
-            config.write(LISTEN_SUPERVISORD_CONF.format(dir=cls.dir, kresd=KRESD))
-        cls.log_path = os.path.join(cls.dir, "supervisord.out")
-        env = dict(os.environ, PYTHONPATH=PLUGINS_DIR)
-        with open(cls.log_path, "wb") as log:
-            cls.supervisord = subprocess.Popen(
-                [SUPERVISORD, "-c", conf], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env
-            )
-        cls.rpc = None
-        try:
-            cls.wait_for("supervisord to run", cls.supervisord_running)
-        except BaseException:
-            cls.tearDownClass()
-            raise
-        cls.rpc = cls.proxy()
-
-    @classmethod
-    def supervisord_running(cls):
-        with cls.proxy() as proxy:
-            return proxy.supervisor.getState()["statename"] == "RUNNING"
-
-    @classmethod
-    def proxy(cls):
-        transport = SupervisorTransport(None, None, "unix://" + os.path.join(cls.dir, "supervisord.sock"))
-        return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.rpc is not None:
-            cls.rpc("close")()
-        if cls.supervisord.poll() is None:
-            cls.supervisord.terminate()  # stops its programs first
-            try:
-                cls.supervisord.wait(30)
-            except subprocess.TimeoutExpired:
-                cls.supervisord.kill()
-                cls.supervisord.wait()
-        shutil.rmtree(cls.dir, ignore_errors=True)
-
-    @classmethod
-    def wait_for(cls, what, probe, timeout=15):
-        deadline = time.monotonic() + timeout
-        while True:
-            if cls.supervisord.poll() is not None:
-                raise AssertionError("supervisord exited (%s) waiting for %s" % (cls.supervisord.returncode, what))
-            try:
-                value = probe()
-            except (OSError, ValueError, http.client.HTTPException, xmlrpc.client.Fault):
-                value = None
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError("timed out waiting for %s" % what)
-            time.sleep(0.05)
 
     def setUp(self):
         self.addCleanup(self.stop_everything)
@@ -817,9 +745,6 @@ class SupervisordHarness(unittest.TestCase):
             client.sendto(payload, ("127.0.0.1", port))
             return client.recv(512).decode()
 
-    def log(self):
-        with open(self.log_path, encoding="utf-8", errors="replace") as log:
-            return log.read()
 
 
 class ThroughSupervisord(SupervisordHarness):

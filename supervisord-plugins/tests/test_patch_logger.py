@@ -1,21 +1,17 @@
-import http.client
 import io
 import os
-import shutil
-import subprocess
-import tempfile
 import time
 import unittest
 import xmlrpc.client
 
-from _support import PLUGINS_DIR, FakeGroup, FakeSupervisord, clear_events, make_process  # noqa: I001 (sets sys.path)
+from _support import FakeGroup, FakeSupervisord, RealSupervisord, clear_events, make_process  # noqa: I001 (sets sys.path)
 
 from supervisor import loggers
 from supervisor.dispatchers import POutputDispatcher
 from supervisor.events import ProcessCommunicationStderrEvent, ProcessCommunicationStdoutEvent
 from supervisor.states import ProcessStates
 from supervisor.tests.base import DummyOptions
-from supervisor.xmlrpc import Faults, RPCError, SupervisorTransport, xmlrpc_marshal
+from supervisor.xmlrpc import Faults, RPCError, xmlrpc_marshal
 
 from kres_supervisord import patch_logger
 
@@ -240,27 +236,7 @@ class Tail(unittest.TestCase):
         self.assertEqual(self.rpc.tail("kresd:kresd3"), {"pid": 78, "lines": ["pid 78"]})
 
 
-SUPERVISORD = "/usr/bin/supervisord"
-
 SUPERVISORD_CONF = """
-[supervisord]
-nodaemon = true
-logfile = /dev/null
-logfile_maxbytes = 0
-pidfile = {dir}/supervisord.pid
-silent = true
-loglevel = info
-
-[unix_http_server]
-file = {dir}/supervisord.sock
-
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-[rpcinterface:patch_logger]
-supervisor.rpcinterface_factory = kres_supervisord.patch_logger:inject
-target = stdout
-
 [rpcinterface:sd_notify]
 supervisor.rpcinterface_factory = kres_supervisord.sd_notify:inject
 
@@ -313,71 +289,17 @@ exec sleep 30
 """
 
 
-@unittest.skipUnless(os.access(SUPERVISORD, os.X_OK), "needs Debian's supervisord")
-class ThroughSupervisord(unittest.TestCase):
+class ThroughSupervisord(RealSupervisord):
     """patch_logger.tail over XML-RPC of a real supervisord."""
 
+    prefix = "kres-patch-logger-"
+    conf = SUPERVISORD_CONF
+
     @classmethod
-    def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="kres-patch-logger-")
+    def prepare(cls):
         for name, text in (("canary.sh", CANARY_SH), ("sleeper.sh", SLEEPER_SH)):
             with open(os.path.join(cls.dir, name), "w") as script:
                 script.write(text)
-        conf = os.path.join(cls.dir, "supervisord.conf")
-        with open(conf, "w") as config:
-            config.write(SUPERVISORD_CONF.format(dir=cls.dir))
-        cls.log_path = os.path.join(cls.dir, "supervisord.out")
-        env = dict(os.environ, PYTHONPATH=PLUGINS_DIR)
-        with open(cls.log_path, "wb") as log:
-            cls.supervisord = subprocess.Popen(
-                [SUPERVISORD, "-c", conf], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env
-            )
-        cls.rpc = None
-        try:
-            cls.wait_for("supervisord to run", cls.supervisord_running)
-        except BaseException:
-            cls.tearDownClass()
-            raise
-        cls.rpc = cls.proxy()
-
-    @classmethod
-    def supervisord_running(cls):
-        with cls.proxy() as proxy:
-            return proxy.supervisor.getState()["statename"] == "RUNNING"
-
-    @classmethod
-    def proxy(cls):
-        transport = SupervisorTransport(None, None, "unix://" + os.path.join(cls.dir, "supervisord.sock"))
-        return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.rpc is not None:
-            cls.rpc("close")()
-        if cls.supervisord.poll() is None:
-            cls.supervisord.terminate()  # stops its programs first
-            try:
-                cls.supervisord.wait(20)
-            except subprocess.TimeoutExpired:
-                cls.supervisord.kill()
-                cls.supervisord.wait()
-        shutil.rmtree(cls.dir, ignore_errors=True)
-
-    @classmethod
-    def wait_for(cls, what, probe, timeout=15):
-        deadline = time.monotonic() + timeout
-        while True:
-            if cls.supervisord.poll() is not None:
-                raise AssertionError("supervisord exited (%s) waiting for %s" % (cls.supervisord.returncode, what))
-            try:
-                value = probe()
-            except (OSError, http.client.HTTPException, xmlrpc.client.Fault):
-                value = None
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError("timed out waiting for %s" % what)
-            time.sleep(0.05)
 
     def tail_with(self, name, count):
         tail = self.rpc.patch_logger.tail(name)
@@ -385,10 +307,6 @@ class ThroughSupervisord(unittest.TestCase):
 
     def state(self, name):
         return self.rpc.supervisor.getProcessInfo(name)["statename"]
-
-    def forwarded(self):
-        with open(self.log_path, encoding="utf-8", errors="replace") as log:
-            return log.read()
 
     def check_failed_runs(self, name, short_name, final_state):
         self.assertEqual(self.rpc.patch_logger.tail(name), {"pid": 0, "lines": []})
@@ -399,7 +317,7 @@ class ThroughSupervisord(unittest.TestCase):
             tail = self.rpc.patch_logger.tail(name)
             pid = tail["pid"]
             self.assertEqual(tail["lines"], ["run %d: pid %d" % (run, pid), "run %d: error: lua error" % run])
-            self.assertIn("%s[%d]: run %d: error: lua error\n" % (short_name, pid, run), self.forwarded())
+            self.assertIn("%s[%d]: run %d: error: lua error\n" % (short_name, pid, run), self.log())
             pids.append(pid)
             time.sleep(0.2)  # a failed run stays readable
             self.assertEqual(self.rpc.patch_logger.tail(name), tail)

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { luaNum, luaStr, luaStrList } from "../../lib/utils/lua.js";
+import { luaNum, luaStr } from "../../lib/utils/lua.js";
+import { OFFLINE_GUARD_LUA, offlineLua, type OfflineOptions } from "../../bench/support/offline.js";
 import { controlCall } from "./control.js";
 import { kdigAt, type KdigResult } from "./kdig.js";
 import { freePort } from "./ports.js";
@@ -12,69 +13,15 @@ export const KRESD = "/usr/sbin/kresd";
 let started = 0;
 
 /**
- * Modules kresd 5.6 loads by default that send queries of their own: root priming, time-skew
- * detection, RFC 5011 trust-anchor upkeep and key-tag signalling (all through the root hints), plus
- * the sentinel and time-jump detection (no traffic, but part of the same self-driven machinery).
+ * The offline guard (offlineLua(), OFFLINE_LUA with every default) is the benchmarks' own, in
+ * bench/support/offline.ts: startKresd() appends it unless told not to.
  */
-export const OFFLINE_MODULES = [
-  "priming",
-  "detect_time_skew",
-  "detect_time_jump",
-  "ta_update",
-  "ta_signal_query",
-  "ta_sentinel",
-] as const;
-
-/** Loopback root hints: anything kresd would iterate from the root goes to 127.0.0.1 instead. */
-const LOOPBACK_ROOT = "root.invalid.";
-
-export interface OfflineOptions {
-  /**
-   * Keep DNSSEC validation on: the root trust anchor (and any other) stays, and so does `ta_update`
-   * (its RFC 5011 refreshes then go to the loopback root hints like every other iteration). For
-   * tests that need validation; they must not reach the internet another way.
-   */
-  dnssec?: boolean;
-  /**
-   * Modules of OFFLINE_MODULES to leave loaded, for a test that checks the config loaded them. Their
-   * queries still only go to the loopback root hints.
-   */
-  keep?: readonly string[];
-}
-
-/**
- * Lua appended after a test's kresd config so that kresd sends nothing to the internet (there is no
- * internet here, and traffic to public addresses is flagged): the self-driven modules are unloaded
- * (OFFLINE_MODULES; those not loaded are skipped), the root trust anchor is removed (no DNSKEY
- * upkeep, no DS lookups up to the root), and the root hints point at 127.0.0.1 only, so a name
- * kresd cannot answer locally is iterated against loopback and fails there. Prints and logs nothing.
- *
- * What the config itself sends somewhere is not the guard's business: forward targets, graphite
- * hosts, prefill URLs… in a test config must be loopback addresses. (A forward rule for '.' catches
- * every query in kresd 5.6, even the 'localhost' readiness probe.)
- */
-export function offlineLua(opts: OfflineOptions = {}): string {
-  const keep = new Set<string>(opts.keep ?? []);
-  if (opts.dnssec) keep.add("ta_update");
-  const unload = OFFLINE_MODULES.filter((m) => !keep.has(m));
-  const lines = ["-- test harness: keep this kresd offline (test/helpers/kresd.ts)"];
-  if (!opts.dnssec) lines.push(`trust_anchors.remove(${luaStr(".")})`);
-  lines.push(
-    "do",
-    "\tlocal loaded = {}",
-    "\tfor _, name in ipairs(modules.list()) do loaded[name] = true end",
-    `\tfor _, name in ipairs(${luaStrList(unload)}) do`,
-    "\t\tif loaded[name] then pcall(modules.unload, name) end",
-    "\tend",
-    "end",
-    `modules.load(${luaStr("hints > iterate")})`,
-    `hints.root({[${luaStr(LOOPBACK_ROOT)}] = {${luaStr("127.0.0.1")}}})`,
-  );
-  return lines.join("\n") + "\n";
-}
-
-/** The offline guard with every default (see offlineLua); startKresd() appends it unless told not to. */
-export const OFFLINE_LUA = offlineLua();
+export {
+  OFFLINE_GUARD_LUA as OFFLINE_LUA,
+  OFFLINE_MODULES,
+  offlineLua,
+  type OfflineOptions,
+} from "../../bench/support/offline.js";
 
 export interface KresdOptions {
   /** The Lua config. */
@@ -154,7 +101,7 @@ export async function startKresd(opts: KresdOptions): Promise<Kresd> {
     lua += `\n-- added by the test harness\nnet.listen(${luaStr("127.0.0.1")}, ${luaNum(port)}, { kind = ${luaStr("dns")} })\n`;
   }
   const offline = opts.offline ?? true;
-  if (offline !== false) lua += `\n${offline === true ? OFFLINE_LUA : offlineLua(offline)}`;
+  if (offline !== false) lua += `\n${offline === true ? OFFLINE_GUARD_LUA : offlineLua(offline)}`;
   const configFile = path.join(rundir, `harness-${process.pid}-${++started}.lua`);
   fs.writeFileSync(configFile, lua);
   const kresd = new Kresd(

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { deepMerge } from "../../lib/utils/parsing.js";
+import { pidsMentioning, signalPid } from "../../bench/support/procs.js";
 import { registerProcess, unregisterProcess } from "./cleanup.js";
 import { freePort } from "./ports.js";
 import { OFFLINE_LUA } from "./kresd.js";
@@ -101,18 +102,7 @@ export class Resolver {
 
   /** PIDs of live processes that belong to this resolver (their command line names its dir). */
   leftovers(): number[] {
-    const out: number[] = [];
-    for (const entry of fs.readdirSync("/proc")) {
-      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-      try {
-        const cmd = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8");
-        const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-        if (cmd.includes(this.dir) && !/\) Z /.test(stat)) out.push(Number(entry));
-      } catch {
-        // gone meanwhile
-      }
-    }
-    return out;
+    return pidsMentioning(this.dir);
   }
 
   /** SIGTERM to the main PID and wait; anything left behind is killed and reported by the caller. */
@@ -126,13 +116,7 @@ export class Resolver {
   killNow(): void {
     this.stopped = true;
     this.proc.killNow();
-    for (const pid of this.leftovers()) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
+    for (const pid of this.leftovers()) signalPid(pid, "SIGKILL");
     unregisterProcess(this);
   }
 }
