@@ -146,6 +146,16 @@ describe("/metrics/prometheus", () => {
     expect(res.text).toContain("# TYPE resolver_response_latency histogram");
     expect(res.text).toContain("# TYPE resolver_request_total counter");
   });
+
+  it("shows the same counts as /metrics/json (it asks the workers for just these values)", async () => {
+    for (let i = 0; i < 6; i++) await kdigAt(r.port, "localhost", "A");
+    const json = (await api("/metrics/json")).json as Record<string, { answer: Record<string, number> }>;
+    const s = samples((await api("/metrics/prometheus")).text);
+    const total = (id: string) => Number(s.get(`resolver_answer_total{instance_id="${id}"}`));
+    const sum = WORKERS.reduce((n, id) => n + total(id), 0);
+    expect(sum).toBeGreaterThanOrEqual(6);
+    for (const id of WORKERS) expect(total(id)).toBeGreaterThanOrEqual(json[id]?.answer.total ?? NaN);
+  });
 });
 
 describe("a hung worker", () => {

@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import type { KresConfig } from "../config.js";
 import { punycode, timeMillis } from "../types/index.js";
-import { luaBool, luaNum, luaStr } from "../../utils/lua.js";
+import { luaBool, luaNum, luaStr, luaStrList } from "../../utils/lua.js";
 
 /**
  * Name of the global Lua function that the rendered config defines in every worker unless
@@ -9,6 +9,59 @@ import { luaBool, luaNum, luaStr } from "../../utils/lua.js";
  * over the control socket) and, in 'lazy' mode, loads the stats module on its first call.
  */
 export const COLLECT_STATISTICS_FN = "collect_statistics";
+
+/**
+ * The kresd counters the Prometheus exposition reads, in the order METRIC_VALUES_FN returns them.
+ * Asking for just these values (not the JSON of every counter) keeps a scrape cheap for the workers
+ * and for the manager, which asks all of them at once.
+ */
+export const METRIC_KEYS: readonly string[] = [
+  "request.total",
+  "request.internal",
+  "request.udp",
+  "request.tcp",
+  "request.dot",
+  "request.doh",
+  "request.xdp",
+  "answer.total",
+  "answer.cached",
+  "answer.stale",
+  "answer.noerror",
+  "answer.nodata",
+  "answer.nxdomain",
+  "answer.servfail",
+  "answer.aa",
+  "answer.tc",
+  "answer.ra",
+  "answer.rd",
+  "answer.ad",
+  "answer.cd",
+  "answer.do",
+  "answer.edns0",
+  "query.edns",
+  "query.dnssec",
+  "predict.epoch",
+  "predict.queue",
+  "predict.learned",
+  "answer.1ms",
+  "answer.10ms",
+  "answer.50ms",
+  "answer.100ms",
+  "answer.250ms",
+  "answer.500ms",
+  "answer.1000ms",
+  "answer.1500ms",
+  "answer.slow",
+  "answer.sum_ms",
+];
+
+/** Global Lua function returning the METRIC_KEYS values, space-separated, '-' for a missing one. */
+export const METRIC_VALUES_FN = "collect_metric_values";
+
+/** Lua expression for the METRIC_KEYS values of a worker, if it keeps statistics. */
+export function metricValuesQuery(cfg: KresConfig): string | undefined {
+  return cfg.monitoring.enabled === "manager-only" ? undefined : `${METRIC_VALUES_FN}()`;
+}
 
 /**
  * Lua expression the manager sends to a worker's control socket for its statistics, if any.
@@ -35,6 +88,12 @@ export function renderMonitoring(cfg: KresConfig): string {
       `function ${COLLECT_STATISTICS_FN}()`,
       `\tif stats == nil then modules.load(${luaStr("stats")}) end`,
       "\treturn stats.list()",
+      "end",
+      `local ${METRIC_VALUES_FN}_keys = ${luaStrList(METRIC_KEYS)}`,
+      `function ${METRIC_VALUES_FN}()`,
+      `\tlocal s, out = ${COLLECT_STATISTICS_FN}(), {}`,
+      `\tfor i, k in ipairs(${METRIC_VALUES_FN}_keys) do out[i] = s[k] or '-' end`,
+      "\treturn table.concat(out, ' ')",
       "end",
     );
   }

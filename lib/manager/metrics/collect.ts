@@ -25,6 +25,8 @@ export interface CollectOptions {
   timeoutMs?: number;
   /** Kept-open connections to reuse (default: connections for this call only). */
   pool?: ControlPool;
+  /** Reads a worker's answer (default: the JSON of statisticsQuery()). */
+  parse?: (answer: string) => WorkerStatistics;
 }
 
 /**
@@ -62,7 +64,7 @@ export async function collectStatistics(
       workers.map(async (w): Promise<WorkerReport> => {
         try {
           const answer = await pool.ask(controlSocket(opts.rundir, w.pid), query, timeoutMs);
-          return { ...w, statistics: parseStatisticsAnswer(answer) };
+          return { ...w, statistics: (opts.parse ?? parseStatisticsAnswer)(answer) };
         } catch (e) {
           return {
             ...w,

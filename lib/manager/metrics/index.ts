@@ -4,7 +4,7 @@
  */
 import type { SubprocessStatus } from "../../controller/interface.js";
 import type { KresConfig } from "../../datamodel/config.js";
-import { statisticsQuery } from "../../datamodel/lua/monitoring.js";
+import { METRIC_KEYS, metricValuesQuery, statisticsQuery } from "../../datamodel/lua/monitoring.js";
 import { logger } from "../logger.js";
 import {
   collectStatistics,
@@ -15,7 +15,7 @@ import {
 } from "./collect.js";
 import { ControlPool } from "./control-pool.js";
 import { renderPrometheus } from "./prometheus.js";
-import type { WorkerStatistics } from "./statistics.js";
+import { parseMetricValues, type WorkerStatistics } from "./statistics.js";
 
 export { PROMETHEUS_CONTENT_TYPE } from "./prometheus.js";
 export type { WorkerStatistics } from "./statistics.js";
@@ -41,12 +41,14 @@ export class WorkerMetrics {
 
   async json(): Promise<MetricsJson> {
     const out: MetricsJson = {};
-    for (const r of await this.collect()) out[r.id] = r.statistics ?? null;
+    for (const r of await this.collect(statisticsQuery)) out[r.id] = r.statistics ?? null;
     return out;
   }
 
+  /** Asks only for the counters the exposition shows: a scrape costs the workers little. */
   async prometheus(): Promise<string> {
-    return renderPrometheus(await this.collect());
+    const parse = (answer: string) => parseMetricValues(answer, METRIC_KEYS);
+    return renderPrometheus(await this.collect(metricValuesQuery, parse));
   }
 
   /** Closes the kept connections to the workers. */
@@ -58,13 +60,21 @@ export class WorkerMetrics {
    * Asks every worker at once. With monitoring 'manager-only' the workers keep no statistics: each
    * is listed without any, as upstream does, and none is asked.
    */
-  private async collect(): Promise<WorkerReport[]> {
+  private async collect(
+    queryFor: (cfg: KresConfig) => string | undefined,
+    parse?: (answer: string) => WorkerStatistics,
+  ): Promise<WorkerReport[]> {
     const cfg = this.source.config();
-    const query = statisticsQuery(cfg);
+    const query = queryFor(cfg);
     const cached = this.known !== undefined && this.known.length === cfg.workers;
     let workers = cached ? (this.known as MetricsWorker[]) : await this.listWorkers(cfg);
     if (query === undefined) return workers;
-    const opts = { rundir: cfg.rundir, timeoutMs: this.source.timeoutMs, pool: this.pool };
+    const opts = {
+      rundir: cfg.rundir,
+      timeoutMs: this.source.timeoutMs,
+      pool: this.pool,
+      ...(parse ? { parse } : {}),
+    };
     let reports = await collectStatistics(workers, query, opts);
     if (cached && reports.some((r) => r.gone)) {
       // A worker of the remembered list is gone: some slot was restarted. Ask those of the current

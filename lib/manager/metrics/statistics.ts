@@ -41,6 +41,23 @@ export function parseStatisticsAnswer(answer: string | undefined): WorkerStatist
   return nestStatistics(flat as Record<string, unknown>);
 }
 
+/**
+ * A worker's answer to metricValuesQuery(): the values of `keys`, space-separated in a Lua-quoted
+ * string, '-' for a counter it does not keep; nested like parseStatisticsAnswer's result.
+ */
+export function parseMetricValues(answer: string | undefined, keys: readonly string[]): WorkerStatistics {
+  const m = answer === undefined ? null : /^'([-0-9.e+ ]*)'$/.exec(answer);
+  const values = m ? (m[1] as string).split(" ") : [];
+  if (values.length !== keys.length)
+    throw new StatisticsFormatError(`not metric values: ${JSON.stringify(answer?.slice(0, 200))}`);
+  const flat: Record<string, number> = {};
+  keys.forEach((key, i) => {
+    const v = values[i] as string;
+    if (v !== "-") flat[key] = Number(v);
+  });
+  return nestStatistics(flat);
+}
+
 /** `{"answer.total": 3}` → `{answer: {total: 3}}`, split at the first dot; non-numbers are left out. */
 export function nestStatistics(flat: Record<string, unknown>): WorkerStatistics {
   const out: WorkerStatistics = {};

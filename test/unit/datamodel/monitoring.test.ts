@@ -3,6 +3,8 @@ import {
   COLLECT_STATISTICS_FN,
   renderMonitoring,
   statisticsQuery,
+  METRIC_KEYS,
+  metricValuesQuery,
 } from "../../../lib/datamodel/lua/monitoring.js";
 import { luaStr } from "../../../lib/utils/lua.js";
 import { hostileStrings } from "../../helpers/hostile-strings.js";
@@ -15,6 +17,12 @@ const COLLECT_FN = [
   "function collect_statistics()",
   '\tif stats == nil then modules.load("stats") end',
   "\treturn stats.list()",
+  "end",
+  `local collect_metric_values_keys = {${METRIC_KEYS.map((k) => `"${k}"`).join(", ")}}`,
+  "function collect_metric_values()",
+  "\tlocal s, out = collect_statistics(), {}",
+  "\tfor i, k in ipairs(collect_metric_values_keys) do out[i] = s[k] or '-' end",
+  "\treturn table.concat(out, ' ')",
   "end",
 ].join("\n");
 
@@ -98,6 +106,7 @@ describe("monitoring Lua", () => {
     const cfg = validateConfig({ rundir });
     expect(renderMonitoring(cfg)).toBe(COLLECT_FN);
     expect(statisticsQuery(cfg)).toBe(`tojson(${COLLECT_STATISTICS_FN}())`);
+    expect(metricValuesQuery(cfg)).toBe("collect_metric_values()");
   });
 
   it("always: loads stats at start and defines the collector", () => {
@@ -110,6 +119,7 @@ describe("monitoring Lua", () => {
     const cfg = valid({ enabled: "manager-only" });
     expect(renderMonitoring(cfg)).toBe("");
     expect(statisticsQuery(cfg)).toBeUndefined();
+    expect(metricValuesQuery(cfg)).toBeUndefined();
   });
 
   it("graphite: loads the module and configures it, interval in milliseconds", () => {

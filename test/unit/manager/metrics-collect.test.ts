@@ -5,6 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as net from "node:net";
+import { METRIC_KEYS } from "../../../lib/datamodel/lua/monitoring.js";
 import * as path from "node:path";
 import type { SubprocessStatus } from "../../../lib/controller/interface.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
@@ -46,7 +47,12 @@ class FakeWorker {
           buf = buf.slice(nl + 1);
           if (line === "__binary") continue;
           this.lines.push(line);
-          const text = behaviour === "answer" ? answer : "[string]:1: attempt to call a nil value";
+          const text =
+            behaviour !== "answer"
+              ? "[string]:1: attempt to call a nil value"
+              : line === "collect_metric_values()"
+                ? metricValues(answer)
+                : answer;
           const len = Buffer.alloc(4);
           len.writeUInt32BE(Buffer.byteLength(text));
           sock.write(Buffer.concat([len, Buffer.from(text)]));
@@ -70,6 +76,12 @@ class FakeWorker {
     this.hangUp();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** The compact answer kresd gives to collect_metric_values() for the counters of a JSON answer. */
+function metricValues(jsonAnswer: string): string {
+  const flat = JSON.parse(jsonAnswer.slice(1, -1)) as Record<string, number>;
+  return `'${METRIC_KEYS.map((k) => (k in flat ? String(flat[k]) : "-")).join(" ")}'`;
 }
 
 const workers: FakeWorker[] = [];
@@ -201,11 +213,15 @@ describe("WorkerMetrics", () => {
     expect(w.lines).toEqual([]);
   });
 
-  it("always and lazy ask with statisticsQuery()", async () => {
+  it("always and lazy ask with statisticsQuery() for JSON, and only the exposed values for Prometheus", async () => {
     const w = await fake(1051, "answer");
-    const text = await metrics("always", [kresd(0, 1051)]).prometheus();
+    const m = metrics("always", [kresd(0, 1051)]);
+    const text = await m.prometheus();
     expect(text).toContain('resolver_answer_total{instance_id="kresd:kresd0"} 1051');
-    expect(w.lines).toEqual(["tojson(collect_statistics())"]);
+    expect(text).toContain('resolver_request_udp_total{instance_id="kresd:kresd0"} 1');
+    expect(text).not.toContain("resolver_answer_cached_total"); // '-': a counter it does not keep
+    expect((await m.json())["kresd:kresd0"]).toEqual({ answer: { total: 1051 }, request: { udp: 1 } });
+    expect(w.lines).toEqual(["collect_metric_values()", "tojson(collect_statistics())"]);
   });
 });
 
