@@ -143,9 +143,10 @@ directory = ${ini(cfg.rundir)}
 autostart = false
 autorestart = true
 startsecs = 0
+stopsignal = TERM
 ; A SIGTERM that lands between supervisord's fork and exec is lost (the child still runs
-; supervisord's handler), stalling the stop; cache-gc's work is LMDB transactions, safe to kill.
-stopsignal = KILL
+; supervisord's handler): then SIGKILL a second later; cache-gc's work is LMDB transactions.
+stopwaitsecs = 1
 stdout_logfile = NONE
 stderr_logfile = NONE`);
   }
