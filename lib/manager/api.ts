@@ -156,12 +156,11 @@ export class ManagerApi {
   }
 
   async processes(filter: ProcessFilter): Promise<ProcessRow[]> {
-    const rows = (await this.manager.processes()).filter((p) => p.pid !== undefined).map(processRow);
-    rows.push({ type: "manager", id: "manager", pid: process.pid, status: "running" });
-    const seen = new Set<number>();
-    return rows
+    // The manager is one of supervisord's programs, so it is in the list too.
+    return (await this.manager.processes())
+      .filter((p) => p.pid !== undefined)
+      .map(processRow)
       .filter((r) => filter === "all" || r.type === filter)
-      .filter((r) => !seen.has(r.pid) && seen.add(r.pid) !== undefined)
       .sort((a, b) => a.type.localeCompare(b.type) || a.id.localeCompare(b.id, "en", { numeric: true }));
   }
 

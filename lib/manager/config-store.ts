@@ -1,6 +1,7 @@
 import type { KresConfig } from "../datamodel/config.js";
 import { structuralEtag } from "../utils/etag.js";
 import { ApplyFailed } from "./errors.js";
+import { SerialQueue } from "../utils/serial-queue.js";
 import { logger } from "./logger.js";
 
 /**
@@ -69,7 +70,7 @@ function snapshotOf(v: ConfigVersion): Snapshot {
  */
 export class ConfigStore {
   private current: Snapshot;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private readonly verifiers: Verifier[] = [];
   private readonly appliers: Applier[] = [];
   private last: ChangeRecord | undefined;
@@ -110,9 +111,7 @@ export class ConfigStore {
       await this.run(() => to, { source: "rollback", reapply: true });
       this.rollback = { at: new Date().toISOString(), from: from.etag, to: to.etag, reason };
     };
-    const result = this.queue.then(run, run);
-    this.queue = result.catch(() => undefined);
-    return result;
+    return this.queue.run(run);
   }
 
   get snapshot(): Snapshot {
@@ -136,10 +135,7 @@ export class ConfigStore {
    * it may throw to refuse (precondition, validation), which changes nothing.
    */
   change(propose: (current: Snapshot) => ConfigVersion, options: ChangeOptions): Promise<ChangeOutcome> {
-    const run = () => this.run(propose, options);
-    const result = this.queue.then(run, run);
-    this.queue = result.catch(() => undefined);
-    return result;
+    return this.queue.run(() => this.run(propose, options));
   }
 
   private async run(

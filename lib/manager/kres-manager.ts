@@ -11,6 +11,7 @@ import {
   type SubprocessStatus,
 } from "../controller/interface.js";
 import { controlCall } from "../utils/kresd-control.js";
+import { SerialQueue } from "../utils/serial-queue.js";
 import { ApplyFailed, ChangeRefused } from "./errors.js";
 import { logger } from "./logger.js";
 
@@ -71,8 +72,7 @@ export class KresManager {
   private failures: number[] = [];
   private gaveUp = false;
   // One thing at a time: start-up, a change or a watchdog round; they all move processes.
-  private queue: Promise<unknown> = Promise.resolve();
-  private busy = false;
+  private readonly queue = new SerialQueue();
   private probation: { config: KresConfig; until: number; failures: string[] } | undefined;
   /** Told when a changed config turns out stable or not. */
   stability: StabilityListener | undefined;
@@ -149,17 +149,7 @@ export class KresManager {
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = async () => {
-      this.busy = true;
-      try {
-        return await fn();
-      } finally {
-        this.busy = false;
-      }
-    };
-    const result = this.queue.then(run, run);
-    this.queue = result.catch(() => undefined);
-    return result;
+    return this.queue.run(fn);
   }
 
   /**
@@ -282,7 +272,7 @@ export class KresManager {
 
   /** One watchdog round: note worker deaths, restart what supervisord gave up on, give up if it keeps failing. */
   private async check(): Promise<void> {
-    if (this.busy || this.gaveUp) return;
+    if (this.queue.busy || this.gaveUp) return;
     await this.exclusive(async () => {
       try {
         const processes = await this.controller.list();
