@@ -362,9 +362,18 @@ export class KresManager {
   }
 }
 
+// A change's Lua is rendered by verify() and used again by converge(); big local data makes it
+// worth rendering once per config object.
+const rendered = new WeakMap<KresConfig, string>();
+
 /** The Lua every worker runs for a config: listening sockets come from supervisord. */
 function workerLua(cfg: KresConfig): string {
-  return renderWorkerLua(cfg, { socketsHandedOver: true });
+  let lua = rendered.get(cfg);
+  if (lua === undefined) {
+    lua = renderWorkerLua(cfg, { socketsHandedOver: true });
+    rendered.set(cfg, lua);
+  }
+  return lua;
 }
 
 function isUp(p: SubprocessStatus): boolean {
