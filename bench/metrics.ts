@@ -8,9 +8,18 @@
  * their counters are not all zero; the first metrics requests (which load the stats module) are a
  * warm-up. Then the two endpoints are requested alternately, one request at a time; a metrics
  * answer counts only if it is 200 and has resolver_metrics_loaded 1 for every worker.
+ *
+ * With 8 workers it also prints what no manager code can go below on this machine: the same
+ * control-socket round trips sent from the benchmark itself on kept connections (to 1 worker and to
+ * all 8 at once), once with the scrape's own query and once with the trivial Lua `1`. kresd spends
+ * tens of microseconds of CPU on any control command, so with fewer cores than workers the 8-worker
+ * figure is bounded by the core count, not by the manager.
  */
 import { execFile } from "node:child_process";
+import * as os from "node:os";
+import * as path from "node:path";
 import { performance } from "node:perf_hooks";
+import { ControlConnection } from "../lib/utils/kresd-control.js";
 import {
   fmtMs,
   isMain,
@@ -28,6 +37,9 @@ const MAX_WORKERS = 8;
 const WARMUP = 20;
 const REQUESTS = 200;
 const DNS_QUERIES = 20;
+/** Round trips per floor figure. */
+const FLOOR_ROUNDS = 400;
+const SCRAPE_QUERY = "collect_metric_values()";
 /** Targets: 8 workers ≤ SCALE × 1 worker, and ≤ VS_INDEX × GET /. */
 const SCALE = 1.5;
 const VS_INDEX = 4;
@@ -36,6 +48,8 @@ interface Row {
   workers: number;
   metrics: number[];
   index: number[];
+  /** Bare control-socket round trips, median ms, by query and by how many workers were asked. */
+  floor?: { query: string; one: number; all: number }[];
   error?: string;
   leftovers: number[];
 }
@@ -88,11 +102,44 @@ async function benchWorkers(workers: number): Promise<Row> {
       progress(
         `${workers} worker(s): /metrics/prometheus median ${fmt(median(row.metrics))} ms, GET / ${fmt(median(row.index))} ms`,
       );
+      if (workers > 1) row.floor = await roundTripFloor(resolver);
     },
   );
   row.error = ran.error;
   row.leftovers = ran.leftovers;
   return row;
+}
+
+/**
+ * Median time of one line of Lua sent at once to the first worker alone and to every worker, on
+ * connections opened beforehand (as the manager keeps them), nothing parsed: the least a scrape
+ * that asks every worker can cost.
+ */
+async function roundTripFloor(
+  resolver: BenchResolver,
+): Promise<{ query: string; one: number; all: number }[]> {
+  const sockets = (await resolver.workerPids()).map((pid) =>
+    path.join(resolver.rundir, "control", String(pid)),
+  );
+  const connections = sockets.map((s) => new ControlConnection(s));
+  try {
+    const out: { query: string; one: number; all: number }[] = [];
+    for (const query of [SCRAPE_QUERY, "1"]) {
+      const timeAsking = async (cs: ControlConnection[]): Promise<number> => {
+        const xs: number[] = [];
+        for (let i = 0; i < WARMUP + FLOOR_ROUNDS; i++) {
+          const start = performance.now();
+          await Promise.all(cs.map((c) => c.ask(query, 5000)));
+          if (i >= WARMUP) xs.push(performance.now() - start);
+        }
+        return median(xs);
+      };
+      out.push({ query, one: await timeAsking(connections.slice(0, 1)), all: await timeAsking(connections) });
+    }
+    return out;
+  } finally {
+    for (const c of connections) c.destroy();
+  }
 }
 
 export async function run(): Promise<BenchOutcome> {
@@ -119,6 +166,15 @@ export async function run(): Promise<BenchOutcome> {
     }
   }
   printTable(table);
+
+  const floor = rows.find((r) => r.floor)?.floor;
+  if (floor) {
+    const n = rows.find((r) => r.floor)?.workers ?? 0;
+    console.log(`\ncontrol-socket round trips from outside the manager (${os.cpus().length} CPUs here):`);
+    const t: string[][] = [["query", "1 worker ms", `${n} workers at once ms`, "ratio"]];
+    for (const f of floor) t.push([f.query, fmt(f.one), fmt(f.all), `${(f.all / f.one).toFixed(2)} ×`]);
+    printTable(t);
+  }
 
   for (const r of rows.filter((r) => r.error)) console.log(`${r.workers} worker(s) failed: ${r.error}`);
   const [one, eight] = rows as [Row, Row];

@@ -30,7 +30,7 @@ interface Waiter {
  */
 export class ControlConnection {
   private readonly sock: net.Socket;
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private greeted = false;
   private unsent: string[] = [];
   private readonly waiting: Waiter[] = [];
@@ -78,7 +78,8 @@ export class ControlConnection {
   }
 
   private onData(d: Buffer): void {
-    this.buf = Buffer.concat([this.buf, d]);
+    // Usually a whole answer arrives in one chunk with nothing left over: no copying then.
+    this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
     if (!this.greeted) {
       // Text-mode prompt first; then answers framed by a 4-byte big-endian length.
       const prompt = this.buf.indexOf("> ");

@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import type { SubprocessStatus } from "../../controller/interface.js";
 import { ControlPool, WorkerGone } from "./control-pool.js";
-import { parseStatisticsAnswer, type WorkerStatistics } from "./statistics.js";
+import type { WorkerStatistics } from "./statistics.js";
 
 /** A running kresd worker as the metrics name it (upstream's instance ID, e.g. 'kresd:kresd0'). */
 export interface MetricsWorker {
@@ -9,9 +9,12 @@ export interface MetricsWorker {
   pid: number;
 }
 
-/** What one worker gave: its statistics, or why there are none. */
-export interface WorkerReport extends MetricsWorker {
-  statistics?: WorkerStatistics;
+/**
+ * What one worker gave: its statistics (nested for /metrics/json, MetricValues for a Prometheus
+ * scrape), or why there are none.
+ */
+export interface WorkerReport<S = WorkerStatistics> extends MetricsWorker {
+  statistics?: S;
   error?: string;
   /** Nothing listens on its control socket any more: the process is gone or was replaced. */
   gone?: true;
@@ -20,13 +23,13 @@ export interface WorkerReport extends MetricsWorker {
 /** How long one worker may take to answer before it counts as missing. */
 export const DEFAULT_WORKER_TIMEOUT_MS = 2000;
 
-export interface CollectOptions {
+export interface CollectOptions<S> {
   rundir: string;
   timeoutMs?: number;
   /** Kept-open connections to reuse (default: connections for this call only). */
   pool?: ControlPool;
-  /** Reads a worker's answer (default: the JSON of statisticsQuery()). */
-  parse?: (answer: string) => WorkerStatistics;
+  /** Reads a worker's answer, e.g. parseStatisticsAnswer for the JSON of statisticsQuery(). */
+  parse: (answer: string) => S;
 }
 
 /**
@@ -52,19 +55,19 @@ export const controlSocket = (rundir: string, pid: number): string =>
  * line in flight on its connection: it may load the stats module ('lazy'), after which kresd 5.6
  * drops whatever else was pipelined.
  */
-export async function collectStatistics(
+export async function collectStatistics<S>(
   workers: readonly MetricsWorker[],
   query: string,
-  opts: CollectOptions,
-): Promise<WorkerReport[]> {
+  opts: CollectOptions<S>,
+): Promise<WorkerReport<S>[]> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_WORKER_TIMEOUT_MS;
   const pool = opts.pool ?? new ControlPool();
   try {
     return await Promise.all(
-      workers.map(async (w): Promise<WorkerReport> => {
+      workers.map(async (w): Promise<WorkerReport<S>> => {
         try {
           const answer = await pool.ask(controlSocket(opts.rundir, w.pid), query, timeoutMs);
-          return { ...w, statistics: (opts.parse ?? parseStatisticsAnswer)(answer) };
+          return { ...w, statistics: opts.parse(answer) };
         } catch (e) {
           return {
             ...w,

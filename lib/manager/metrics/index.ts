@@ -15,7 +15,7 @@ import {
 } from "./collect.js";
 import { ControlPool } from "./control-pool.js";
 import { renderPrometheus } from "./prometheus.js";
-import { parseMetricValues, type WorkerStatistics } from "./statistics.js";
+import { parseMetricValues, parseStatisticsAnswer, type WorkerStatistics } from "./statistics.js";
 
 export { PROMETHEUS_CONTENT_TYPE } from "./prometheus.js";
 export type { WorkerStatistics } from "./statistics.js";
@@ -41,13 +41,14 @@ export class WorkerMetrics {
 
   async json(): Promise<MetricsJson> {
     const out: MetricsJson = {};
-    for (const r of await this.collect(statisticsQuery)) out[r.id] = r.statistics ?? null;
+    for (const r of await this.collect(statisticsQuery, parseStatisticsAnswer))
+      out[r.id] = r.statistics ?? null;
     return out;
   }
 
   /** Asks only for the counters the exposition shows: a scrape costs the workers little. */
   async prometheus(): Promise<string> {
-    const parse = (answer: string) => parseMetricValues(answer, METRIC_KEYS);
+    const parse = (answer: string) => parseMetricValues(answer, METRIC_KEYS.length);
     return renderPrometheus(await this.collect(metricValuesQuery, parse));
   }
 
@@ -60,21 +61,16 @@ export class WorkerMetrics {
    * Asks every worker at once. With monitoring 'manager-only' the workers keep no statistics: each
    * is listed without any, as upstream does, and none is asked.
    */
-  private async collect(
+  private async collect<S>(
     queryFor: (cfg: KresConfig) => string | undefined,
-    parse?: (answer: string) => WorkerStatistics,
-  ): Promise<WorkerReport[]> {
+    parse: (answer: string) => S,
+  ): Promise<WorkerReport<S>[]> {
     const cfg = this.source.config();
     const query = queryFor(cfg);
     const cached = this.known !== undefined && this.known.length === cfg.workers;
     let workers = cached ? (this.known as MetricsWorker[]) : await this.listWorkers(cfg);
     if (query === undefined) return workers;
-    const opts = {
-      rundir: cfg.rundir,
-      timeoutMs: this.source.timeoutMs,
-      pool: this.pool,
-      ...(parse ? { parse } : {}),
-    };
+    const opts = { rundir: cfg.rundir, timeoutMs: this.source.timeoutMs, pool: this.pool, parse };
     let reports = await collectStatistics(workers, query, opts);
     if (cached && reports.some((r) => r.gone)) {
       // A worker of the remembered list is gone: some slot was restarted. Ask those of the current
@@ -87,9 +83,8 @@ export class WorkerMetrics {
         opts,
       );
       const byPid = new Map([...answered, ...again.map((r) => [r.pid, r] as const)]);
-      reports = workers.map((w) => byPid.get(w.pid) as WorkerReport);
+      reports = workers.map((w) => byPid.get(w.pid) as WorkerReport<S>);
     }
-    this.pool.retain(new Set(workers.map((w) => controlSocket(cfg.rundir, w.pid))));
     for (const r of reports)
       if (r.error !== undefined)
         logger.warning(`metrics: no statistics from ${r.id} (pid ${r.pid}): ${r.error}`);
@@ -104,6 +99,8 @@ export class WorkerMetrics {
   private async listWorkers(cfg: KresConfig): Promise<MetricsWorker[]> {
     const workers = metricsWorkers(await this.source.processes(), cfg.workers);
     this.known = workers.length === cfg.workers ? workers : undefined;
+    // Only a new list can leave connections to workers that are gone.
+    this.pool.retain(new Set(workers.map((w) => controlSocket(cfg.rundir, w.pid))));
     return workers;
   }
 }

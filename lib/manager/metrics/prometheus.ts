@@ -3,8 +3,9 @@
  * Resolver 6's metric names and help texts and an `instance_id` label per worker, so dashboards
  * made for upstream work unchanged. Every family is written once with the series of all workers.
  */
+import { METRIC_KEYS } from "../../datamodel/lua/monitoring.js";
 import type { WorkerReport } from "./collect.js";
-import { statistic, type WorkerStatistics } from "./statistics.js";
+import type { MetricValues } from "./statistics.js";
 
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -90,38 +91,65 @@ const LATENCY_BUCKETS: readonly (readonly [le: string, key: string])[] = [
 const LOADED = "resolver_metrics_loaded";
 const LOADED_HELP = "0 if metrics from resolver instance were not loaded, otherwise 1";
 
+const escapeHelp = (s: string): string => s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+const escapeLabel = (s: string): string => escapeHelp(s).replace(/"/g, '\\"');
+
+/** Where kresd's counter `key` sits in a worker's MetricValues; every exposed key must be asked for. */
+function valueIndex(key: string): number {
+  const i = METRIC_KEYS.indexOf(key);
+  if (i < 0) throw new Error(`metrics: ${key} is exposed but not among METRIC_KEYS`);
+  return i;
+}
+
+/** A family's HELP and TYPE lines, ready to write. */
+const header = (name: string, type: string, help: string): string =>
+  `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
+
+// Everything that does not depend on the values is worked out once: a scrape only concatenates.
+const COUNTER_FAMILIES = COUNTERS.map(([name, key, help]) => ({
+  header: header(name, "counter", help),
+  prefix: `${name}{`,
+  index: valueIndex(key),
+}));
+const LATENCY_HEADER = header(LATENCY, "histogram", LATENCY_HELP);
+const BAND_INDEXES = LATENCY_BUCKETS.map(([, key]) => valueIndex(`answer.${key}`));
+const BUCKET_SUFFIXES = LATENCY_BUCKETS.map(([le]) => `,le="${le}"} `);
+const SUM_MS_INDEX = valueIndex("answer.sum_ms");
+const LOADED_HEADER = header(LOADED, "gauge", LOADED_HELP);
+
 /**
  * The exposition for these workers. A worker without statistics (monitoring 'manager-only', or it
  * did not answer in time) has only `resolver_metrics_loaded 0`; a counter its kresd does not keep
- * (e.g. `answer.stale` in kresd 5.6) has no series.
+ * (e.g. `answer.stale` in kresd 5.6) has no series. Plain string concatenation: a scrape of eight
+ * workers writes some 300 lines, and this runs on every scrape.
  */
-export function renderPrometheus(reports: readonly WorkerReport[]): string {
-  const out: string[] = [];
-  const family = (name: string, type: string, help: string, samples: string[]): void => {
-    if (samples.length === 0) return;
-    out.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`, ...samples);
-  };
+export function renderPrometheus(reports: readonly WorkerReport<MetricValues>[]): string {
   // Each worker's label, escaped once: `instance_id="kresd:kresd0"`.
-  const workers = reports.map((r) => ({ ...r, label: `instance_id="${escapeLabel(r.id)}"` }));
-  const loaded = workers.filter((w) => w.statistics !== undefined);
+  const labels = reports.map((r) => `instance_id="${escapeLabel(r.id)}"`);
+  const loaded: { label: string; values: MetricValues }[] = [];
+  reports.forEach((r, i) => {
+    if (r.statistics !== undefined) loaded.push({ label: labels[i] as string, values: r.statistics });
+  });
 
-  family(LATENCY, "histogram", LATENCY_HELP, loaded.flatMap(latencySamples));
-  for (const [name, key, help] of COUNTERS) {
-    const [group, counter] = key.split(".") as [string, string];
-    const samples: string[] = [];
+  let out = "";
+  let samples = "";
+  for (const w of loaded) samples += latencySamples(w.label, w.values);
+  if (samples !== "") out += LATENCY_HEADER + samples;
+  for (const f of COUNTER_FAMILIES) {
+    samples = "";
     for (const w of loaded) {
-      const v = statistic(w.statistics as WorkerStatistics, group, counter);
-      if (v !== undefined) samples.push(`${name}{${w.label}} ${formatValue(v)}`);
+      const v = w.values[f.index];
+      if (v !== undefined) samples += `${f.prefix}${w.label}} ${formatValue(v)}\n`;
     }
-    family(name, "counter", help, samples);
+    if (samples !== "") out += f.header + samples;
   }
-  family(
-    LOADED,
-    "gauge",
-    LOADED_HELP,
-    workers.map((w) => `${LOADED}{${w.label}} ${w.statistics ? 1 : 0}`),
-  );
-  return out.length > 0 ? out.join("\n") + "\n" : "";
+  if (reports.length > 0) {
+    out += LOADED_HEADER;
+    reports.forEach((r, i) => {
+      out += `${LOADED}{${labels[i] as string}} ${r.statistics ? 1 : 0}\n`;
+    });
+  }
+  return out;
 }
 
 /**
@@ -129,19 +157,18 @@ export function renderPrometheus(reports: readonly WorkerReport[]): string {
  * everything up to its bound), so the bands are summed up. (Upstream exports the bands as they are,
  * its issue #117.) `_sum` only when kresd reports `answer.sum_ms`, which kresd 5.6 does not.
  */
-function latencySamples(w: { statistics?: WorkerStatistics; label: string }): string[] {
-  const stats = w.statistics as WorkerStatistics;
-  const bands = LATENCY_BUCKETS.map(([le, key]) => [le, statistic(stats, "answer", key)] as const);
-  if (bands.some(([, v]) => v === undefined)) return [];
-  const lines: string[] = [];
+function latencySamples(label: string, values: MetricValues): string {
+  let lines = "";
   let count = 0;
-  for (const [le, v] of bands) {
-    count += v as number;
-    lines.push(`${LATENCY}_bucket{${w.label},le="${le}"} ${formatValue(count)}`);
+  for (let b = 0; b < BAND_INDEXES.length; b++) {
+    const v = values[BAND_INDEXES[b] as number];
+    if (v === undefined) return "";
+    count += v;
+    lines += `${LATENCY}_bucket{${label}${BUCKET_SUFFIXES[b] as string}${formatValue(count)}\n`;
   }
-  lines.push(`${LATENCY}_count{${w.label}} ${formatValue(count)}`);
-  const sumMs = statistic(stats, "answer", "sum_ms");
-  if (sumMs !== undefined) lines.push(`${LATENCY}_sum{${w.label}} ${formatValue(sumMs / 1000)}`);
+  lines += `${LATENCY}_count{${label}} ${formatValue(count)}\n`;
+  const sumMs = values[SUM_MS_INDEX];
+  if (sumMs !== undefined) lines += `${LATENCY}_sum{${label}} ${formatValue(sumMs / 1000)}\n`;
   return lines;
 }
 
@@ -151,6 +178,3 @@ function formatValue(v: number): string {
   if (v === -Infinity) return "-Inf";
   return String(v);
 }
-
-const escapeHelp = (s: string): string => s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
-const escapeLabel = (s: string): string => escapeHelp(s).replace(/"/g, '\\"');

@@ -42,20 +42,40 @@ export function parseStatisticsAnswer(answer: string | undefined): WorkerStatist
 }
 
 /**
- * A worker's answer to metricValuesQuery(): the values of `keys`, space-separated in a Lua-quoted
- * string, '-' for a counter it does not keep; nested like parseStatisticsAnswer's result.
+ * A worker's counters in the order of METRIC_KEYS (lib/datamodel/lua/monitoring.ts), `undefined`
+ * for one its kresd does not keep: what a Prometheus scrape reads, without building objects.
  */
-export function parseMetricValues(answer: string | undefined, keys: readonly string[]): WorkerStatistics {
-  const m = answer === undefined ? null : /^'([-0-9.e+ ]*)'$/.exec(answer);
-  const values = m ? (m[1] as string).split(" ") : [];
-  if (values.length !== keys.length)
-    throw new StatisticsFormatError(`not metric values: ${JSON.stringify(answer?.slice(0, 200))}`);
-  const flat: Record<string, number> = {};
-  keys.forEach((key, i) => {
-    const v = values[i] as string;
-    if (v !== "-") flat[key] = Number(v);
-  });
-  return nestStatistics(flat);
+export type MetricValues = readonly (number | undefined)[];
+
+/** Lua's spellings (`%.14g`) of values Number() does not read. */
+const LUA_SPECIAL: Readonly<Record<string, number>> = {
+  inf: Infinity,
+  "-inf": -Infinity,
+  nan: NaN,
+  "-nan": NaN,
+};
+
+/**
+ * A worker's answer to metricValuesQuery(): `count` values, space-separated in a Lua-quoted
+ * string, '-' for a counter it does not keep. Written for speed (a scrape parses one per worker):
+ * one split, no regular expression, no intermediate objects.
+ */
+export function parseMetricValues(answer: string | undefined, count: number): MetricValues {
+  const bad = () => new StatisticsFormatError(`not metric values: ${JSON.stringify(answer?.slice(0, 200))}`);
+  if (answer === undefined || answer.length < 2 || answer[0] !== "'" || answer[answer.length - 1] !== "'")
+    throw bad();
+  const parts = answer.slice(1, -1).split(" ");
+  if (parts.length !== count) throw bad();
+  const values = new Array<number | undefined>(count);
+  for (let i = 0; i < count; i++) {
+    const p = parts[i] as string;
+    if (p === "-") continue;
+    const n = Number(p);
+    if (p !== "" && !Number.isNaN(n)) values[i] = n;
+    else if (p in LUA_SPECIAL) values[i] = LUA_SPECIAL[p];
+    else throw bad();
+  }
+  return values;
 }
 
 /** `{"answer.total": 3}` → `{answer: {total: 3}}`, split at the first dot; non-numbers are left out. */
@@ -73,10 +93,4 @@ export function nestStatistics(flat: Record<string, unknown>): WorkerStatistics 
     else (out[group] = existing ?? {})[key.slice(dot + 1)] = value;
   }
   return out;
-}
-
-/** The counter `group.name` of a worker's statistics, if it has one. */
-export function statistic(stats: WorkerStatistics, group: string, name: string): number | undefined {
-  const g = stats[group];
-  return typeof g === "object" ? g[name] : undefined;
 }

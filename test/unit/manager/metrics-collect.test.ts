@@ -12,6 +12,7 @@ import { validateConfig } from "../../../lib/datamodel/load.js";
 import { logger } from "../../../lib/manager/logger.js";
 import { collectStatistics, metricsWorkers } from "../../../lib/manager/metrics/collect.js";
 import { WorkerMetrics } from "../../../lib/manager/metrics/index.js";
+import { parseStatisticsAnswer } from "../../../lib/manager/metrics/statistics.js";
 import { testRundir } from "../../helpers/validation.js";
 
 logger.silent = true;
@@ -131,7 +132,7 @@ describe("collecting", () => {
         { id: "kresd:kresd1", pid: 1002 },
       ],
       "tojson(collect_statistics())",
-      { rundir },
+      { rundir, parse: parseStatisticsAnswer },
     );
     expect(reports).toEqual([
       { id: "kresd:kresd0", pid: 1001, statistics: { answer: { total: 1001 }, request: { udp: 1 } } },
@@ -147,7 +148,7 @@ describe("collecting", () => {
     const reports = await collectStatistics(
       [1011, 1012, 1013, 1014].map((pid, i) => ({ id: `kresd:kresd${i}`, pid })),
       "q()",
-      { rundir, timeoutMs: 400 },
+      { rundir, timeoutMs: 400, parse: parseStatisticsAnswer },
     );
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(380);
@@ -169,7 +170,7 @@ describe("collecting", () => {
         { id: "kresd:kresd1", pid: 1029 },
       ],
       "q()",
-      { rundir },
+      { rundir, parse: parseStatisticsAnswer },
     );
     expect(reports[0]).toMatchObject({ id: "kresd:kresd0", error: expect.stringMatching(/not statistics/) });
     expect(reports[1]).toMatchObject({

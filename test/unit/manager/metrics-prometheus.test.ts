@@ -5,10 +5,13 @@
 import { spawnSync } from "node:child_process";
 import type { WorkerReport } from "../../../lib/manager/metrics/collect.js";
 import { renderPrometheus } from "../../../lib/manager/metrics/prometheus.js";
+import { METRIC_KEYS } from "../../../lib/datamodel/lua/monitoring.js";
 import {
   nestStatistics,
+  parseMetricValues,
   parseStatisticsAnswer,
   StatisticsFormatError,
+  type MetricValues,
   type WorkerStatistics,
 } from "../../../lib/manager/metrics/statistics.js";
 
@@ -22,6 +25,13 @@ const RECORDED =
   `"query.dnssec":0,"request.total":6,"request.udp":5,"request.tcp":1}'`;
 
 const recorded = (): WorkerStatistics => parseStatisticsAnswer(RECORDED);
+
+/** kresd's flat counters as the answer to collect_metric_values() would give them, parsed. */
+function values(flat: Record<string, number>): MetricValues {
+  const answer = `'${METRIC_KEYS.map((k) => (k in flat ? String(flat[k]) : "-")).join(" ")}'`;
+  return parseMetricValues(answer, METRIC_KEYS.length);
+}
+const RECORDED_FLAT = JSON.parse(RECORDED.slice(1, -1)) as Record<string, number>;
 
 /** The sample lines of an exposition as "name{labels}" → value. */
 function samples(text: string): Map<string, string> {
@@ -69,10 +79,38 @@ describe("statistics", () => {
   });
 });
 
+describe("metric values (the compact answer a Prometheus scrape asks for)", () => {
+  it("reads the values in METRIC_KEYS order, '-' as a counter the worker does not keep", () => {
+    expect(parseMetricValues("'1 - 2.5 1e+15 0'", 5)).toEqual([1, undefined, 2.5, 1e15, 0]);
+    expect(parseMetricValues("'- -'", 2)).toEqual([undefined, undefined]);
+  });
+
+  it("reads Lua's spellings of infinities and NaN", () => {
+    const v = parseMetricValues("'inf -inf nan -nan'", 4);
+    expect(v.slice(0, 2)).toEqual([Infinity, -Infinity]);
+    expect(v.slice(2).every((x) => Number.isNaN(x))).toBe(true);
+  });
+
+  it("refuses a Lua error, a wrong count, an unquoted or garbled answer", () => {
+    for (const [bad, count] of [
+      [`[string "collect_metric_values()"]:1: attempt to call global 'collect_metric_values'`, 1],
+      ["'1 2'", 3],
+      ["'1 2 3 4'", 3],
+      ["1 2 3", 3],
+      ["'1 x 3'", 3],
+      ["'1  3'", 3],
+      ["'", 1],
+      ["''", 1],
+    ] as const)
+      expect(() => parseMetricValues(bad, count)).toThrow(StatisticsFormatError);
+    expect(() => parseMetricValues(undefined, 1)).toThrow(/not metric values/);
+  });
+});
+
 describe("Prometheus exposition", () => {
-  const two: WorkerReport[] = [
-    { id: "kresd:kresd0", pid: 100, statistics: recorded() },
-    { id: "kresd:kresd1", pid: 101, statistics: nestStatistics({ "answer.total": 1, "request.total": 1 }) },
+  const two: WorkerReport<MetricValues>[] = [
+    { id: "kresd:kresd0", pid: 100, statistics: values(RECORDED_FLAT) },
+    { id: "kresd:kresd1", pid: 101, statistics: values({ "answer.total": 1, "request.total": 1 }) },
   ];
 
   it("has upstream's counter names with an instance_id series per worker", () => {
@@ -110,7 +148,7 @@ describe("Prometheus exposition", () => {
       {
         id: "kresd:kresd0",
         pid: 1,
-        statistics: nestStatistics({ "predict.epoch": 7, "predict.queue": 2, "predict.learned": 9 }),
+        statistics: values({ "predict.epoch": 7, "predict.queue": 2, "predict.learned": 9 }),
       },
     ]);
     expect(samples(withPredict).get('resolver_predict_epoch_total{instance_id="kresd:kresd0"}')).toBe("7");
@@ -147,7 +185,7 @@ describe("Prometheus exposition", () => {
       ]),
     );
     const text = renderPrometheus([
-      { id: "kresd:kresd0", pid: 1, statistics: nestStatistics({ ...bands, "answer.sum_ms": 2500 }) },
+      { id: "kresd:kresd0", pid: 1, statistics: values({ ...bands, "answer.sum_ms": 2500 }) },
     ]);
     expect(samples(text).get('resolver_response_latency_sum{instance_id="kresd:kresd0"}')).toBe("2.5");
     expect(samples(text).get('resolver_response_latency_count{instance_id="kresd:kresd0"}')).toBe("9");
@@ -155,7 +193,7 @@ describe("Prometheus exposition", () => {
 
   it("says per worker whether its statistics were loaded; a worker without any has only that", () => {
     const text = renderPrometheus([
-      two[0] as WorkerReport,
+      two[0] as WorkerReport<MetricValues>,
       { id: "kresd:kresd1", pid: 101, error: "timed out" },
     ]);
     const s = samples(text);
