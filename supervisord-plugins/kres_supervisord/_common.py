@@ -16,6 +16,20 @@ def is_notify_type(process):
     return bool(environment) and environment.get(NOTIFY_MARKER_KEY) == NOTIFY_MARKER_VALUE
 
 
+def patch_methods(cls, replacements, originals):
+    """Puts ``replacements`` (method name -> function) on the supervisor class ``cls``.
+
+    Each name is replaced once per interpreter (supervisord calls plugin
+    factories again on every reload). What the name held before -- stock code
+    or another plugin's replacement, so the patches chain -- is kept in
+    ``originals[name]`` for the replacement to call.
+    """
+    for name, replacement in replacements.items():
+        if name not in originals:
+            originals[name] = getattr(cls, name)
+            setattr(cls, name, replacement)
+
+
 def subscribe_once(event_type, callback):
     """events.subscribe() unless this very callback is already registered.
 

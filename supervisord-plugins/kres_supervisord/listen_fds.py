@@ -93,7 +93,7 @@ from supervisor.options import ProcessException
 from supervisor.process import Subprocess
 from supervisor.xmlrpc import Faults, RPCError
 
-from ._common import process_name
+from ._common import patch_methods, process_name
 
 SPEC_ENV = "KRES_LISTEN_SPEC"
 PROTOS = ("udp", "tcp")
@@ -490,7 +490,7 @@ def _get_execv_args(self):
 
 def _prepare_child_fds(self):
     # Runs in the forked child between fork and exec: only dup2 here.
-    _originals["prepare_child_fds"](self)
+    _originals["_prepare_child_fds"](self)
     pairs = getattr(self, _FDS_ATTR, ())
     if pairs:
         options = self.config.options
@@ -503,14 +503,11 @@ def _prepare_child_fds(self):
 
 
 def _patch_subprocess():
-    if _originals:
-        return
-    _originals["spawn"] = Subprocess.spawn
-    _originals["get_execv_args"] = Subprocess.get_execv_args
-    _originals["prepare_child_fds"] = Subprocess._prepare_child_fds
-    Subprocess.spawn = _spawn
-    Subprocess.get_execv_args = _get_execv_args
-    Subprocess._prepare_child_fds = _prepare_child_fds
+    patch_methods(
+        Subprocess,
+        {"spawn": _spawn, "get_execv_args": _get_execv_args, "_prepare_child_fds": _prepare_child_fds},
+        _originals,
+    )
 
 
 # ---------------------------------------------------------------------------

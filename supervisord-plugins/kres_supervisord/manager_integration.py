@@ -56,11 +56,11 @@ from collections import deque
 from supervisor.process import Subprocess
 from supervisor.xmlrpc import Faults, RPCError
 
-from ._common import find_process, subscribe_once
+from ._common import find_process, patch_methods, subscribe_once
 
 EXITS_KEPT = 10
 _EXITS_ATTR = "_kres_exits"
-_patched_finish = {}
+_originals = {}
 
 DEFAULT_PROGRAM = "manager"
 
@@ -205,13 +205,11 @@ def _finish(self, pid, sts):
         exits.append(describe_exit(pid, sts, int(time.time())))
     except Exception:
         pass
-    return _patched_finish["finish"](self, pid, sts)
+    return _originals["finish"](self, pid, sts)
 
 
 def _patch_finish():
-    if not _patched_finish:
-        _patched_finish["finish"] = Subprocess.finish
-        Subprocess.finish = _finish
+    patch_methods(Subprocess, {"finish": _finish}, _originals)
 
 
 class ManagerIntegrationRPC:

@@ -68,14 +68,14 @@ import re
 import sys
 from collections import deque
 
-from supervisor.dispatchers import PDispatcher, POutputDispatcher, stripEscapes
+from supervisor.dispatchers import POutputDispatcher, stripEscapes
 from supervisor.events import ProcessLogStderrEvent, ProcessLogStdoutEvent, notify
 from supervisor.loggers import LevelsByName, LogRecord, StreamHandler, SyslogHandler
 from supervisor.options import split_namespec
 from supervisor.process import Subprocess
 from supervisor.xmlrpc import Faults, RPCError
 
-from ._common import process_name
+from ._common import patch_methods, process_name
 
 try:
     import syslog
@@ -92,7 +92,7 @@ TAIL_LINES = 50
 # control characters; \t is kept, \n never occurs inside a line
 _NOT_XML_SAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
-_patched = {}
+_originals = {}
 
 
 def decode_line(raw):
@@ -236,14 +236,14 @@ def _close(self):
             forward(self, b"", flush=True)
         except Exception:
             pass
-    return _patched["close"](self)
+    return _originals["close"](self)
 
 
 def _drain(self):
     # replaces Subprocess.drain(), which finish() calls for a reaped child right
     # before it closes the child's pipes: when that last read still got data,
     # the dispatcher never sees the end of file, so its last line is flushed here
-    _patched["drain"](self)
+    _originals["drain"](self)
     for dispatcher in list(self.dispatchers.values()):
         if isinstance(dispatcher, POutputDispatcher) and not dispatcher.closed:
             if getattr(dispatcher, _PARTIAL_ATTR, b""):
@@ -256,26 +256,18 @@ def _drain(self):
 def _spawn(self):
     # replaces Subprocess.spawn(): every start attempt is a new run
     if self.pid:  # already running: the stock method only warns
-        return _patched["spawn"](self)
+        return _originals["spawn"](self)
     tail = RunTail()
     setattr(self, _TAIL_ATTR, tail)
-    pid = _patched["spawn"](self)
+    pid = _originals["spawn"](self)
     if pid:  # None when the start failed before fork(); the child never returns
         tail.pid = pid
     return pid
 
 
 def _install_hooks():
-    if _patched:
-        return
-    _patched["_log"] = POutputDispatcher._log
-    _patched["close"] = POutputDispatcher.__dict__.get("close", PDispatcher.close)
-    _patched["spawn"] = Subprocess.spawn
-    _patched["drain"] = Subprocess.drain
-    POutputDispatcher._log = _log
-    POutputDispatcher.close = _close
-    Subprocess.spawn = _spawn
-    Subprocess.drain = _drain
+    patch_methods(POutputDispatcher, {"_log": _log, "close": _close}, _originals)
+    patch_methods(Subprocess, {"spawn": _spawn, "drain": _drain}, _originals)
 
 
 SUPERVISORD_FORMAT = "%(asctime)s %(levelname)s %(message)s\n"

@@ -62,7 +62,7 @@ from supervisor.process import Subprocess
 from supervisor.states import ProcessStates, getProcessStateDescription
 from supervisor.xmlrpc import Faults, RPCError
 
-from ._common import is_notify_type, process_by_pid, process_name, supervised_ancestor
+from ._common import is_notify_type, patch_methods, process_by_pid, process_name, supervised_ancestor
 
 MAX_DATAGRAM = 4096
 MAX_PASSED_FDS = 64
@@ -327,7 +327,7 @@ def _clock_rollback_check(self, test_time):
         if test_time < self.laststart:
             self.laststart = test_time
         return None
-    return _originals["clock_rollback_check"](self, test_time)
+    return _originals["_check_and_adjust_for_system_clock_rollback"](self, test_time)
 
 
 def _finish(self, pid, sts):
@@ -385,20 +385,20 @@ def _spawn_as_child(self, filename, argv):
             self.config.environment = environment
     except BaseException:
         pass
-    return _originals["spawn_as_child"](self, filename, argv)
+    return _originals["_spawn_as_child"](self, filename, argv)
 
 
 def _patch_subprocess():
-    if _originals:
-        return
-    _originals["transition"] = Subprocess.transition
-    _originals["finish"] = Subprocess.finish
-    _originals["spawn_as_child"] = Subprocess._spawn_as_child
-    _originals["clock_rollback_check"] = Subprocess._check_and_adjust_for_system_clock_rollback
-    Subprocess.transition = _transition
-    Subprocess._check_and_adjust_for_system_clock_rollback = _clock_rollback_check
-    Subprocess.finish = _finish
-    Subprocess._spawn_as_child = _spawn_as_child
+    patch_methods(
+        Subprocess,
+        {
+            "transition": _transition,
+            "_check_and_adjust_for_system_clock_rollback": _clock_rollback_check,
+            "finish": _finish,
+            "_spawn_as_child": _spawn_as_child,
+        },
+        _originals,
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -174,8 +174,8 @@ class ExitRecords(unittest.TestCase):
         self.addCleanup(clear_events)
         recorded = []
         # the stock finish() needs a fully spawned process; only the recording is under test
-        manager_integration._patched_finish["finish"], saved = (lambda *a: recorded.append(a)), manager_integration._patched_finish["finish"]
-        self.addCleanup(manager_integration._patched_finish.__setitem__, "finish", saved)
+        manager_integration._originals["finish"], saved = (lambda *a: recorded.append(a)), manager_integration._originals["finish"]
+        self.addCleanup(manager_integration._originals.__setitem__, "finish", saved)
         for pid in range(100, 113):
             _, sts = self.wait_status(["sh", "-c", "kill -KILL $$" if pid % 2 else "exit 1"])
             worker.finish(pid, sts)
