@@ -5,10 +5,10 @@
  * 'manager-only'.
  */
 import { jest } from "@jest/globals";
-import { spawnSync } from "node:child_process";
 import * as net from "node:net";
 import { controlCall, freePort, kdigAt, waitFor } from "../helpers/index.js";
 import { apiCall, type ApiResponse } from "../helpers/api.js";
+import { promtoolProblems, samples } from "../helpers/prometheus.js";
 import { startResolver, type Resolver } from "../helpers/resolver.js";
 
 jest.setTimeout(120_000);
@@ -37,24 +37,6 @@ async function workerPids(): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const [name, row] of await r.status())
     if (name.startsWith("kresd:") && row.state === "RUNNING" && row.pid) out.set(name, row.pid);
-  return out;
-}
-
-/** `promtool check metrics` problems, lint about help texts (upstream's wording) left out. */
-function promtoolProblems(text: string): string[] {
-  const res = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
-  if (res.error) throw res.error;
-  return (res.stdout + res.stderr).split("\n").filter((l) => l.trim() !== "" && !/help text/i.test(l));
-}
-
-/** The sample lines of an exposition as "name{labels}" → value. */
-function samples(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const sp = line.lastIndexOf(" ");
-    out.set(line.slice(0, sp), line.slice(sp + 1));
-  }
   return out;
 }
 
