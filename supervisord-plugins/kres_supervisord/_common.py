@@ -30,6 +30,19 @@ def patch_methods(cls, replacements, originals):
             setattr(cls, name, replacement)
 
 
+def fd_identity(fd):
+    """(device, inode) of what ``fd`` refers to, or None when it is not open.
+
+    Tells whether a descriptor number still holds the socket it was given to
+    (a closed and reused number points at something else).
+    """
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
 def subscribe_once(event_type, callback):
     """events.subscribe() unless this very callback is already registered.
 

@@ -93,7 +93,7 @@ from supervisor.options import ProcessException
 from supervisor.process import Subprocess
 from supervisor.xmlrpc import Faults, RPCError
 
-from ._common import patch_methods, process_name
+from ._common import fd_identity, patch_methods, process_name
 
 SPEC_ENV = "KRES_LISTEN_SPEC"
 PROTOS = ("udp", "tcp")
@@ -252,7 +252,7 @@ class HeldSocket:
     def __init__(self, key, sock):
         self.key = key
         self.sock = sock
-        self.identity = _fd_identity(sock.fileno())
+        self.identity = fd_identity(sock.fileno())
 
     @property
     def fd(self):
@@ -261,7 +261,7 @@ class HeldSocket:
     def still_ours(self):
         """False once the fd was closed (or closed and reused) behind our back."""
         fd = self.sock.fileno()
-        return fd >= 0 and self.identity is not None and _fd_identity(fd) == self.identity
+        return fd >= 0 and self.identity is not None and fd_identity(fd) == self.identity
 
     def abandon(self):
         """Forget an fd somebody else closed already (it may belong to another file now)."""
@@ -273,14 +273,6 @@ class HeldSocket:
     def describe(self):
         addr, port, proto, freebind = self.key
         return {"addr": addr, "port": port, "proto": proto, "freebind": freebind, "fd": self.fd}
-
-
-def _fd_identity(fd):
-    try:
-        st = os.fstat(fd)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
 
 
 def _set_freebind(sock, family):
@@ -379,7 +371,7 @@ def _usable(held, minfds, options):
             held.sock = _move_above(held.sock, minfds, len(_state.held))
         except OSError as exc:
             raise ListenError(exc.errno, listen_error_message(held.key, exc.strerror or exc)) from None
-        held.identity = _fd_identity(held.fd)
+        held.identity = fd_identity(held.fd)
     return held
 
 

@@ -62,7 +62,7 @@ from supervisor.process import Subprocess
 from supervisor.states import ProcessStates, getProcessStateDescription
 from supervisor.xmlrpc import Faults, RPCError
 
-from ._common import is_notify_type, patch_methods, process_by_pid, process_name, supervised_ancestor
+from ._common import fd_identity, is_notify_type, patch_methods, process_by_pid, process_name, supervised_ancestor
 
 MAX_DATAGRAM = 4096
 MAX_PASSED_FDS = 64
@@ -141,14 +141,14 @@ class NotifySocket:
             self.sock.close()
             raise
         self.fd = self.sock.fileno()
-        self._identity = _fd_identity(self.fd)
+        self._identity = fd_identity(self.fd)
 
     def __repr__(self):
         return "<sd_notify socket %s fd=%d>" % (self.name, self.fd)
 
     def still_ours(self):
         """False once supervisord closed our fd behind our back (reload)."""
-        return not self.closed and _fd_identity(self.fd) == self._identity
+        return not self.closed and fd_identity(self.fd) == self._identity
 
     def abandon(self):
         """Forget an fd supervisord already closed (it may be reused by now)."""
@@ -187,14 +187,6 @@ class NotifySocket:
 
     def flush(self):
         pass
-
-
-def _fd_identity(fd):
-    try:
-        st = os.fstat(fd)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
 
 
 def _remove_stale_socket(path):
