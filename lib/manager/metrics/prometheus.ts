@@ -125,11 +125,8 @@ const LOADED_HEADER = header(LOADED, "gauge", LOADED_HELP);
  */
 export function renderPrometheus(reports: readonly WorkerReport<MetricValues>[]): string {
   // Each worker's label, escaped once: `instance_id="kresd:kresd0"`.
-  const labels = reports.map((r) => `instance_id="${escapeLabel(r.id)}"`);
-  const loaded: { label: string; values: MetricValues }[] = [];
-  reports.forEach((r, i) => {
-    if (r.statistics !== undefined) loaded.push({ label: labels[i] as string, values: r.statistics });
-  });
+  const workers = reports.map((r) => ({ label: `instance_id="${escapeLabel(r.id)}"`, values: r.statistics }));
+  const loaded = workers.filter((w): w is { label: string; values: MetricValues } => w.values !== undefined);
 
   let out = "";
   let samples = "";
@@ -143,12 +140,8 @@ export function renderPrometheus(reports: readonly WorkerReport<MetricValues>[])
     }
     if (samples !== "") out += f.header + samples;
   }
-  if (reports.length > 0) {
-    out += LOADED_HEADER;
-    reports.forEach((r, i) => {
-      out += `${LOADED}{${labels[i] as string}} ${r.statistics ? 1 : 0}\n`;
-    });
-  }
+  if (workers.length > 0) out += LOADED_HEADER;
+  for (const w of workers) out += `${LOADED}{${w.label}} ${w.values ? 1 : 0}\n`;
   return out;
 }
 
