@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseConfigText, validateConfig } from "../lib/datamodel/load.js";
-import { renderWorkerLua } from "../lib/datamodel/lua/index.js";
+import { renderWorkerLua } from "../lib/datamodel/worker-lua.js";
 import { configJsonSchema } from "../lib/datamodel/json-schema.js";
 import { projectRoot } from "../lib/utils/paths.js";
 import { isMain, printTable, runStandalone, type BenchOutcome } from "./support/report.js";

@@ -12,7 +12,7 @@
  * hosts, prefill URLs… in a config must be loopback addresses. (A forward rule for '.' catches
  * every query in kresd 5.6, even the 'localhost' readiness probe.) The guard prints and logs nothing.
  */
-import { luaStr, luaStrList } from "../../lib/utils/lua.js";
+import { luaStr, luaStrList } from "../../lib/utils/lua-literal.js";
 
 /**
  * Modules kresd 5.6 loads by default that send queries of their own: root priming, time-skew

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { withValidationContext } from "../datamodel/context.js";
 import { formatProblems, problemsFromIssues } from "../datamodel/errors.js";
 import { parseConfigText } from "../datamodel/load.js";
-import { DEFAULT_API_SOCKET, managementSchema } from "../datamodel/management.js";
+import { DEFAULT_API_SOCKET, managementSchema } from "../datamodel/sections/management/schema.js";
 import { hostPortOf } from "../datamodel/types/net.js";
 import { isPlainObject } from "../utils/parsing.js";
 import { CliError, DEFAULT_CONFIG_FILE, type GlobalArgs } from "./common.js";

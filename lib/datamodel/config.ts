@@ -1,20 +1,20 @@
 import { z } from "zod";
 import { validationContext } from "./context.js";
-import { cacheSchema } from "./cache.js";
-import { deferSchema } from "./defer.js";
-import { dns64Schema } from "./dns64.js";
-import { dnssecSchema } from "./dnssec.js";
-import { fallbackSchema } from "./fallback.js";
-import { forwardSchema } from "./forward.js";
-import { localDataSchema } from "./local-data.js";
-import { loggingSchema } from "./logging.js";
-import { luaSchema } from "./lua.js";
-import { managementSchema } from "./management.js";
-import { monitoringSchema } from "./monitoring.js";
-import { networkSchema } from "./network.js";
-import { optionsSchema } from "./options.js";
-import { rateLimitingSchema } from "./rate-limiting.js";
-import { checkTags, viewsSchema } from "./views.js";
+import { cacheSchema } from "./sections/cache/schema.js";
+import { deferSchema } from "./sections/defer/schema.js";
+import { dns64Schema } from "./sections/dns64/schema.js";
+import { dnssecSchema } from "./sections/dnssec/schema.js";
+import { fallbackSchema } from "./sections/fallback/schema.js";
+import { forwardSchema } from "./sections/forward/schema.js";
+import { localDataSchema } from "./sections/local-data/schema.js";
+import { loggingSchema } from "./sections/logging/schema.js";
+import { luaSchema } from "./sections/lua/schema.js";
+import { managementSchema } from "./sections/management/schema.js";
+import { monitoringSchema } from "./sections/monitoring/schema.js";
+import { networkSchema } from "./sections/network/schema.js";
+import { optionsSchema } from "./sections/options/schema.js";
+import { rateLimitingSchema } from "./sections/rate-limiting/schema.js";
+import { checkTags, viewsSchema } from "./sections/views/schema.js";
 import { freeText, intPositive, writableDir } from "./types/index.js";
 
 /** Upstream's hard ceiling on workers, and the default of max-workers. */

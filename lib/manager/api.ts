@@ -8,7 +8,7 @@ import { deleteAt, getAt, setAt } from "../utils/json-pointer.js";
 import { mergePatch } from "../utils/merge-patch.js";
 import type { ChangeRecord, ConfigStore, ConfigVersion, RollbackRecord, Snapshot } from "./config-store.js";
 import { clearCache } from "./cache-clear.js";
-import type { CacheClearResult } from "../datamodel/cache-clear.js";
+import type { CacheClearResult } from "../datamodel/cache-clear/schema.js";
 import { PreconditionFailed } from "./errors.js";
 import type { KresManager } from "./kres-manager.js";
 import { logger } from "./logger.js";

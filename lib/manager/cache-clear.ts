@@ -8,7 +8,7 @@ import {
   cacheClearResultSchema,
   parseCacheClearRequest,
   type CacheClearResult,
-} from "../datamodel/cache-clear.js";
+} from "../datamodel/cache-clear/schema.js";
 import type { SubprocessStatus } from "../controller/interface.js";
 import { controlCall, luaStringAnswerText } from "../utils/kresd-control.js";
 import { logger } from "./logger.js";

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { luaNum, luaStr } from "../../lib/utils/lua.js";
+import { luaNum, luaStr } from "../../lib/utils/lua-literal.js";
 import { OFFLINE_GUARD_LUA, offlineLua, type OfflineOptions } from "../../bench/support/offline.js";
 import { controlCall } from "./control.js";
 import { kdigAt, type KdigResult } from "./kdig.js";

@@ -7,12 +7,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { cacheGcArgs, KRES_CACHE_GC } from "../../lib/datamodel/cache.js";
+import { cacheGcArgs, KRES_CACHE_GC } from "../../lib/datamodel/sections/cache/schema.js";
 import type { KresConfig } from "../../lib/datamodel/config.js";
 import { ConfigValidationError } from "../../lib/datamodel/errors.js";
 import { validateConfig } from "../../lib/datamodel/load.js";
-import { renderWorkerLua } from "../../lib/datamodel/lua/index.js";
-import { luaStr } from "../../lib/utils/lua.js";
+import { renderWorkerLua } from "../../lib/datamodel/worker-lua.js";
+import { luaStr } from "../../lib/utils/lua-literal.js";
 import { controlCall, luaStringAnswerText } from "../helpers/control.js";
 import { OFFLINE_LUA, offlineLua } from "../helpers/kresd.js";
 

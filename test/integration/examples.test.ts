@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { KresConfig } from "../../lib/datamodel/config.js";
 import { validateConfig } from "../../lib/datamodel/load.js";
-import { renderWorkerLua } from "../../lib/datamodel/lua/index.js";
+import { renderWorkerLua } from "../../lib/datamodel/worker-lua.js";
 import {
   KRESCTL,
   KdigError,

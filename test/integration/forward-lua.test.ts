@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { validateConfig } from "../../lib/datamodel/load.js";
-import { renderWorkerLua } from "../../lib/datamodel/lua/index.js";
+import { renderWorkerLua } from "../../lib/datamodel/worker-lua.js";
 import { OFFLINE_LUA, offlineLua } from "../helpers/kresd.js";
 
 const KRESD = "/usr/sbin/kresd";

@@ -17,9 +17,9 @@ import * as path from "node:path";
 import { ConfigValidationError, type Problem } from "../../lib/datamodel/errors.js";
 import { configJsonSchema } from "../../lib/datamodel/json-schema.js";
 import { validateConfig } from "../../lib/datamodel/load.js";
-import { renderWorkerLua } from "../../lib/datamodel/lua/index.js";
+import { renderWorkerLua } from "../../lib/datamodel/worker-lua.js";
 import { punycode } from "../../lib/datamodel/types/index.js";
-import { luaStr } from "../../lib/utils/lua.js";
+import { luaStr } from "../../lib/utils/lua-literal.js";
 import { hostileStrings } from "../helpers/hostile-strings.js";
 import {
   controlCall,

@@ -10,8 +10,8 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { ConfigValidationError } from "../../lib/datamodel/errors.js";
 import { validateConfig } from "../../lib/datamodel/load.js";
-import { renderWorkerLua } from "../../lib/datamodel/lua/index.js";
-import { luaStr } from "../../lib/utils/lua.js";
+import { renderWorkerLua } from "../../lib/datamodel/worker-lua.js";
+import { luaStr } from "../../lib/utils/lua-literal.js";
 import { OFFLINE_LUA } from "../helpers/kresd.js";
 
 const KRESD = "/usr/sbin/kresd";

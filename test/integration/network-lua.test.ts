@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { validateConfig } from "../../lib/datamodel/load.js";
-import { renderWorkerLua } from "../../lib/datamodel/lua/index.js";
+import { renderWorkerLua } from "../../lib/datamodel/worker-lua.js";
 import { OFFLINE_LUA } from "../helpers/kresd.js";
 
 const KRESD = "/usr/sbin/kresd";

@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from "yargs";
-import { InvalidCacheClearRequest, parseCacheClearRequest } from "../../datamodel/cache-clear.js";
+import { InvalidCacheClearRequest, parseCacheClearRequest } from "../../datamodel/cache-clear/schema.js";
 import { printable } from "../../datamodel/errors.js";
 import { CliError, runCommand, type CommandContext, type GlobalArgs } from "../common.js";
 import { dumpData, formatOf } from "../format.js";

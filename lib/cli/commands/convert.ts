@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from "yargs";
-import { renderWorkerLua } from "../../datamodel/lua/index.js";
+import { renderWorkerLua } from "../../datamodel/worker-lua.js";
 import {
   DEFAULT_CONFIG_FILE,
   displayName,

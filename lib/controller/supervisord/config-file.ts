@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { cacheGcArgs, cacheGcEnabled } from "../../datamodel/cache.js";
+import { cacheGcArgs, cacheGcEnabled } from "../../datamodel/sections/cache/schema.js";
 import type { KresConfig } from "../../datamodel/config.js";
 import { projectRoot } from "../../utils/paths.js";
 

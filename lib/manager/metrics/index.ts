@@ -4,7 +4,7 @@
  */
 import type { SubprocessStatus } from "../../controller/interface.js";
 import type { KresConfig } from "../../datamodel/config.js";
-import { METRIC_KEYS, metricValuesQuery, statisticsQuery } from "../../datamodel/lua/monitoring.js";
+import { METRIC_KEYS, metricValuesQuery, statisticsQuery } from "../../datamodel/sections/monitoring/render.js";
 import { logger } from "../logger.js";
 import {
   collectStatistics,

@@ -3,7 +3,7 @@
  * Resolver 6's metric names and help texts and an `instance_id` label per worker, so dashboards
  * made for upstream work unchanged. Every family is written once with the series of all workers.
  */
-import { METRIC_KEYS } from "../../datamodel/lua/monitoring.js";
+import { METRIC_KEYS } from "../../datamodel/sections/monitoring/render.js";
 import type { WorkerReport } from "./collect.js";
 import type { MetricValues } from "./statistics.js";
 

@@ -6,7 +6,7 @@ import {
   InvalidCacheClearRequest,
   parseCacheClearRequest,
   RR_TYPES,
-} from "../../../lib/datamodel/cache-clear.js";
+} from "../../../lib/datamodel/cache-clear/schema.js";
 import type { Problem } from "../../../lib/datamodel/errors.js";
 import { hostileStrings } from "../../helpers/hostile-strings.js";
 

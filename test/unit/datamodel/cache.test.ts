@@ -1,10 +1,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { cacheGcArgs, cacheGcEnabled, DEFAULT_CACHE_DIR } from "../../../lib/datamodel/cache.js";
+import { cacheGcArgs, cacheGcEnabled, DEFAULT_CACHE_DIR } from "../../../lib/datamodel/sections/cache/schema.js";
 import type { KresConfig } from "../../../lib/datamodel/config.js";
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
-import { renderCache } from "../../../lib/datamodel/lua/cache.js";
+import { renderCache } from "../../../lib/datamodel/sections/cache/render.js";
 import { section, testDirs } from "../../helpers/validation.js";
 
 const { tmp, rundir } = testDirs("kres-cache-");

@@ -1,5 +1,5 @@
 import { validateConfig } from "../../../lib/datamodel/load.js";
-import { renderDefer } from "../../../lib/datamodel/lua/defer.js";
+import { renderDefer } from "../../../lib/datamodel/sections/defer/render.js";
 import { section, testRundir } from "../../helpers/validation.js";
 
 const rundir = testRundir("kres-defer-");

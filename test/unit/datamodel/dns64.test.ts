@@ -1,5 +1,5 @@
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
-import { renderDns64 } from "../../../lib/datamodel/lua/dns64.js";
+import { renderDns64 } from "../../../lib/datamodel/sections/dns64/render.js";
 import { section, testRundir } from "../../helpers/validation.js";
 
 const tmp = testRundir("kres-dns64-");

@@ -1,9 +1,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { trustAnchorOwner } from "../../../lib/datamodel/dnssec.js";
+import { trustAnchorOwner } from "../../../lib/datamodel/sections/dnssec/schema.js";
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
-import { renderDnssec } from "../../../lib/datamodel/lua/dnssec.js";
+import { renderDnssec } from "../../../lib/datamodel/sections/dnssec/render.js";
 import { section, testRundir } from "../../helpers/validation.js";
 
 const tmp = testRundir("kres-dnssec-");

@@ -1,6 +1,6 @@
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
-import { renderFallback } from "../../../lib/datamodel/lua/fallback.js";
+import { renderFallback } from "../../../lib/datamodel/sections/fallback/render.js";
 import { section, testRundir } from "../../helpers/validation.js";
 
 const tmp = testRundir("kres-fallback-");

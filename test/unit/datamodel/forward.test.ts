@@ -1,10 +1,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { forwardTargets } from "../../../lib/datamodel/forward.js";
+import { forwardTargets } from "../../../lib/datamodel/sections/forward/schema.js";
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
-import { renderDnssec } from "../../../lib/datamodel/lua/dnssec.js";
-import { renderForward } from "../../../lib/datamodel/lua/forward.js";
+import { renderDnssec } from "../../../lib/datamodel/sections/dnssec/render.js";
+import { renderForward } from "../../../lib/datamodel/sections/forward/render.js";
 import { hostileStrings } from "../../helpers/hostile-strings.js";
 import { section, testRundir } from "../../helpers/validation.js";
 

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { KresConfig } from "../../../lib/datamodel/config.js";
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
-import { renderLocalData } from "../../../lib/datamodel/lua/local-data.js";
+import { renderLocalData } from "../../../lib/datamodel/sections/local-data/render.js";
 import { hostileStrings } from "../../helpers/hostile-strings.js";
 import { section, testDirs } from "../../helpers/validation.js";
 

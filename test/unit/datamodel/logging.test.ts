@@ -6,9 +6,9 @@ import {
   LOGGING_TARGET_ENV,
   MANAGER_LOG_GROUPS,
   kresdLogGroups,
-} from "../../../lib/datamodel/logging.js";
-import { renderLogging } from "../../../lib/datamodel/lua/logging.js";
-import { luaStr } from "../../../lib/utils/lua.js";
+} from "../../../lib/datamodel/sections/logging/schema.js";
+import { renderLogging } from "../../../lib/datamodel/sections/logging/render.js";
+import { luaStr } from "../../../lib/utils/lua-literal.js";
 import { hostileStrings } from "../../helpers/hostile-strings.js";
 import { section, testRundir } from "../../helpers/validation.js";
 

@@ -1,8 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { validateConfig } from "../../../lib/datamodel/load.js";
-import { renderWorkerLua } from "../../../lib/datamodel/lua/index.js";
-import { renderLua } from "../../../lib/datamodel/lua/lua.js";
+import { renderWorkerLua } from "../../../lib/datamodel/worker-lua.js";
+import { renderLua } from "../../../lib/datamodel/sections/lua/render.js";
 import { section, testRundir } from "../../helpers/validation.js";
 
 const tmp = testRundir("kres-lua-");

@@ -1,8 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { validateConfig } from "../../../lib/datamodel/load.js";
-import { renderWorkerLua } from "../../../lib/datamodel/lua/index.js";
-import { DEFAULT_API_SOCKET } from "../../../lib/datamodel/management.js";
+import { renderWorkerLua } from "../../../lib/datamodel/worker-lua.js";
+import { DEFAULT_API_SOCKET } from "../../../lib/datamodel/sections/management/schema.js";
 import { section, testDirs } from "../../helpers/validation.js";
 
 const { tmp, rundir } = testDirs("kr-mgmt-unit-");

@@ -5,8 +5,8 @@ import {
   statisticsQuery,
   METRIC_KEYS,
   metricValuesQuery,
-} from "../../../lib/datamodel/lua/monitoring.js";
-import { luaStr } from "../../../lib/utils/lua.js";
+} from "../../../lib/datamodel/sections/monitoring/render.js";
+import { luaStr } from "../../../lib/utils/lua-literal.js";
 import { hostileStrings } from "../../helpers/hostile-strings.js";
 import { section, testRundir } from "../../helpers/validation.js";
 

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { listenSockets, renderNetwork } from "../../../lib/datamodel/lua/network.js";
+import { listenSockets, renderNetwork } from "../../../lib/datamodel/sections/network/render.js";
 import type { ValidationContext } from "../../../lib/datamodel/context.js";
 import { hostileStrings } from "../../helpers/hostile-strings.js";
 import { section, testDirs } from "../../helpers/validation.js";

@@ -1,4 +1,4 @@
-import { renderOptions } from "../../../lib/datamodel/lua/options.js";
+import { renderOptions } from "../../../lib/datamodel/sections/options/render.js";
 import { section, testRundir } from "../../helpers/validation.js";
 
 const rundir = testRundir("kres-options-");

@@ -1,7 +1,7 @@
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
-import { renderRateLimiting } from "../../../lib/datamodel/lua/rate-limiting.js";
-import { MAX_INSTANT_LIMIT } from "../../../lib/datamodel/rate-limiting.js";
+import { renderRateLimiting } from "../../../lib/datamodel/sections/rate-limiting/render.js";
+import { MAX_INSTANT_LIMIT } from "../../../lib/datamodel/sections/rate-limiting/schema.js";
 import { section, testRundir } from "../../helpers/validation.js";
 
 const rundir = testRundir("kres-ratelimit-");

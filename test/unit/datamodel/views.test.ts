@@ -3,7 +3,7 @@ import * as path from "node:path";
 import type { KresConfig } from "../../../lib/datamodel/config.js";
 import type { Problem } from "../../../lib/datamodel/errors.js";
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
-import { renderViews } from "../../../lib/datamodel/lua/views.js";
+import { renderViews } from "../../../lib/datamodel/sections/views/render.js";
 import { problemsOf, testDirs, validate } from "../../helpers/validation.js";
 
 const { tmp, rundir } = testDirs("kres-views-");

@@ -6,7 +6,7 @@ import {
   type SubprocessStatus,
 } from "../../../lib/controller/interface.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
-import { renderWorkerLua } from "../../../lib/datamodel/lua/index.js";
+import { renderWorkerLua } from "../../../lib/datamodel/worker-lua.js";
 import { ApplyFailed, ChangeRefused } from "../../../lib/manager/errors.js";
 import { KresManager } from "../../../lib/manager/kres-manager.js";
 import { logger } from "../../../lib/manager/logger.js";

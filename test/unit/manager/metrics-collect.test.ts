@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as net from "node:net";
-import { METRIC_KEYS } from "../../../lib/datamodel/lua/monitoring.js";
+import { METRIC_KEYS } from "../../../lib/datamodel/sections/monitoring/render.js";
 import * as path from "node:path";
 import type { SubprocessStatus } from "../../../lib/controller/interface.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";

@@ -5,7 +5,7 @@
 import type { WorkerReport } from "../../../lib/manager/metrics/collect.js";
 import { renderPrometheus } from "../../../lib/manager/metrics/prometheus.js";
 import { hasPromtool, promtoolProblems, samples } from "../../helpers/prometheus.js";
-import { METRIC_KEYS } from "../../../lib/datamodel/lua/monitoring.js";
+import { METRIC_KEYS } from "../../../lib/datamodel/sections/monitoring/render.js";
 import {
   nestStatistics,
   parseMetricValues,

@@ -1,4 +1,4 @@
-import { luaStr, luaValue, luaStrList } from "../../../lib/utils/lua.js";
+import { luaStr, luaValue, luaStrList } from "../../../lib/utils/lua-literal.js";
 
 describe("luaStr", () => {
   it("keeps plain printable ASCII readable", () => {
