@@ -1,5 +1,5 @@
 import type { KresConfig } from "../datamodel/config.js";
-import type { ListenSocket } from "../datamodel/sections/network/render.js";
+import type { ListenSocket } from "../datamodel/sections/network/sockets.js";
 
 /**
  * What the manager needs from whatever runs its subprocesses. The manager only ever talks to

@@ -14,14 +14,13 @@ import { monitoringSchema } from "./sections/monitoring/schema.js";
 import { networkSchema } from "./sections/network/schema.js";
 import { optionsSchema } from "./sections/options/schema.js";
 import { rateLimitingSchema } from "./sections/rate-limiting/schema.js";
-import { checkTags, viewsSchema } from "./sections/views/schema.js";
+import { viewTags, viewsSchema } from "./sections/views/schema.js";
 import { freeText, intPositive, writableDir } from "./types/index.js";
+import { NSID_MAX_BYTES, UNSUPPORTED } from "./kresd56.js";
 
 /** Upstream's hard ceiling on workers, and the default of max-workers. */
 export const WORKERS_MAX = 256;
 export const DEFAULT_RUNDIR = "/run/knot-resolver";
-/** Longest NSID kresd 5.6 still sends (measured: 65 400 bytes work with a small answer, 65 535 do not). */
-export const NSID_MAX_BYTES = 65_000;
 
 const workersSchema = z
   .union([z.literal("auto"), intPositive], { error: "expected a positive integer or 'auto'" })
@@ -43,7 +42,7 @@ export const kresConfigSchema = z
       // It travels as an EDNS option inside one DNS message (at most 65535 bytes): kresd 5.6
       // silently sends no answer or no NSID at all past that.
       .refine((s) => Buffer.byteLength(s, "utf8") <= NSID_MAX_BYTES, {
-        error: `not supported by kresd 5.6: an NSID longer than ${NSID_MAX_BYTES} bytes does not fit in a DNS message with the answer`,
+        error: `${UNSUPPORTED}: an NSID longer than ${NSID_MAX_BYTES} bytes does not fit in a DNS message with the answer`,
       })
       .optional()
       .meta({ description: "Name Server Identifier (RFC 5001) sent to clients that ask." }),
@@ -99,5 +98,43 @@ export const kresConfigSchema = z
 
 /** A validated configuration: what every part of the manager passes around. */
 export type KresConfig = z.output<typeof kresConfigSchema>;
-/** A configuration as written by the user (before defaults). */
-export type KresConfigInput = z.input<typeof kresConfigSchema>;
+
+interface TagIssueSink {
+  addIssue(issue: { code: "custom"; path: (string | number)[]; message: string }): void;
+}
+
+/**
+ * Upstream's cross-section tag check: every tag of a local-data rule or RPZ must be assigned by
+ * some view, and view tags no rule uses are reported at /views (upstream reports them only when
+ * more than one is unused, so a config upstream accepts is accepted here too).
+ */
+function checkTags(cfg: Pick<KresConfig, "views" | "local-data">, ctx: TagIssueSink): void {
+  const known = viewTags(cfg.views);
+  const used = new Set<string>();
+  const check = (section: "rules" | "rpz", items: readonly { tags?: string[] | undefined }[] | undefined) => {
+    (Array.isArray(items) ? items : []).forEach((item, i) => {
+      const missing: string[] = [];
+      for (const tag of Array.isArray(item?.tags) ? item.tags : []) {
+        used.add(tag);
+        if (!known.includes(tag) && !missing.includes(tag)) missing.push(tag);
+      }
+      if (missing.length > 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["local-data", section, i, "tags"],
+          message: `tags ${missing.map((t) => `'${t}'`).join(", ")} not found in the tags of /views`,
+        });
+      }
+    });
+  };
+  check("rules", cfg["local-data"].rules);
+  check("rpz", cfg["local-data"].rpz);
+  const unused = known.filter((t) => !used.has(t));
+  if (unused.length > 1) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["views"],
+      message: `unused tags ${unused.map((t) => `'${t}'`).join(", ")}: no /local-data rule or RPZ uses them`,
+    });
+  }
+}

@@ -1,8 +1,8 @@
 import * as path from "node:path";
 import type { KresConfig } from "../datamodel/config.js";
-import { cacheGcEnabled } from "../datamodel/sections/cache/schema.js";
+import { cacheGcEnabled } from "../controller/cache-gc.js";
 import { renderWorkerLua } from "../datamodel/worker-lua.js";
-import { listenSockets, type ListenSocket } from "../datamodel/sections/network/render.js";
+import { listenSockets, type ListenSocket } from "../datamodel/sections/network/sockets.js";
 import {
   CACHE_GC,
   kresdName,

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { cacheGcArgs, KRES_CACHE_GC } from "../../lib/datamodel/sections/cache/schema.js";
+import { cacheGcArgs, KRES_CACHE_GC } from "../../lib/controller/cache-gc.js";
 import type { KresConfig } from "../../lib/datamodel/config.js";
 import { ConfigValidationError } from "../../lib/datamodel/errors.js";
 import { validateConfig } from "../../lib/datamodel/load.js";

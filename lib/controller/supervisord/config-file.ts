@@ -1,11 +1,10 @@
 import * as path from "node:path";
-import { cacheGcArgs, cacheGcEnabled } from "../../datamodel/sections/cache/schema.js";
+import { cacheGcArgs, cacheGcEnabled, KRES_CACHE_GC } from "../cache-gc.js";
 import type { KresConfig } from "../../datamodel/config.js";
 import { projectRoot } from "../../utils/paths.js";
 
 // Overridable so a test (or another distribution) can point at a different kresd binary.
 export const KRESD = process.env.KRES_KRESD ?? "/usr/sbin/kresd";
-export const KRES_CACHE_GC = "/usr/sbin/kres-cache-gc";
 // Stands for supervisord's %(process_num)d while the command is escaped.
 const PROCESS_NUM = 987654321;
 

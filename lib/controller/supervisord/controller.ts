@@ -11,7 +11,7 @@ import {
 } from "../interface.js";
 import * as fs from "node:fs";
 import type { KresConfig } from "../../datamodel/config.js";
-import type { ListenSocket } from "../../datamodel/sections/network/render.js";
+import type { ListenSocket } from "../../datamodel/sections/network/sockets.js";
 import { readFileIfExists, writeFileAtomic } from "../../utils/files.js";
 import {
   renderSupervisordConf,

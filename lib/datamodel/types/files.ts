@@ -62,9 +62,7 @@ const all =
   };
 
 export const uncheckedPath = pathType("path", () => undefined);
-export const dirPath = pathType("existing directory", isDir);
 export const filePath = pathType("path of a file in an existing directory", inDir);
-export const existingFile = pathType("existing file", isFile);
 export const readableFile = pathType(
   "readable file",
   all(isFile, (p) => (accessible(p, fs.constants.R_OK) ? undefined : `'${p}' is not readable`)),

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { cacheGcArgs, cacheGcEnabled, DEFAULT_CACHE_DIR } from "../../../lib/datamodel/sections/cache/schema.js";
+import { cacheGcArgs, cacheGcEnabled } from "../../../lib/controller/cache-gc.js";
+import { DEFAULT_CACHE_DIR } from "../../../lib/datamodel/sections/cache/schema.js";
 import type { KresConfig } from "../../../lib/datamodel/config.js";
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { listenSockets, renderNetwork } from "../../../lib/datamodel/sections/network/render.js";
+import { renderNetwork } from "../../../lib/datamodel/sections/network/render.js";
+import { listenSockets } from "../../../lib/datamodel/sections/network/sockets.js";
 import type { ValidationContext } from "../../../lib/datamodel/context.js";
 import { hostileStrings } from "../../helpers/hostile-strings.js";
 import { section, testDirs } from "../../helpers/validation.js";

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import type { KresConfig } from "../../config.js";
 import {
   domainName,
   freeText,
@@ -16,21 +15,16 @@ import {
   timeUnit,
   writableDir,
 } from "../../types/index.js";
+import {
+  UNSUPPORTED,
+  CACHE_SIZE_MIN,
+  TTL_MAX_SECONDS,
+  NS_TIMEOUT_MAX_MS,
+  PREFILL_INTERVAL_MIN_SECONDS,
+} from "../../kresd56.js";
 
 /** Upstream's default cache directory (Debian's knot-resolver package creates it). */
 export const DEFAULT_CACHE_DIR = "/var/cache/knot-resolver";
-/** The cache garbage collector binary of Debian's knot-resolver 5.6. */
-export const KRES_CACHE_GC = "/usr/sbin/kres-cache-gc";
-
-const UNSUPPORTED = "not supported by kresd 5.6";
-/** kresd 5.6 refuses an LMDB map smaller than this (cache.open). */
-const CACHE_SIZE_MIN = 8192;
-/** kresd 5.6 keeps TTL bounds in a signed 32-bit range. */
-const TTL_MAX_SECONDS = 2 ** 31 - 1;
-/** kresd 5.6 cache.ns_tout() takes 1 … 2^32-2 milliseconds. */
-const NS_TIMEOUT_MAX_MS = 2 ** 32 - 2;
-/** kresd 5.6's prefill module refuses shorter refresh intervals. */
-const PREFILL_INTERVAL_MIN_SECONDS = 3600;
 
 /**
  * Converts a unit value for a check; undefined when the value is not valid. zod runs checks even
@@ -240,51 +234,3 @@ export const cacheSchema = z
   .meta({ description: "DNS cache: storage, size, TTL bounds, garbage collection, prefill and prefetch." });
 
 export type CacheConfig = z.output<typeof cacheSchema>;
-export type GarbageCollectorConfig = Exclude<CacheConfig["garbage-collector"], false>;
-
-/** Whether the configuration wants the cache garbage collector (kres-cache-gc) running. */
-export function cacheGcEnabled(cfg: KresConfig): boolean {
-  const gc = cfg.cache["garbage-collector"];
-  return gc !== false && gc.enable;
-}
-
-/**
- * Command-line arguments of kres-cache-gc 5.6 (`KRES_CACHE_GC`, after the program name) for the
- * configured garbage collector: `-c` the cache directory, `-d` interval (ms), `-u` threshold (%),
- * `-f` release (%), `-l` deletes and `-L` reads per transaction, `-t` temporary key space (MiB),
- * `-m` transaction duration and `-w` delay between transactions (µs), `-n` dry run, `-v` verbose
- * when logging is at debug level or has the 'cache-gc' group. Like upstream, units are truncated
- * to what the option takes. Throws when the garbage collector is disabled: check
- * `cacheGcEnabled` first.
- */
-export function cacheGcArgs(cfg: KresConfig): string[] {
-  const gc = cfg.cache["garbage-collector"];
-  if (gc === false || !gc.enable)
-    throw new Error("the cache garbage collector is disabled in the configuration");
-  const args = [
-    "-c",
-    cfg.cache.storage,
-    "-d",
-    String(timeMillis(gc.interval)),
-    "-u",
-    String(gc.threshold),
-    "-f",
-    String(gc.release),
-    "-l",
-    String(gc["rw-deletes"]),
-    "-L",
-    String(gc["rw-reads"]),
-    "-t",
-    String(sizeMBytes(gc["temp-keys-space"])),
-    "-m",
-    String(timeMicros(gc["rw-duration"])),
-    "-w",
-    String(timeMicros(gc["rw-delay"])),
-  ];
-  if (gc["dry-run"]) args.push("-n");
-  // The logging section is owned elsewhere; read only the two fields upstream looks at.
-  const logging = cfg.logging as { level?: unknown; groups?: unknown };
-  const groups = Array.isArray(logging.groups) ? (logging.groups as unknown[]) : [];
-  if (logging.level === "debug" || groups.includes("cache-gc")) args.push("-v");
-  return args;
-}

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { timeMicros, timeUnit } from "../../types/index.js";
+import { UNSUPPORTED, unsupported } from "../../kresd56.js";
 
 // The `defer` section (request prioritization), as in Knot Resolver 6.0.10–6.0.16.
 // kresd 5.6 has no defer (no defer_init(), no CPU-time accounting per source), so only the
@@ -17,15 +18,14 @@ export const deferSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["enabled"],
-        message:
-          "not supported by kresd 5.6: it has no request prioritization (defer is a Knot Resolver 6 feature)",
+        message: unsupported("it has no request prioritization (defer is a Knot Resolver 6 feature)"),
       });
     }
     if (timeMicros(cfg["log-period"]) !== 0) {
       ctx.addIssue({
         code: "custom",
         path: ["log-period"],
-        message: `not supported by kresd 5.6: it has no request prioritization to log about (got '${cfg["log-period"]}', only '0s' is accepted)`,
+        message: `${UNSUPPORTED}: it has no request prioritization to log about (got '${cfg["log-period"]}', only '0s' is accepted)`,
       });
     }
   })

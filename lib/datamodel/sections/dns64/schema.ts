@@ -1,10 +1,6 @@
 import { z } from "zod";
 import { ipv6Network, ipv6Network96, parseNetwork, timeUnit, timeSeconds } from "../../types/index.js";
-
-const UNSUPPORTED = "not supported by kresd 5.6";
-
-/** kresd 5.6 takes the reverse TTL in whole seconds into a 32-bit TTL field. */
-const REV_TTL_MAX = 2 ** 31 - 1;
+import { UNSUPPORTED, TTL_MAX_SECONDS } from "../../kresd56.js";
 
 const dns64ObjectSchema = z
   .strictObject({
@@ -34,11 +30,11 @@ const dns64ObjectSchema = z
   })
   .superRefine((d, ctx) => {
     const ttl = d["rev-ttl"];
-    if (ttl !== undefined && timeSeconds(ttl) > REV_TTL_MAX) {
+    if (ttl !== undefined && timeSeconds(ttl) > TTL_MAX_SECONDS) {
       ctx.addIssue({
         code: "custom",
         path: ["rev-ttl"],
-        message: `${UNSUPPORTED}: a TTL is at most ${REV_TTL_MAX} seconds, got '${ttl}'`,
+        message: `${UNSUPPORTED}: a TTL is at most ${TTL_MAX_SECONDS} seconds, got '${ttl}'`,
       });
     }
   })

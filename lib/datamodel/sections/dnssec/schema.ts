@@ -2,7 +2,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { validationContext } from "../../context.js";
-import { absoluteName, domainName, freeText, intNonNegative, readableFile, timeUnit } from "../../types/index.js";
+import {
+  absoluteName,
+  domainName,
+  freeText,
+  intNonNegative,
+  readableFile,
+  timeUnit,
+} from "../../types/index.js";
 
 const TA_TYPE_RE = /^(?:DS|DNSKEY)$/i;
 

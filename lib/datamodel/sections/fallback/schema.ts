@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { forwardServersSchema } from "../forward/schema.js";
-
-const UNSUPPORTED = "not supported by kresd 5.6";
+import { UNSUPPORTED } from "../../kresd56.js";
 
 /**
  * Knot Resolver 6.0.16's `fallback`: when a query cannot reach any upstream (authoritative)

@@ -8,8 +8,7 @@ import {
   pinSha256,
   readableFile,
 } from "../../types/index.js";
-
-const UNSUPPORTED = "not supported by kresd 5.6";
+import { UNSUPPORTED } from "../../kresd56.js";
 
 /** A forward server given as an object: address(es) plus how to reach and authenticate it. */
 export const forwardServerSchema = z

@@ -9,11 +9,10 @@ import {
   timeSeconds,
   timeUnit,
 } from "../../types/index.js";
+import { TTL_MAX_SECONDS } from "../../kresd56.js";
 
 /** Knot Resolver 6's TTL of local data when none is configured (KR_RULE_TTL_DEFAULT). */
 export const LOCAL_DATA_TTL_DEFAULT = 300;
-/** Largest TTL DNS allows (RFC 2181); kresd would wrap larger values. */
-const TTL_MAX_SECONDS = 2 ** 31 - 1;
 
 export const SUBTREE_KINDS = ["empty", "nxdomain", "redirect"] as const;
 export const RPZ_LOG_ITEMS = ["ip", "name"] as const;

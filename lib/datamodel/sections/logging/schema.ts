@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { timeUnit, writableFilePath } from "../../types/index.js";
+import { UNSUPPORTED } from "../../kresd56.js";
 
 // The `logging` section, as in Knot Resolver 6.0.10–6.0.16 (the releases that also have
 // rate-limiting and defer): level, target, groups, dnssec-bogus, dnstap, debugging.
@@ -170,7 +171,7 @@ export const loggingSchema = z
         ctx.addIssue({
           code: "custom",
           path: ["groups", i],
-          message: `not supported by kresd 5.6: it has no logging group '${group}' (${reason})`,
+          message: `${UNSUPPORTED}: it has no logging group '${group}' (${reason})`,
         });
       }
     });

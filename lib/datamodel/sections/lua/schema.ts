@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { readableFile } from "../../types/index.js";
+import { UNSUPPORTED } from "../../kresd56.js";
 
-const UNSUPPORTED = "not supported by kresd 5.6";
 const NO_POLICY_LOADER = "there is no policy-loader process (no shared rules database), use 'script' instead";
 
 export const luaSchema = z

@@ -20,8 +20,7 @@ import {
   sizeUnit,
   writableFilePath,
 } from "../../types/index.js";
-
-const NOT_56 = "not supported by kresd 5.6: ";
+import { UNSUPPORTED } from "../../kresd56.js";
 
 type Ctx = z.core.$RefinementCtx;
 
@@ -129,12 +128,14 @@ const listenObject = z
         problem(
           ctx,
           ["unix-socket"],
-          NOT_56 + "it serves DNS on IP addresses and network interfaces only, not on unix sockets",
+          UNSUPPORTED +
+            ": " +
+            "it serves DNS on IP addresses and network interfaces only, not on unix sockets",
         );
       }
     }
     if (l.kind === "doq") {
-      problem(ctx, ["kind"], NOT_56 + "it has no DNS-over-QUIC ('doq')");
+      problem(ctx, ["kind"], UNSUPPORTED + ": " + "it has no DNS-over-QUIC ('doq')");
     }
   }, ONCE_VALID)
   .transform((l) => ({
@@ -152,7 +153,8 @@ const listenList = z
       problem(
         ctx,
         [],
-        NOT_56 +
+        UNSUPPORTED +
+          ": " +
           "with nothing to listen on, kresd 5.6 falls back to listening on 127.0.0.1 and ::1, ports 53 and 853",
       );
       return;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { intPositive, timeUnit } from "../../types/index.js";
+import { unsupported } from "../../kresd56.js";
 
 // The `rate-limiting` section, as in Knot Resolver 6.0.9–6.0.16: absent (the default) or an
 // object whose presence turns rate limiting on; `rate-limit` is then required.
@@ -69,8 +70,7 @@ const rateLimitingObject = z
       ctx.addIssue({
         code: "custom",
         path: [],
-        message:
-          "not supported by kresd 5.6: it has no rate limiting (Knot Resolver 6 feature); remove the section",
+        message: unsupported("it has no rate limiting (Knot Resolver 6 feature); remove the section"),
       });
     },
     { when: (p) => typeof p.value === "object" && p.value !== null && !Array.isArray(p.value) },

@@ -1,8 +1,6 @@
 import { z } from "zod";
-import type { KresConfig } from "../../config.js";
 import { floatNonNegative, idPattern, ipNetwork } from "../../types/index.js";
-
-const UNSUPPORTED = "not supported by kresd 5.6";
+import { UNSUPPORTED } from "../../kresd56.js";
 
 export const VIEW_PROTOCOLS = ["udp53", "tcp53", "dot", "doh", "doq"] as const;
 export const VIEW_ANSWERS = ["allow", "refused", "noanswer"] as const;
@@ -90,44 +88,4 @@ export function viewTags(views: ViewsConfig): string[] {
     for (const t of Array.isArray(view?.tags) ? view.tags : []) if (!tags.includes(t)) tags.push(t);
   }
   return tags;
-}
-
-interface TagIssueSink {
-  addIssue(issue: { code: "custom"; path: (string | number)[]; message: string }): void;
-}
-
-/**
- * Upstream's cross-section tag check: every tag of a local-data rule or RPZ must be assigned by
- * some view, and view tags no rule uses are reported at /views (upstream reports them only when
- * more than one is unused, so a config upstream accepts is accepted here too).
- */
-export function checkTags(cfg: Pick<KresConfig, "views" | "local-data">, ctx: TagIssueSink): void {
-  const known = viewTags(cfg.views);
-  const used = new Set<string>();
-  const check = (section: "rules" | "rpz", items: readonly { tags?: string[] | undefined }[] | undefined) => {
-    (Array.isArray(items) ? items : []).forEach((item, i) => {
-      const missing: string[] = [];
-      for (const tag of Array.isArray(item?.tags) ? item.tags : []) {
-        used.add(tag);
-        if (!known.includes(tag) && !missing.includes(tag)) missing.push(tag);
-      }
-      if (missing.length > 0) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["local-data", section, i, "tags"],
-          message: `tags ${missing.map((t) => `'${t}'`).join(", ")} not found in the tags of /views`,
-        });
-      }
-    });
-  };
-  check("rules", cfg["local-data"].rules);
-  check("rpz", cfg["local-data"].rpz);
-  const unused = known.filter((t) => !used.has(t));
-  if (unused.length > 1) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["views"],
-      message: `unused tags ${unused.map((t) => `'${t}'`).join(", ")}: no /local-data rule or RPZ uses them`,
-    });
-  }
 }
