@@ -3,8 +3,8 @@
  * the clear, over its control socket (RUNDIR/control/<pid>).
  */
 import * as path from "node:path";
+import { cacheClearLua } from "../datamodel/cache-clear/render.js";
 import {
-  cacheClearLua,
   cacheClearResultSchema,
   parseCacheClearRequest,
   type CacheClearResult,

@@ -5,7 +5,8 @@
  */
 import { jest } from "@jest/globals";
 import * as path from "node:path";
-import { KR_CACHE_COMMIT, RR_TYPES } from "../../lib/datamodel/cache-clear/schema.js";
+import { KR_CACHE_COMMIT } from "../../lib/datamodel/cache-clear/render.js";
+import { RR_TYPES } from "../../lib/datamodel/cache-clear/schema.js";
 import { apiCall, type ApiResponse } from "../helpers/api.js";
 import {
   controlCall,

@@ -1,11 +1,10 @@
 /**
  * The body of `POST /cache/clear` (upstream's CacheClearRPCSchema: same keys, defaults and checks)
- * and the one line of Lua that runs it on a kresd 5.6 worker.
+ * and what kresd answers; render.ts turns a request into the Lua that runs it.
  */
 import { z } from "zod";
-import { luaBool, luaNum, luaStr } from "../../utils/lua-literal.js";
 import { printable, problemsFromIssues, type Problem } from "../errors.js";
-import { absoluteName, domainName, intPositive } from "../types/index.js";
+import { domainName, intPositive } from "../types/index.js";
 
 /**
  * Every RR type mnemonic kresd 5.6 knows, with its number: its `kres.type` table
@@ -192,34 +191,6 @@ export function parseCacheClearRequest(body: unknown): CacheClearRequest {
   const result = cacheClearSchema.safeParse(body === undefined ? {} : body);
   if (!result.success) throw new InvalidCacheClearRequest(problemsFromIssues(result.error.issues));
   return result.data;
-}
-
-/** Ends the worker's open cache transaction (commits a write one, releases a read one). */
-export const KR_CACHE_COMMIT = `require(${luaStr("ffi")}).C.kr_cache_commit(kres.context().cache)`;
-
-/**
- * One line of Lua (an expression, as the control socket wants) for kresd 5.6: `cache.clear(name,
- * exact_name, rr_type, chunk_size)` with its result table as JSON (a Lua string); a Lua error stays
- * an error. kresd refuses a chunk size together with an RR type (that removes one RR set at
- * once), so it gets nil then.
- *
- * The cache is committed afterwards, whatever happened: kresd 5.6's control socket does not, and
- * cache.clear() with an RR type leaves its LMDB write transaction open, which holds the cache's
- * write lock, so every other worker hangs on its next cache write until this one answers a query.
- */
-export function cacheClearLua(req: CacheClearRequest): string {
-  const type = req["rr-type"];
-  const args = [
-    req.name === undefined ? "nil" : luaStr(absoluteName(req.name)),
-    luaBool(req["exact-name"]),
-    type === undefined ? "nil" : luaNum(RR_TYPES[type]),
-    type === undefined ? luaNum(req["chunk-size"]) : "nil",
-  ];
-  return (
-    `(function() local ok, res = pcall(cache.clear, ${args.join(", ")}); ` +
-    `${KR_CACHE_COMMIT}; ` +
-    "if not ok then error(res, 0) end; return tojson(res) end)()"
-  );
 }
 
 /**

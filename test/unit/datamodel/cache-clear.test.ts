@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
+import { cacheClearLua } from "../../../lib/datamodel/cache-clear/render.js";
 import {
-  cacheClearLua,
   cacheClearResultSchema,
   CHUNK_SIZE_MAX,
   InvalidCacheClearRequest,
@@ -147,7 +147,7 @@ describe("cache clear request schema", () => {
 
 /** The arguments the Lua passes to kresd's cache.clear(). */
 function clearArgs(body: unknown): string {
-  const m = /^\(function\(\) local ok, res = pcall\(cache\.clear, (.*?)\); /.exec(lua(body));
+  const m = /^\(function\(\.\.\.\) .* end\)\((.*)\)$/.exec(lua(body));
   if (!m) throw new Error(`unexpected Lua: ${lua(body)}`);
   return m[1] as string;
 }
@@ -155,9 +155,10 @@ function clearArgs(body: unknown): string {
 describe("cache clear Lua for kresd 5.6", () => {
   it("is one expression: the clear, a commit whatever happened, the result as JSON or the error", () => {
     expect(lua({})).toBe(
-      "(function() local ok, res = pcall(cache.clear, nil, false, nil, 100); " +
-        'require("ffi").C.kr_cache_commit(kres.context().cache); ' +
-        "if not ok then error(res, 0) end; return tojson(res) end)()",
+      "(function(...) local name, exact_name, rr_type, chunk_size = ... " +
+        "local ok, res = pcall(cache.clear, name, exact_name, rr_type, chunk_size) " +
+        "require('ffi').C.kr_cache_commit(kres.context().cache) " +
+        "if not ok then error(res, 0) end return tojson(res) end)(nil, false, nil, 100)",
     );
   });
 
