@@ -14,7 +14,7 @@ import {
   type GlobalArgs,
 } from "../common.js";
 import { dumpData, formatOf } from "../format.js";
-import { migrateConfig } from "../migrate.js";
+import { migrateConfig } from "../config-migration.js";
 
 interface MigrateArgs extends GlobalArgs {
   input: string;

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { migrateConfig } from "../../../lib/cli/migrate.js";
+import { migrateConfig } from "../../../lib/cli/config-migration.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { kresctl } from "./fake-manager.js";
 
