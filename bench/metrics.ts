@@ -19,7 +19,7 @@ import { execFile } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import { ControlConnection } from "../lib/utils/kresd-control.js";
+import { ControlConnection } from "../lib/controller/kresd/control-socket.js";
 import {
   fmtMs,
   isMain,

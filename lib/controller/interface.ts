@@ -44,12 +44,31 @@ export class SubprocessError extends Error {
   }
 }
 
+/**
+ * Nothing listens on a worker's control socket (any more), or it has no process: the worker is gone
+ * or being replaced.
+ */
+export class WorkerGone extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "WorkerGone";
+  }
+}
+
 /** The controller itself (supervisord) cannot be reached. */
 export class ControllerUnavailable extends Error {
   constructor(message: string) {
     super(message);
     this.name = "ControllerUnavailable";
   }
+}
+
+/** A kresd worker to send Lua to, as list() or status() reported it: its pid picks the process. */
+export type WorkerRef = Pick<SubprocessStatus, "name" | "pid">;
+
+export interface CommandOptions {
+  /** How long the answer may take, connecting included (default 5 s). */
+  timeoutMs?: number;
 }
 
 export interface SubprocessController {
@@ -79,6 +98,14 @@ export interface SubprocessController {
   start(name: string): Promise<SubprocessStatus>;
   /** Stops; resolves once it is gone. Stopping a stopped process is not an error. */
   stop(name: string): Promise<void>;
+  /**
+   * kresd's answer to one line of Lua sent to a running worker (as upstream's Subprocess.command):
+   * a value as kresd prints it, e.g. "2", "'text'" or a table dump; a Lua error comes back as its
+   * message. The worker is asked over a kept-open connection (one round trip), one line in flight
+   * per connection. Rejects with WorkerGone when the worker has no process or nothing listens on
+   * its control socket, with an Error on a timeout or a broken connection.
+   */
+  command(worker: WorkerRef, lua: string, opts?: CommandOptions): Promise<string>;
   /** Tells the controller the manager itself is ready (its start-up is complete). */
   notifyReady(pid: number): Promise<void>;
   /** Stops everything, the manager included, with an error exit: the manager has given up. */

@@ -178,6 +178,7 @@ export class ManagerApi {
     this.workerMetrics ??= new WorkerMetrics({
       config: () => this.store.snapshot.config,
       processes: () => this.manager.processes(),
+      command: (worker, lua, opts) => this.manager.command(worker, lua, opts),
     });
     return this.workerMetrics;
   }
@@ -190,7 +191,10 @@ export class ManagerApi {
   async clearCache(body: unknown): Promise<CacheClearResult> {
     const config = this.store.snapshot.config;
     const processes = await this.manager.processes();
-    return clearCache({ processes, workers: config.workers, rundir: config.rundir }, body);
+    return clearCache(
+      { processes, workers: config.workers, command: (w, lua, opts) => this.manager.command(w, lua, opts) },
+      body,
+    );
   }
 
   /** A document as the API edits it, validated as if it came from the config files. */

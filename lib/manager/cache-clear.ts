@@ -1,16 +1,15 @@
 /**
  * Cache clearing for `POST /cache/clear`: the workers share one cache, so one running worker runs
- * the clear, over its control socket (RUNDIR/control/<pid>).
+ * the clear, sent to it by the controller's command().
  */
-import * as path from "node:path";
 import { cacheClearLua } from "../datamodel/cache-clear/render.js";
 import {
   cacheClearResultSchema,
   parseCacheClearRequest,
   type CacheClearResult,
 } from "../datamodel/cache-clear/schema.js";
-import type { SubprocessStatus } from "../controller/interface.js";
-import { controlCall, luaStringAnswerText } from "../utils/kresd-control.js";
+import type { SubprocessController, SubprocessStatus } from "../controller/interface.js";
+import { luaStringAnswerText } from "../utils/krprint.js";
 import { logger } from "./logger.js";
 
 /** How long the worker may take for one round (at most CHUNK_SIZE_MAX records). */
@@ -29,7 +28,8 @@ export interface CacheClearTarget {
   processes: readonly SubprocessStatus[];
   /** Worker slots in use (config `workers`): the canary and leftovers above them are not asked. */
   workers: number;
-  rundir: string;
+  /** Sends the clear to the worker: the controller's command(). */
+  command: SubprocessController["command"];
 }
 
 /** The running worker with the lowest slot below `workers`, if any. */
@@ -55,11 +55,10 @@ export async function clearCache(
   const request = parseCacheClearRequest(body);
   const worker = pickWorker(target.processes, target.workers);
   if (!worker) throw new CacheClearFailed("no kresd worker is running to clear the cache");
-  const socket = path.join(target.rundir, "control", String(worker.pid));
   const lua = cacheClearLua(request);
-  let answer: string | undefined;
+  let answer: string;
   try {
-    [answer] = await controlCall(socket, [lua], { timeoutMs });
+    answer = await target.command(worker, lua, { timeoutMs });
   } catch (e) {
     throw new CacheClearFailed(`${worker.name}: ${(e as Error).message}`);
   }
@@ -68,7 +67,7 @@ export async function clearCache(
   try {
     text = luaStringAnswerText(answer);
   } catch {
-    throw new CacheClearFailed(`${worker.name} refused to clear the cache: ${answer ?? "(no answer)"}`);
+    throw new CacheClearFailed(`${worker.name} refused to clear the cache: ${answer}`);
   }
   const result = cacheClearResultSchema.safeParse(parseJson(text));
   if (!result.success) throw new CacheClearFailed(`${worker.name} gave an unexpected answer: ${text}`);

@@ -1,4 +1,3 @@
-import * as path from "node:path";
 import type { KresConfig } from "../datamodel/config.js";
 import { cacheGcEnabled } from "../controller/cache-gc.js";
 import { renderWorkerLua } from "../datamodel/worker-lua.js";
@@ -7,10 +6,11 @@ import {
   CACHE_GC,
   kresdName,
   SubprocessError,
+  type CommandOptions,
   type SubprocessController,
   type SubprocessStatus,
+  type WorkerRef,
 } from "../controller/interface.js";
-import { controlCall } from "../utils/kresd-control.js";
 import { SerialQueue } from "../utils/serial-queue.js";
 import { ApplyFailed, ChangeRefused } from "./errors.js";
 import { logger } from "./logger.js";
@@ -148,6 +148,11 @@ export class KresManager {
     return this.controller.list();
   }
 
+  /** kresd's answer to one line of Lua sent to a worker (the controller's command()). */
+  command(worker: WorkerRef, lua: string, opts?: CommandOptions): Promise<string> {
+    return this.controller.command(worker, lua, opts);
+  }
+
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     return this.queue.run(fn);
   }
@@ -186,7 +191,7 @@ export class KresManager {
         continue;
       }
       await this.controller.createKresd(id, lua, sockets);
-      if (stale.has(id)) await this.retire(cfg, p as SubprocessStatus);
+      if (stale.has(id)) await this.retire(p as SubprocessStatus);
       const started = await this.controller.start(name);
       logger.info(`${stale.has(id) ? "restarted" : "started"} ${name} (pid ${started.pid})`);
       if (started.pid) this.seenPids.set(id, started.pid);
@@ -196,7 +201,7 @@ export class KresManager {
       const canaryRan = id === canaryId && stale.size > 0;
       if (id < cfg.workers || (!isUp(p) && !canaryRan)) continue;
       if (id === canaryId) await this.controller.stop(p.name);
-      else await this.retire(cfg, p);
+      else await this.retire(p);
       this.seenPids.delete(id);
       if (id !== canaryId) logger.info(`stopped surplus ${p.name}`);
     }
@@ -217,14 +222,13 @@ export class KresManager {
    * listening sockets (the shared sockets stay open in the other workers, so nothing queued on
    * them is lost), then finishes the requests it is resolving, then is stopped.
    */
-  private async retire(cfg: KresConfig, p: SubprocessStatus): Promise<void> {
+  private async retire(p: SubprocessStatus): Promise<void> {
     if (p.pid !== undefined && p.state === "running") {
-      const socket = path.join(cfg.rundir, "control", String(p.pid));
       try {
-        await controlCall(socket, [CLOSE_LISTENERS_LUA], { timeoutMs: 1000 });
+        await this.controller.command(p, CLOSE_LISTENERS_LUA, { timeoutMs: 1000 });
         const deadline = Date.now() + DRAIN_TIMEOUT_MS;
         while (Date.now() < deadline) {
-          const [busy] = await controlCall(socket, ["worker.stats().concurrent"], { timeoutMs: 1000 });
+          const busy = await this.controller.command(p, "worker.stats().concurrent", { timeoutMs: 1000 });
           if (Number(busy) <= 0) break;
           await new Promise((r) => setTimeout(r, 20));
         }

@@ -3,16 +3,19 @@ import {
   ControllerUnavailable,
   SubprocessError,
   kresdName,
+  type CommandOptions,
   type ProcessExit,
   type SubprocessController,
   type SubprocessKind,
   type SubprocessState,
   type SubprocessStatus,
+  type WorkerRef,
 } from "../interface.js";
 import * as fs from "node:fs";
 import type { KresConfig } from "../../datamodel/config.js";
 import type { ListenSocket } from "../../datamodel/sections/network/sockets.js";
 import { readFileIfExists, writeFileAtomic } from "../../utils/files.js";
+import { KresdCommands } from "../kresd/commands.js";
 import {
   renderSupervisordConf,
   rundirFiles,
@@ -52,6 +55,7 @@ function toStatus(info: ProcessInfo): SubprocessStatus {
 /** SubprocessController over supervisord's XML-RPC socket in the rundir. */
 export class SupervisordController implements SubprocessController {
   readonly rpc: SupervisordRpc;
+  private readonly commands: KresdCommands;
 
   constructor(
     private readonly rundir: string,
@@ -60,6 +64,7 @@ export class SupervisordController implements SubprocessController {
     timeoutMs?: number,
   ) {
     this.rpc = new SupervisordRpc(rundirFiles(rundir).sock, timeoutMs);
+    this.commands = new KresdCommands(rundir);
   }
 
   private async guard<T>(name: string, call: () => Promise<T>): Promise<T> {
@@ -146,6 +151,10 @@ export class SupervisordController implements SubprocessController {
         throw e;
       }
     });
+  }
+
+  command(worker: WorkerRef, lua: string, opts?: CommandOptions): Promise<string> {
+    return this.commands.command(worker, lua, opts);
   }
 
   async notifyReady(pid: number): Promise<void> {

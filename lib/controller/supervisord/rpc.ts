@@ -28,8 +28,6 @@ export const Faults = {
   BAD_NAME: 10,
   NOT_RUNNING: 70,
   ALREADY_STARTED: 60,
-  SPAWN_ERROR: 50,
-  ABNORMAL_TERMINATION: 40,
   SHUTDOWN_STATE: 6,
 } as const;
 
@@ -107,9 +105,6 @@ export class SupervisordRpc {
     });
   }
 
-  getState(): Promise<{ statecode: number; statename: string }> {
-    return this.read("supervisor.getState");
-  }
   getPID(): Promise<number> {
     return this.read("supervisor.getPID");
   }
@@ -118,15 +113,6 @@ export class SupervisordRpc {
   }
   getProcessInfo(name: string): Promise<ProcessInfo> {
     return this.read("supervisor.getProcessInfo", name);
-  }
-  startProcess(name: string, wait = true): Promise<boolean> {
-    return this.call("supervisor.startProcess", name, wait);
-  }
-  stopProcess(name: string, wait = true): Promise<boolean> {
-    return this.call("supervisor.stopProcess", name, wait);
-  }
-  signalProcess(name: string, signal: string): Promise<boolean> {
-    return this.call("supervisor.signalProcess", name, signal);
   }
   reloadConfig(): Promise<[string[], string[], string[]][]> {
     return this.call("supervisor.reloadConfig");

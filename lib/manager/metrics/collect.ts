@@ -1,6 +1,4 @@
-import * as path from "node:path";
-import type { SubprocessStatus } from "../../controller/interface.js";
-import { ControlPool, WorkerGone } from "./control-pool.js";
+import { WorkerGone, type SubprocessController, type SubprocessStatus } from "../../controller/interface.js";
 import type { WorkerStatistics } from "./statistics.js";
 
 /** A running kresd worker as the metrics name it (upstream's instance ID, e.g. 'kresd:kresd0'). */
@@ -24,10 +22,9 @@ export interface WorkerReport<S = WorkerStatistics> extends MetricsWorker {
 export const DEFAULT_WORKER_TIMEOUT_MS = 2000;
 
 export interface CollectOptions<S> {
-  rundir: string;
+  /** Sends the query to a worker: the controller's command(). */
+  command: SubprocessController["command"];
   timeoutMs?: number;
-  /** Kept-open connections to reuse (default: connections for this call only). */
-  pool?: ControlPool;
   /** Reads a worker's answer, e.g. parseStatisticsAnswer for the JSON of statisticsQuery(). */
   parse: (answer: string) => S;
 }
@@ -44,15 +41,11 @@ export function metricsWorkers(processes: readonly SubprocessStatus[], workers: 
     .map((p) => ({ id: p.name, pid: p.pid as number }));
 }
 
-/** A worker's control socket: RUNDIR/control/<pid>. */
-export const controlSocket = (rundir: string, pid: number): string =>
-  path.join(rundir, "control", String(pid));
-
 /**
- * Sends `query` to every worker's control socket at once and waits for all, each for at most
- * timeoutMs: a worker that is hung (e.g. SIGSTOPped: it accepts the connection but never greets),
- * gone or answering nonsense comes back with an error instead of statistics. The query is the only
- * line in flight on its connection: it may load the stats module ('lazy'), after which kresd 5.6
+ * Sends `query` to every worker at once and waits for all, each for at most timeoutMs: a worker
+ * that is hung (e.g. SIGSTOPped: it accepts the connection but never greets), gone or answering
+ * nonsense comes back with an error instead of statistics. The query is the only line in flight on
+ * its connection: it may load the stats module ('lazy'), after which kresd 5.6
  * drops whatever else was pipelined.
  */
 export async function collectStatistics<S>(
@@ -61,23 +54,18 @@ export async function collectStatistics<S>(
   opts: CollectOptions<S>,
 ): Promise<WorkerReport<S>[]> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_WORKER_TIMEOUT_MS;
-  const pool = opts.pool ?? new ControlPool();
-  try {
-    return await Promise.all(
-      workers.map(async (w): Promise<WorkerReport<S>> => {
-        try {
-          const answer = await pool.ask(controlSocket(opts.rundir, w.pid), query, timeoutMs);
-          return { ...w, statistics: opts.parse(answer) };
-        } catch (e) {
-          return {
-            ...w,
-            error: (e as Error).message,
-            ...(e instanceof WorkerGone ? { gone: true as const } : {}),
-          };
-        }
-      }),
-    );
-  } finally {
-    if (!opts.pool) pool.close();
-  }
+  return Promise.all(
+    workers.map(async (w): Promise<WorkerReport<S>> => {
+      try {
+        const answer = await opts.command({ name: w.id, pid: w.pid }, query, { timeoutMs });
+        return { ...w, statistics: opts.parse(answer) };
+      } catch (e) {
+        return {
+          ...w,
+          error: (e as Error).message,
+          ...(e instanceof WorkerGone ? { gone: true as const } : {}),
+        };
+      }
+    }),
+  );
 }

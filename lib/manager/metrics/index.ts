@@ -2,18 +2,11 @@
  * Worker statistics for the management API: /metrics/json and /metrics/prometheus, as upstream
  * Knot Resolver 6 answers them.
  */
-import type { SubprocessStatus } from "../../controller/interface.js";
+import type { SubprocessController, SubprocessStatus } from "../../controller/interface.js";
 import type { KresConfig } from "../../datamodel/config.js";
 import { METRIC_KEYS, metricValuesQuery, statisticsQuery } from "../../datamodel/sections/monitoring/render.js";
 import { logger } from "../logger.js";
-import {
-  collectStatistics,
-  controlSocket,
-  metricsWorkers,
-  type MetricsWorker,
-  type WorkerReport,
-} from "./collect.js";
-import { ControlPool } from "./control-pool.js";
+import { collectStatistics, metricsWorkers, type MetricsWorker, type WorkerReport } from "./collect.js";
 import { renderPrometheus } from "./prometheus.js";
 import { parseMetricValues, parseStatisticsAnswer, type WorkerStatistics } from "./statistics.js";
 
@@ -28,12 +21,13 @@ export interface MetricsSource {
   config: () => KresConfig;
   /** The processes as the controller reports them. */
   processes: () => Promise<SubprocessStatus[]>;
+  /** Sends Lua to a worker: the controller's command(), which keeps the connections open. */
+  command: SubprocessController["command"];
   /** Per-worker answer timeout (default collect.ts's DEFAULT_WORKER_TIMEOUT_MS, 2 s). */
   timeoutMs?: number;
 }
 
 export class WorkerMetrics {
-  private readonly pool = new ControlPool();
   /** The last complete worker list (one running process per configured slot). */
   private known: MetricsWorker[] | undefined;
 
@@ -52,11 +46,6 @@ export class WorkerMetrics {
     return renderPrometheus(await this.collect(metricValuesQuery, parse));
   }
 
-  /** Closes the kept connections to the workers. */
-  close(): void {
-    this.pool.close();
-  }
-
   /**
    * Asks every worker at once. With monitoring 'manager-only' the workers keep no statistics: each
    * is listed without any, as upstream does, and none is asked.
@@ -70,7 +59,7 @@ export class WorkerMetrics {
     const cached = this.known !== undefined && this.known.length === cfg.workers;
     let workers = cached ? (this.known as MetricsWorker[]) : await this.listWorkers(cfg);
     if (query === undefined) return workers;
-    const opts = { rundir: cfg.rundir, timeoutMs: this.source.timeoutMs, pool: this.pool, parse };
+    const opts = { command: this.source.command, timeoutMs: this.source.timeoutMs, parse };
     let reports = await collectStatistics(workers, query, opts);
     if (cached && reports.some((r) => r.gone)) {
       // A worker of the remembered list is gone: some slot was restarted. Ask those of the current
@@ -99,8 +88,6 @@ export class WorkerMetrics {
   private async listWorkers(cfg: KresConfig): Promise<MetricsWorker[]> {
     const workers = metricsWorkers(await this.source.processes(), cfg.workers);
     this.known = workers.length === cfg.workers ? workers : undefined;
-    // Only a new list can leave connections to workers that are gone.
-    this.pool.retain(new Set(workers.map((w) => controlSocket(cfg.rundir, w.pid))));
     return workers;
   }
 }

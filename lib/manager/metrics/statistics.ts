@@ -1,4 +1,4 @@
-import { luaStringAnswerText } from "../../utils/kresd-control.js";
+import { luaStringAnswerText } from "../../utils/krprint.js";
 
 /**
  * One worker's statistics as upstream Knot Resolver 6 reports them: kresd's `group.name` counters

@@ -1,6 +1,7 @@
 import { jest } from "@jest/globals";
 import {
   SubprocessError,
+  WorkerGone,
   type ProcessExit,
   type SubprocessController,
   type SubprocessStatus,
@@ -76,6 +77,10 @@ class FakeController implements SubprocessController {
   async stop(name: string) {
     this.calls.push(`stop ${name}`);
     Object.assign(this.rows.get(name) as SubprocessStatus, { state: "stopped", pid: undefined });
+  }
+  /** No worker here has a control socket: draining a retiring one fails, and it is stopped anyway. */
+  async command(worker: { name: string }): Promise<string> {
+    throw new WorkerGone(`${worker.name}: no control socket`);
   }
   async notifyReady() {}
   async fatal(reason: string) {

@@ -8,6 +8,7 @@ import * as net from "node:net";
 import { METRIC_KEYS } from "../../../lib/datamodel/sections/monitoring/render.js";
 import * as path from "node:path";
 import type { SubprocessStatus } from "../../../lib/controller/interface.js";
+import { KresdCommands } from "../../../lib/controller/kresd/commands.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { logger } from "../../../lib/manager/logger.js";
 import { collectStatistics, metricsWorkers } from "../../../lib/manager/metrics/collect.js";
@@ -18,6 +19,9 @@ import { testRundir } from "../../helpers/validation.js";
 logger.silent = true;
 const rundir = testRundir("krm-metrics-");
 fs.mkdirSync(path.join(rundir, "control"));
+/** The controller's command() for the fake workers in rundir. */
+const control = new KresdCommands(rundir);
+const command = control.command.bind(control);
 
 type Behaviour = "answer" | "hang" | "lua-error";
 
@@ -132,7 +136,7 @@ describe("collecting", () => {
         { id: "kresd:kresd1", pid: 1002 },
       ],
       "tojson(collect_statistics())",
-      { rundir, parse: parseStatisticsAnswer },
+      { command, parse: parseStatisticsAnswer },
     );
     expect(reports).toEqual([
       { id: "kresd:kresd0", pid: 1001, statistics: { answer: { total: 1001 }, request: { udp: 1 } } },
@@ -148,7 +152,7 @@ describe("collecting", () => {
     const reports = await collectStatistics(
       [1011, 1012, 1013, 1014].map((pid, i) => ({ id: `kresd:kresd${i}`, pid })),
       "q()",
-      { rundir, timeoutMs: 400, parse: parseStatisticsAnswer },
+      { command, timeoutMs: 400, parse: parseStatisticsAnswer },
     );
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(380);
@@ -170,7 +174,7 @@ describe("collecting", () => {
         { id: "kresd:kresd1", pid: 1029 },
       ],
       "q()",
-      { rundir, parse: parseStatisticsAnswer },
+      { command, parse: parseStatisticsAnswer },
     );
     expect(reports[0]).toMatchObject({ id: "kresd:kresd0", error: expect.stringMatching(/not statistics/) });
     expect(reports[1]).toMatchObject({
@@ -185,7 +189,7 @@ describe("collecting", () => {
 describe("WorkerMetrics", () => {
   const metrics = (monitoring: string, processes: SubprocessStatus[], timeoutMs?: number) => {
     const cfg = validateConfig({ rundir, workers: 2, monitoring: { enabled: monitoring } });
-    return new WorkerMetrics({ config: () => cfg, processes: async () => processes, timeoutMs });
+    return new WorkerMetrics({ config: () => cfg, processes: async () => processes, command, timeoutMs });
   };
 
   it("JSON: every running worker by ID, null for one that gave nothing in time", async () => {
@@ -236,11 +240,12 @@ describe("WorkerMetrics between requests", () => {
     const m = new WorkerMetrics({
       config: () => cfg,
       processes: async () => (listed++, [kresd(0, 1061), kresd(1, 1062)]),
+      command,
     });
     for (let i = 0; i < 5; i++) expect(Object.keys(await m.json())).toEqual(["kresd:kresd0", "kresd:kresd1"]);
     expect([listed, a.connections, b.connections]).toEqual([1, 1, 1]);
     expect(a.lines).toHaveLength(5);
-    m.close();
+    control.close();
   });
 
   it("asks again on a fresh connection when kresd dropped the kept one", async () => {
@@ -248,12 +253,13 @@ describe("WorkerMetrics between requests", () => {
     const m = new WorkerMetrics({
       config: () => validateConfig({ rundir, workers: 1 }),
       processes: async () => [kresd(0, 1071)],
+      command,
     });
     expect((await m.json())["kresd:kresd0"]).not.toBeNull();
     a.hangUp();
     expect((await m.json())["kresd:kresd0"]).not.toBeNull();
     expect(a.connections).toBe(2);
-    m.close();
+    control.close();
   });
 
   it("lists the workers again when one of the remembered ones is gone (a slot restarted)", async () => {
@@ -261,7 +267,7 @@ describe("WorkerMetrics between requests", () => {
     const old = await fake(1082, "answer");
     let processes = [kresd(0, 1081), kresd(1, 1082)];
     let listed = 0;
-    const m = new WorkerMetrics({ config: () => cfg, processes: async () => (listed++, processes) });
+    const m = new WorkerMetrics({ config: () => cfg, processes: async () => (listed++, processes), command });
     expect((await m.json())["kresd:kresd1"]).toEqual({ answer: { total: 1082 }, request: { udp: 1 } });
     await old.close();
     workers.splice(workers.indexOf(old), 1);
@@ -272,7 +278,7 @@ describe("WorkerMetrics between requests", () => {
       "kresd:kresd1": { answer: { total: 1083 }, request: { udp: 1 } },
     });
     expect(listed).toBe(2);
-    m.close();
+    control.close();
   });
 
   it("does not remember an incomplete list (a slot still starting)", async () => {
@@ -281,11 +287,12 @@ describe("WorkerMetrics between requests", () => {
     const m = new WorkerMetrics({
       config: () => cfg,
       processes: async () => (listed++, [kresd(0, 1091), kresd(1, 1092, "starting")]),
+      command,
     });
     expect(await m.json()).toEqual({ "kresd:kresd0": { answer: { total: 1091 }, request: { udp: 1 } } });
     await m.json();
     expect(listed).toBe(2);
-    m.close();
+    control.close();
   });
 
   it("answers concurrent requests, each worker asked once per request", async () => {
@@ -293,10 +300,11 @@ describe("WorkerMetrics between requests", () => {
     const m = new WorkerMetrics({
       config: () => validateConfig({ rundir, workers: 1 }),
       processes: async () => [kresd(0, 1101)],
+      command,
     });
     const all = await Promise.all([m.json(), m.prometheus(), m.json()]);
     expect(all[0]).toEqual(all[2]);
     expect(a.lines).toHaveLength(3);
-    m.close();
+    control.close();
   });
 });

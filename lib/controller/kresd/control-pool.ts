@@ -3,11 +3,10 @@
  * instead of connect + greeting + answer (the metrics endpoint asks every worker on each scrape).
  * A connection serves one question at a time: concurrent questions to one worker open more
  * connections, and only one idle connection per socket is kept. Any failure or timeout destroys
- * the connection, so a late answer can never be taken for the next question.
+ * the connection, so a late answer can never be taken for the next question. A kept connection
+ * that ends (its worker exited) is forgotten at once: no list of live workers is needed.
  */
-import { ControlConnection, WorkerGone } from "../../utils/kresd-control.js";
-
-export { WorkerGone };
+import { ControlConnection } from "./control-socket.js";
 
 /** Errors of a kept connection that kresd closed meanwhile; a fresh connection may well work. */
 const STALE_CODES = new Set(["EPIPE", "ECONNRESET"]);
@@ -32,21 +31,17 @@ export class ControlPool {
       }
     }
     const fresh = new ControlConnection(path);
-    fresh.unref(); // kept between scrapes: must not keep the manager alive
+    fresh.unref(); // kept between questions: must not keep the manager alive
+    fresh.onClosed = () => {
+      if (this.idle.get(path) === fresh) this.idle.delete(path);
+    };
     return this.use(fresh, line, timeoutMs);
   }
 
-  /** Closes the connections to every socket but these (workers that went away). */
-  retain(paths: ReadonlySet<string>): void {
-    for (const [path, c] of this.idle)
-      if (!paths.has(path)) {
-        c.destroy();
-        this.idle.delete(path);
-      }
-  }
-
+  /** Closes every kept connection. */
   close(): void {
-    this.retain(new Set());
+    for (const c of this.idle.values()) c.destroy();
+    this.idle.clear();
   }
 
   private take(path: string): ControlConnection | undefined {

@@ -1,18 +1,16 @@
 /**
- * kresd 5.6's control socket (RUNDIR/control/<pid>), for the manager and the tests: connect, wait for the
- * text-mode `> ` greeting, switch to binary mode with `__binary`, send Lua one line each, and read one
- * answer per line, each framed by a 4-byte big-endian length. Plus the decoder of kresd's answers
- * for Lua strings (krprint: single quotes, every byte outside printable ASCII, `'` and `\` as \ddd).
+ * kresd 5.6's control socket (RUNDIR/control/<pid>), for the controller and the tests: connect, wait
+ * for the text-mode `> ` greeting, switch to binary mode with `__binary`, send Lua one line each, and
+ * read one answer per line, each framed by a 4-byte big-endian length. Decoding the answers is
+ * lib/utils/krprint.ts.
  */
 import * as net from "node:net";
+import * as path from "node:path";
+import { WorkerGone } from "../interface.js";
 
-/** Nothing listens on the control socket (any more): the worker is gone or being replaced. */
-export class WorkerGone extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "WorkerGone";
-  }
-}
+/** kresd -n RUNDIR opens its control socket at RUNDIR/control/<pid>. */
+export const controlSocketPath = (rundir: string, pid: number): string =>
+  path.join(rundir, "control", String(pid));
 
 const GONE_CODES = new Set(["ENOENT", "ECONNREFUSED"]);
 
@@ -35,6 +33,8 @@ export class ControlConnection {
   private unsent: string[] = [];
   private readonly waiting: Waiter[] = [];
   closed = false;
+  /** Called once when the connection ends, whatever ended it (a pool forgets it then). */
+  onClosed: (() => void) | undefined;
 
   constructor(readonly path: string) {
     this.sock = net.connect(path);
@@ -102,6 +102,9 @@ export class ControlConnection {
 
   private fail(e: Error): void {
     this.destroy();
+    const onClosed = this.onClosed;
+    this.onClosed = undefined;
+    onClosed?.();
     for (const w of this.waiting.splice(0)) {
       clearTimeout(w.timer);
       w.reject(e);
@@ -154,28 +157,4 @@ export async function controlCall(
   } finally {
     c.destroy();
   }
-}
-
-/**
- * The bytes of kresd's answer for a Lua string: `'...'` with every byte outside printable ASCII,
- * and `'` and `\`, written as `\ddd` (decimal). Throws when the answer is not such a string.
- */
-export function luaStringAnswer(answer: string | undefined): Buffer {
-  const m = /^'(.*)'$/s.exec(answer ?? "");
-  if (!m) throw new Error(`not a Lua string answer: ${answer}`);
-  const body = m[1] as string;
-  const bytes: number[] = [];
-  for (let i = 0; i < body.length; i++) {
-    const esc = /^\\(\d{3})/.exec(body.slice(i));
-    if (esc) {
-      bytes.push(Number(esc[1]));
-      i += 3;
-    } else bytes.push(body.charCodeAt(i));
-  }
-  return Buffer.from(bytes);
-}
-
-/** luaStringAnswer() read as UTF-8. */
-export function luaStringAnswerText(answer: string | undefined): string {
-  return luaStringAnswer(answer).toString("utf8");
 }

@@ -1,0 +1,102 @@
+/**
+ * The controller's command() for kresd workers: RUNDIR/control/<pid>, one kept-open connection per
+ * worker, WorkerGone when there is no worker to ask. The workers are fake control sockets.
+ */
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { WorkerGone } from "../../../lib/controller/interface.js";
+import { KresdCommands } from "../../../lib/controller/kresd/commands.js";
+import { testRundir } from "../../helpers/validation.js";
+
+const rundir = testRundir("krm-commands-");
+fs.mkdirSync(path.join(rundir, "control"));
+
+/** Greets with "> ", then answers each line after `__binary` with `=<line>`, length-framed. */
+class FakeWorker {
+  connections = 0;
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(readonly pid: number) {
+    this.server = net.createServer((sock) => {
+      this.connections++;
+      this.sockets.add(sock);
+      sock.on("close", () => this.sockets.delete(sock));
+      sock.write("> ");
+      let buf = "";
+      sock.on("data", (d) => {
+        buf += d.toString();
+        let nl: number;
+        while ((nl = buf.indexOf("\n")) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (line === "__binary") continue;
+          const answer = Buffer.from(`=${line}`);
+          const len = Buffer.alloc(4);
+          len.writeUInt32BE(answer.length);
+          sock.write(Buffer.concat([len, answer]));
+        }
+      });
+    });
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve) =>
+      this.server.listen(path.join(rundir, "control", String(this.pid)), resolve),
+    );
+  }
+
+  /** Drops the connections and stops listening, as an exiting kresd does. */
+  exit(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+const control = new KresdCommands(rundir);
+afterAll(() => control.close());
+
+/** Whether the pool keeps a connection to that worker's socket (private state, read for the test). */
+const keeps = (pid: number): boolean =>
+  (control as unknown as { pool: { idle: Map<string, unknown> } }).pool.idle.has(
+    path.join(rundir, "control", String(pid)),
+  );
+
+describe("KresdCommands", () => {
+  it("asks a worker on its control socket, over one kept connection", async () => {
+    const w = new FakeWorker(2001);
+    await w.listen();
+    const worker = { name: "kresd:kresd0", pid: 2001 };
+    expect(await control.command(worker, "1")).toBe("=1");
+    expect(await control.command(worker, "worker.stats().concurrent")).toBe("=worker.stats().concurrent");
+    expect(w.connections).toBe(1);
+    await w.exit();
+  });
+
+  it("forgets a kept connection once its worker exits", async () => {
+    const w = new FakeWorker(2011);
+    await w.listen();
+    expect(await control.command({ name: "kresd:kresd0", pid: 2011 }, "1")).toBe("=1");
+    expect(keeps(2011)).toBe(true);
+    await w.exit();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(keeps(2011)).toBe(false);
+  });
+
+  it("rejects with WorkerGone for a worker without a process or without a control socket", async () => {
+    await expect(control.command({ name: "kresd:kresd1", pid: undefined }, "1")).rejects.toThrow(
+      new WorkerGone("kresd:kresd1: not running"),
+    );
+    await expect(control.command({ name: "kresd:kresd1", pid: 2029 }, "1")).rejects.toBeInstanceOf(
+      WorkerGone,
+    );
+  });
+
+  it("rejects Lua that spans lines", async () => {
+    const w = new FakeWorker(2031);
+    await w.listen();
+    await expect(control.command({ name: "kresd:kresd0", pid: 2031 }, "a\nb")).rejects.toThrow(/one line/);
+    await w.exit();
+  });
+});
