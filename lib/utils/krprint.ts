@@ -1,7 +1,7 @@
 /**
  * Decoding kresd's answers for Lua strings (krprint: single quotes, every byte outside printable
- * ASCII, `'` and `\` as \ddd): the inverse of lib/utils/lua-literal.ts's escaping, with no socket involved,
- * so the manager and the tests read answers however they got them.
+ * ASCII, `'` and `\` as \ddd): the inverse of lib/utils/lua-literal.ts's escaping. No socket is
+ * involved, so the manager and the tests read answers however they got them.
  */
 
 /**
