@@ -6,7 +6,7 @@ import {
   inspectRundir,
   supervisordExecArgv,
   writeSupervisordConf,
-} from "../controller/supervisord/startup.js";
+} from "../controller/supervisord/launch.js";
 import { ManagerApi } from "./api.js";
 import { ConfigStore, type ConfigVersion } from "./config-store.js";
 import { KresManager } from "./kres-manager.js";

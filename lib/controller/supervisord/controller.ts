@@ -23,7 +23,7 @@ import {
   type ManagerCommand,
 } from "./config-file.js";
 import { applySupervisordConf } from "./reload.js";
-import { writeSupervisordConf } from "./startup.js";
+import { writeSupervisordConf } from "./launch.js";
 import { Faults, SupervisordFault, SupervisordRpc, SupervisordUnreachable, type ProcessInfo } from "./rpc.js";
 
 const STATES: Record<string, SubprocessState> = {
