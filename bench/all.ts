@@ -6,7 +6,7 @@
 import * as apply from "./apply.js";
 import * as faults from "./faults.js";
 import * as metrics from "./metrics.js";
-import { fmtMs, printTable, type BenchOutcome } from "./support/report.js";
+import { fmtMs, printTable, type BenchOutcome } from "../harness/report.js";
 import * as startup from "./startup.js";
 import * as validation from "./validation.js";
 import * as zeroLoss from "./zero-loss.js";

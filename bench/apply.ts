@@ -8,7 +8,7 @@
  * and every worker is replaced. A PUT counts only if it answered 200 and every worker PID changed.
  */
 import { performance } from "node:perf_hooks";
-import { measureBareReady } from "./support/ready.js";
+import { measureBareReady } from "../harness/kresd-ready.js";
 import {
   fmtMs,
   isMain,
@@ -17,8 +17,8 @@ import {
   progressOf,
   runStandalone,
   type BenchOutcome,
-} from "./support/report.js";
-import { withResolver, type BenchResolver } from "./support/resolver.js";
+} from "../harness/report.js";
+import { withResolver, type BenchResolver } from "../harness/bench-resolver.js";
 
 const WORKER_COUNTS = [1, 2, 4, 8];
 const MAX_WORKERS = 8;

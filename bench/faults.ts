@@ -14,9 +14,9 @@
  * A fresh resolver for each part.
  */
 import { performance } from "node:perf_hooks";
-import type { DnsperfResult } from "./support/dnsperf.js";
-import { loadResolver, withLoad } from "./support/load.js";
-import { signalPid, sleep } from "./support/procs.js";
+import type { DnsperfResult } from "../harness/bench-dnsperf.js";
+import { loadResolver, withLoad } from "../harness/load.js";
+import { signalPid, sleep } from "../harness/bench-procs.js";
 import {
   fmtMs,
   isMain,
@@ -27,8 +27,8 @@ import {
   runStandalone,
   type BenchOutcome,
   type Headline,
-} from "./support/report.js";
-import { withResolver, type BenchResolver } from "./support/resolver.js";
+} from "../harness/report.js";
+import { withResolver, type BenchResolver } from "../harness/bench-resolver.js";
 
 const WORKERS = 4;
 const QPS = 2000;

@@ -29,8 +29,8 @@ import {
   runStandalone,
   type BenchOutcome,
   type Headline,
-} from "./support/report.js";
-import { withResolver, type BenchResolver } from "./support/resolver.js";
+} from "../harness/report.js";
+import { withResolver, type BenchResolver } from "../harness/bench-resolver.js";
 
 const WORKER_COUNTS = [1, 8] as const;
 const MAX_WORKERS = 8;

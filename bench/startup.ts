@@ -16,8 +16,8 @@
  */
 import * as fs from "node:fs";
 import { performance } from "node:perf_hooks";
-import { firstAnswer } from "./support/dns.js";
-import { sleep } from "./support/procs.js";
+import { firstAnswer } from "../harness/dns-probe.js";
+import { sleep } from "../harness/bench-procs.js";
 import {
   fmtMs,
   isMain,
@@ -27,8 +27,8 @@ import {
   runStandalone,
   type BenchOutcome,
   type Headline,
-} from "./support/report.js";
-import { withResolver, type BenchResolver } from "./support/resolver.js";
+} from "../harness/report.js";
+import { withResolver, type BenchResolver } from "../harness/bench-resolver.js";
 
 const WORKER_COUNTS = [1, 4];
 const RUNS = 3;

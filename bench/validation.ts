@@ -9,7 +9,7 @@ import { parseConfigText, validateConfig } from "../lib/datamodel/load.js";
 import { renderWorkerLua } from "../lib/datamodel/worker-lua.js";
 import { configJsonSchema } from "../lib/datamodel/json-schema.js";
 import { projectRoot } from "../lib/utils/paths.js";
-import { isMain, printTable, runStandalone, type BenchOutcome } from "./support/report.js";
+import { isMain, printTable, runStandalone, type BenchOutcome } from "../harness/report.js";
 
 function timeIt(fn: () => void, minMs = 500): { perOpUs: number; runs: number } {
   for (let i = 0; i < 20; i++) fn(); // warm-up

@@ -9,9 +9,9 @@
  * and 4 workers run afterwards.
  */
 import { performance } from "node:perf_hooks";
-import type { DnsperfResult } from "./support/dnsperf.js";
-import { loadResolver, withLoad } from "./support/load.js";
-import { sleep } from "./support/procs.js";
+import type { DnsperfResult } from "../harness/bench-dnsperf.js";
+import { loadResolver, withLoad } from "../harness/load.js";
+import { sleep } from "../harness/bench-procs.js";
 import {
   fmtMs,
   isMain,
@@ -21,8 +21,8 @@ import {
   progressOf,
   runStandalone,
   type BenchOutcome,
-} from "./support/report.js";
-import { withResolver, type BenchResolver } from "./support/resolver.js";
+} from "../harness/report.js";
+import { withResolver, type BenchResolver } from "../harness/bench-resolver.js";
 
 const WORKERS = 4;
 const QPS = 2000;

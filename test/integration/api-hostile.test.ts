@@ -25,10 +25,15 @@ import { ChangeRefused } from "../../lib/manager/errors.js";
 import { refuseFixedChanges } from "../../lib/manager/runtime-limits.js";
 import { BodyParseError, parseBody, UnsupportedMediaType } from "../../lib/utils/body.js";
 import { structuralEtag } from "../../lib/utils/etag.js";
-import { apiCall, type ApiResponse } from "../helpers/api.js";
-import { BODY_LIMIT_BYTES, configMutations, deepJson, type Mutation } from "../helpers/config-mutations.js";
-import { ednsOptions, kdigAt } from "../helpers/index.js";
-import { startResolver, type Resolver } from "../helpers/resolver.js";
+import { apiCall, type ApiResponse } from "../../harness/api.js";
+import {
+  BODY_LIMIT_BYTES,
+  configMutations,
+  deepJson,
+  type Mutation,
+} from "../../harness/config-mutations.js";
+import { ednsOptions, kdigAt } from "../../harness/index.js";
+import { startResolver, type Resolver } from "../../harness/resolver.js";
 
 jest.setTimeout(120_000);
 

@@ -6,10 +6,10 @@ import { jest } from "@jest/globals";
 import * as dgram from "node:dgram";
 import * as fs from "node:fs";
 import * as net from "node:net";
-import { freePort, kdigAt, waitFor } from "../helpers/index.js";
-import { apiCall, type ApiResponse } from "../helpers/api.js";
-import { OFFLINE_LUA } from "../helpers/kresd.js";
-import { startResolver, type Resolver } from "../helpers/resolver.js";
+import { freePort, kdigAt, waitFor } from "../../harness/index.js";
+import { apiCall, type ApiResponse } from "../../harness/api.js";
+import { OFFLINE_LUA } from "../../harness/kresd.js";
+import { startResolver, type Resolver } from "../../harness/resolver.js";
 
 jest.setTimeout(180_000);
 
@@ -218,7 +218,9 @@ describe("refusing a change moves nothing", () => {
       );
       expect(res.status).toBe(422);
       expect(res.json).toMatchObject({
-        error: expect.stringMatching(/canary kresd: cannot listen on 127\.0\.0\.1@\d+ \(udp\): Address already in use/),
+        error: expect.stringMatching(
+          /canary kresd: cannot listen on 127\.0\.0\.1@\d+ \(udp\): Address already in use/,
+        ),
       });
     } finally {
       tcp.close();

@@ -7,7 +7,7 @@ import { jest } from "@jest/globals";
 import * as path from "node:path";
 import { KR_CACHE_COMMIT } from "../../lib/datamodel/cache-clear/render.js";
 import { RR_TYPES } from "../../lib/datamodel/cache-clear/schema.js";
-import { apiCall, type ApiResponse } from "../helpers/api.js";
+import { apiCall, type ApiResponse } from "../../harness/api.js";
 import {
   controlCall,
   kdigAt,
@@ -15,8 +15,8 @@ import {
   startKnotd,
   waitFor,
   type Knotd,
-} from "../helpers/index.js";
-import { startResolver, type Resolver } from "../helpers/resolver.js";
+} from "../../harness/index.js";
+import { startResolver, type Resolver } from "../../harness/resolver.js";
 
 jest.setTimeout(180_000);
 

@@ -4,7 +4,15 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { KNOT_RESOLVER, KRESCTL, ensureBuilt, freePort, run, startKresd, tmpDir } from "../helpers/index.js";
+import {
+  KNOT_RESOLVER,
+  KRESCTL,
+  ensureBuilt,
+  freePort,
+  run,
+  startKresd,
+  tmpDir,
+} from "../../harness/index.js";
 import { shellQuote } from "../../lib/manager/main.js";
 
 let dir: string;

@@ -1,6 +1,6 @@
 /**
  * The example configurations of etc/config/ work as their comments say: each validates and converts
- * with kresctl, and, localized by the test overlay of test/helpers/examples.ts (temporary dirs,
+ * with kresctl, and, localized by the test overlay of harness/examples.ts (temporary dirs,
  * loopback listeners on free ports, a test certificate, forwarding to a test knotd — nothing else),
  * its Lua is loaded by a real kresd 5.6 that answers kdig exactly what the config declares.
  */
@@ -24,7 +24,7 @@ import {
   type KdigResult,
   type Knotd,
   type Kresd,
-} from "../helpers/index.js";
+} from "../../harness/index.js";
 import {
   CONFIG_DIR,
   EXAMPLES,
@@ -36,7 +36,7 @@ import {
   selfSignedCert,
   type ExampleName,
   type Localization,
-} from "../helpers/examples.js";
+} from "../../harness/examples.js";
 
 let ipv6 = false;
 

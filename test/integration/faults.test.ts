@@ -4,10 +4,10 @@
  * counts of lost queries are bench/faults.
  */
 import { jest } from "@jest/globals";
-import { waitFor } from "../helpers/index.js";
-import { apiCall } from "../helpers/api.js";
-import { startDnsperf } from "../helpers/dnsperf.js";
-import { startResolver, type Resolver } from "../helpers/resolver.js";
+import { waitFor } from "../../harness/index.js";
+import { apiCall } from "../../harness/api.js";
+import { startDnsperf } from "../../harness/dnsperf.js";
+import { startResolver, type Resolver } from "../../harness/resolver.js";
 
 jest.setTimeout(120_000);
 

@@ -1,7 +1,7 @@
 // Runs a real knotd serving a small unsigned zone and real kresd 5.6 workers with the Lua rendered
 // from `forward`, `dnssec` and `dns64` configs, and checks with kdig what clients get.
 // Ports 23000-23999 belong to this file (knotd on 23053, kresd from 23100). There is no internet
-// here: every kresd gets the harness's offline guard after its config (test/helpers/kresd.ts), so
+// here: every kresd gets the harness's offline guard after its config (harness/kresd.ts), so
 // it sends nothing but to knotd and loopback; the tests that need DNSSEC keep the trust anchors.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { validateConfig } from "../../lib/datamodel/load.js";
 import { renderWorkerLua } from "../../lib/datamodel/worker-lua.js";
-import { OFFLINE_LUA, offlineLua } from "../helpers/kresd.js";
+import { OFFLINE_LUA, offlineLua } from "../../harness/kresd.js";
 
 const KRESD = "/usr/sbin/kresd";
 const KNOTD = "/usr/sbin/knotd";

@@ -1,4 +1,4 @@
-/** The shared integration-test harness (test/helpers) against the real kresd 5.6, knotd and kdig. */
+/** The shared harness (harness/) against the real kresd 5.6, knotd and kdig. */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
@@ -14,8 +14,8 @@ import {
   startKresd,
   tmpDir,
   OFFLINE_MODULES,
-} from "../helpers/index.js";
-import { PROC_DIR } from "../helpers/cleanup.js";
+} from "../../harness/index.js";
+import { PROC_DIR } from "../../harness/cleanup.js";
 
 const ZONE = `
 $TTL 300
@@ -121,13 +121,7 @@ describe("safety net", () => {
     const pidFile = path.join(tmpDir(), "pid");
     const jest = await run(
       path.join(REPO_ROOT, "node_modules/.bin/jest"),
-      [
-        "--runInBand",
-        "--roots",
-        "<rootDir>/test/helpers/fixtures",
-        "--testMatch",
-        "**/killed-worker.fixture.ts",
-      ],
+      ["--runInBand", "--roots", "<rootDir>/test/fixtures", "--testMatch", "**/killed-worker.fixture.ts"],
       {
         cwd: REPO_ROOT,
         env: { ...process.env, KRM_FIXTURE_PID_FILE: pidFile, NODE_OPTIONS: "--experimental-vm-modules" },

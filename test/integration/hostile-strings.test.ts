@@ -20,7 +20,7 @@ import { validateConfig } from "../../lib/datamodel/load.js";
 import { renderWorkerLua } from "../../lib/datamodel/worker-lua.js";
 import { punycode } from "../../lib/datamodel/types/index.js";
 import { luaStr } from "../../lib/utils/lua-literal.js";
-import { hostileStrings } from "../helpers/hostile-strings.js";
+import { hostileStrings } from "../../harness/hostile-strings.js";
 import {
   controlCall,
   ednsOptions,
@@ -29,7 +29,7 @@ import {
   startKresd,
   tmpDir,
   type Kresd,
-} from "../helpers/index.js";
+} from "../../harness/index.js";
 
 const STRINGS = hostileStrings(512);
 const BASE = tmpDir("krm-hostile-");

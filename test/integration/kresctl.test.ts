@@ -6,9 +6,9 @@
 import { jest } from "@jest/globals";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { KRESCTL, ensureBuilt, kdigAt, run, waitFor, type RunResult } from "../helpers/index.js";
-import { promtoolProblems } from "../helpers/prometheus.js";
-import { startResolver, type Resolver } from "../helpers/resolver.js";
+import { KRESCTL, ensureBuilt, kdigAt, run, waitFor, type RunResult } from "../../harness/index.js";
+import { promtoolProblems } from "../../harness/prometheus.js";
+import { startResolver, type Resolver } from "../../harness/resolver.js";
 
 jest.setTimeout(180_000);
 

@@ -1,7 +1,7 @@
 // Starts real kresd 5.6 with the Lua rendered from `views` and `local-data` configs and checks
 // with kdig that the declared data and access rules are what clients get.
 // Ports 22000-22999 belong to this file. kresd has no internet here, so only local answers are
-// asked for; the harness's offline guard (test/helpers/kresd.ts), appended after each config,
+// asked for; the harness's offline guard (harness/kresd.ts), appended after each config,
 // keeps kresd's own queries (priming, trust anchors) on loopback.
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -12,7 +12,7 @@ import { ConfigValidationError } from "../../lib/datamodel/errors.js";
 import { validateConfig } from "../../lib/datamodel/load.js";
 import { renderWorkerLua } from "../../lib/datamodel/worker-lua.js";
 import { luaStr } from "../../lib/utils/lua-literal.js";
-import { OFFLINE_LUA } from "../helpers/kresd.js";
+import { OFFLINE_LUA } from "../../harness/kresd.js";
 
 const KRESD = "/usr/sbin/kresd";
 const run = promisify(execFile);

@@ -6,10 +6,10 @@
  */
 import { jest } from "@jest/globals";
 import * as net from "node:net";
-import { controlCall, freePort, kdigAt, waitFor } from "../helpers/index.js";
-import { apiCall, type ApiResponse } from "../helpers/api.js";
-import { promtoolProblems, samples } from "../helpers/prometheus.js";
-import { startResolver, type Resolver } from "../helpers/resolver.js";
+import { controlCall, freePort, kdigAt, waitFor } from "../../harness/index.js";
+import { apiCall, type ApiResponse } from "../../harness/api.js";
+import { promtoolProblems, samples } from "../../harness/prometheus.js";
+import { startResolver, type Resolver } from "../../harness/resolver.js";
 
 jest.setTimeout(120_000);
 

@@ -3,7 +3,7 @@
  * them by interface name, DoT, DoH2 and legacy DoH with our own certificate) each answer a query,
  * and the other settings change what kresd does on the wire.
  * Ports 21000-21999 belong to this test. Every kresd gets the harness's offline guard after its
- * config (test/helpers/kresd.ts).
+ * config (harness/kresd.ts).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { validateConfig } from "../../lib/datamodel/load.js";
 import { renderWorkerLua } from "../../lib/datamodel/worker-lua.js";
-import { OFFLINE_LUA } from "../helpers/kresd.js";
+import { OFFLINE_LUA } from "../../harness/kresd.js";
 
 const KRESD = "/usr/sbin/kresd";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kr-net-lua-"));

@@ -3,10 +3,10 @@
  * config that ran stably (real supervisord and kresd 5.6).
  */
 import { jest } from "@jest/globals";
-import { kdigAt, waitFor } from "../helpers/index.js";
-import { apiCall } from "../helpers/api.js";
-import { OFFLINE_LUA } from "../helpers/kresd.js";
-import { startResolver, type Resolver } from "../helpers/resolver.js";
+import { kdigAt, waitFor } from "../../harness/index.js";
+import { apiCall } from "../../harness/api.js";
+import { OFFLINE_LUA } from "../../harness/kresd.js";
+import { startResolver, type Resolver } from "../../harness/resolver.js";
 
 jest.setTimeout(120_000);
 

@@ -6,8 +6,8 @@ import { jest } from "@jest/globals";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { kdigAt, run, waitFor, KNOT_RESOLVER } from "../helpers/index.js";
-import { startResolver, type Resolver } from "../helpers/resolver.js";
+import { kdigAt, run, waitFor, KNOT_RESOLVER } from "../../harness/index.js";
+import { startResolver, type Resolver } from "../../harness/resolver.js";
 
 jest.setTimeout(120_000);
 
@@ -251,7 +251,7 @@ describe("stale state and a second instance", () => {
     await new Promise((res) => stale.close(res)); // closed: the file stays, nobody listens
     fs.writeFileSync(path.join(r0.rundir, "supervisord.sock"), "");
 
-    const { Resolver } = await import("../helpers/resolver.js");
+    const { Resolver } = await import("../../harness/resolver.js");
     const r = new Resolver(r0.dir, r0.configFile, r0.rundir, r0.port, {});
     started.push(r);
     await r.waitReady();

@@ -3,9 +3,9 @@
  * resolver during forced reloads. The long variant (≥ 60 000 queries) is bench/zero-loss.
  */
 import { jest } from "@jest/globals";
-import { apiCall } from "../helpers/api.js";
-import { startDnsperf } from "../helpers/dnsperf.js";
-import { startResolver, type Resolver } from "../helpers/resolver.js";
+import { apiCall } from "../../harness/api.js";
+import { startDnsperf } from "../../harness/dnsperf.js";
+import { startResolver, type Resolver } from "../../harness/resolver.js";
 
 jest.setTimeout(120_000);
 

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseConfigText } from "../../lib/datamodel/load.js";
-import { KRESCTL, REPO_ROOT, run } from "../helpers/repo.js";
+import { KRESCTL, REPO_ROOT, run } from "../../harness/repo.js";
 
 const read = (file: string) => fs.readFileSync(path.join(REPO_ROOT, file), "utf8");
 const PACKAGED_CONFIG = path.join(REPO_ROOT, "etc/knot-resolver/config.yaml");

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { REPO_ROOT } from "../../helpers/repo.js";
+import { REPO_ROOT } from "../../../harness/repo.js";
 import { kresctl } from "./fake-manager.js";
 
 const BASH_FILE = path.join(REPO_ROOT, "etc/completion/kresctl.bash");

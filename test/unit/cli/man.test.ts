@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { cliShape } from "../../../lib/cli/main.js";
 import type { CommandSpec } from "../../../lib/cli/completion/spec.js";
-import { REPO_ROOT } from "../../helpers/repo.js";
+import { REPO_ROOT } from "../../../harness/repo.js";
 
 const KRESCTL_8 = path.join(REPO_ROOT, "doc/kresctl.8");
 const KNOT_RESOLVER_8 = path.join(REPO_ROOT, "doc/knot-resolver.8");

@@ -1,6 +1,6 @@
 import { renderSupervisordConf, rundirFiles } from "../../../lib/controller/supervisord/config-file.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
-import { testRundir } from "../../helpers/validation.js";
+import { testRundir } from "../../../harness/validation.js";
 
 const rundir = testRundir("krm-conf-");
 

@@ -7,7 +7,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { WorkerGone } from "../../../lib/controller/interface.js";
 import { KresdCommands } from "../../../lib/controller/kresd/commands.js";
-import { testRundir } from "../../helpers/validation.js";
+import { testRundir } from "../../../harness/validation.js";
 
 const rundir = testRundir("krm-commands-");
 fs.mkdirSync(path.join(rundir, "control"));

@@ -8,7 +8,7 @@ import {
   RR_TYPES,
 } from "../../../lib/datamodel/cache-clear/schema.js";
 import type { Problem } from "../../../lib/datamodel/errors.js";
-import { hostileStrings } from "../../helpers/hostile-strings.js";
+import { hostileStrings } from "../../../harness/hostile-strings.js";
 
 /** The problems parseCacheClearRequest() reports for body (fails the test if it accepts it). */
 function problems(body: unknown): Problem[] {

@@ -6,7 +6,7 @@ import type { KresConfig } from "../../../lib/datamodel/config.js";
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderCache } from "../../../lib/datamodel/sections/cache/render.js";
-import { section, testDirs } from "../../helpers/validation.js";
+import { section, testDirs } from "../../../harness/validation.js";
 
 const { tmp, rundir } = testDirs("kres-cache-");
 const storage = path.join(tmp, "cache");

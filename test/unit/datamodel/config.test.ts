@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { kresConfigSchema, WORKERS_MAX } from "../../../lib/datamodel/config.js";
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { loadConfigFiles, validateConfig } from "../../../lib/datamodel/load.js";
-import { problemsOf as problems, testRundir } from "../../helpers/validation.js";
+import { problemsOf as problems, testRundir } from "../../../harness/validation.js";
 
 const rundir = testRundir("kres-config-");
 

@@ -1,6 +1,6 @@
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderDefer } from "../../../lib/datamodel/sections/defer/render.js";
-import { section, testRundir } from "../../helpers/validation.js";
+import { section, testRundir } from "../../../harness/validation.js";
 
 const rundir = testRundir("kres-defer-");
 const { problems } = section("defer", { rundir });

@@ -1,6 +1,6 @@
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { renderDns64 } from "../../../lib/datamodel/sections/dns64/render.js";
-import { section, testRundir } from "../../helpers/validation.js";
+import { section, testRundir } from "../../../harness/validation.js";
 
 const tmp = testRundir("kres-dns64-");
 const { valid, problems } = section("dns64", { rundir: tmp, ctx: { strict: false } });

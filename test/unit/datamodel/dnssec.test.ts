@@ -4,7 +4,7 @@ import { trustAnchorOwner } from "../../../lib/datamodel/sections/dnssec/schema.
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderDnssec } from "../../../lib/datamodel/sections/dnssec/render.js";
-import { section, testRundir } from "../../helpers/validation.js";
+import { section, testRundir } from "../../../harness/validation.js";
 
 const tmp = testRundir("kres-dnssec-");
 const keyFile = path.join(tmp, "root.key");

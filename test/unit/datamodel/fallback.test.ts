@@ -1,7 +1,7 @@
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderFallback } from "../../../lib/datamodel/sections/fallback/render.js";
-import { section, testRundir } from "../../helpers/validation.js";
+import { section, testRundir } from "../../../harness/validation.js";
 
 const tmp = testRundir("kres-fallback-");
 const { valid, problems } = section("fallback", { rundir: tmp, ctx: { strict: false } });

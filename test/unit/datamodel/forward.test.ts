@@ -5,8 +5,8 @@ import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderDnssec } from "../../../lib/datamodel/sections/dnssec/render.js";
 import { renderForward } from "../../../lib/datamodel/sections/forward/render.js";
-import { hostileStrings } from "../../helpers/hostile-strings.js";
-import { section, testRundir } from "../../helpers/validation.js";
+import { hostileStrings } from "../../../harness/hostile-strings.js";
+import { section, testRundir } from "../../../harness/validation.js";
 
 const tmp = testRundir("kres-forward-");
 const caFile = path.join(tmp, "ca.pem");

@@ -3,8 +3,8 @@ import * as path from "node:path";
 import type { KresConfig } from "../../../lib/datamodel/config.js";
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { renderLocalData } from "../../../lib/datamodel/sections/local-data/render.js";
-import { hostileStrings } from "../../helpers/hostile-strings.js";
-import { section, testDirs } from "../../helpers/validation.js";
+import { hostileStrings } from "../../../harness/hostile-strings.js";
+import { section, testDirs } from "../../../harness/validation.js";
 
 const { tmp, rundir } = testDirs("kres-ld-");
 const hosts = path.join(tmp, "custom.hosts");

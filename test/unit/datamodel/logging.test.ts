@@ -9,8 +9,8 @@ import {
 } from "../../../lib/datamodel/sections/logging/schema.js";
 import { renderLogging } from "../../../lib/datamodel/sections/logging/render.js";
 import { luaStr } from "../../../lib/utils/lua-literal.js";
-import { hostileStrings } from "../../helpers/hostile-strings.js";
-import { section, testRundir } from "../../helpers/validation.js";
+import { hostileStrings } from "../../../harness/hostile-strings.js";
+import { section, testRundir } from "../../../harness/validation.js";
 
 const rundir = testRundir("kres-logging-");
 

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderWorkerLua } from "../../../lib/datamodel/worker-lua.js";
 import { renderLua } from "../../../lib/datamodel/sections/lua/render.js";
-import { section, testRundir } from "../../helpers/validation.js";
+import { section, testRundir } from "../../../harness/validation.js";
 
 const tmp = testRundir("kres-lua-");
 const script = path.join(tmp, "my 'custom\" script.lua");

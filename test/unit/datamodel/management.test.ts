@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderWorkerLua } from "../../../lib/datamodel/worker-lua.js";
 import { DEFAULT_API_SOCKET } from "../../../lib/datamodel/sections/management/schema.js";
-import { section, testDirs } from "../../helpers/validation.js";
+import { section, testDirs } from "../../../harness/validation.js";
 
 const { tmp, rundir } = testDirs("kr-mgmt-unit-");
 

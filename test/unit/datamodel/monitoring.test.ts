@@ -7,8 +7,8 @@ import {
   metricValuesQuery,
 } from "../../../lib/datamodel/sections/monitoring/render.js";
 import { luaStr } from "../../../lib/utils/lua-literal.js";
-import { hostileStrings } from "../../helpers/hostile-strings.js";
-import { section, testRundir } from "../../helpers/validation.js";
+import { hostileStrings } from "../../../harness/hostile-strings.js";
+import { section, testRundir } from "../../../harness/validation.js";
 
 const rundir = testRundir("kres-monitoring-");
 const { valid, problems } = section("monitoring", { rundir });

@@ -3,8 +3,8 @@ import * as path from "node:path";
 import { renderNetwork } from "../../../lib/datamodel/sections/network/render.js";
 import { listenSockets } from "../../../lib/datamodel/sections/network/sockets.js";
 import type { ValidationContext } from "../../../lib/datamodel/context.js";
-import { hostileStrings } from "../../helpers/hostile-strings.js";
-import { section, testDirs } from "../../helpers/validation.js";
+import { hostileStrings } from "../../../harness/hostile-strings.js";
+import { section, testDirs } from "../../../harness/validation.js";
 
 const { tmp, rundir } = testDirs("kr-net-unit-");
 const certFile = path.join(tmp, "cert.pem");

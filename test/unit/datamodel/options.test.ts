@@ -1,5 +1,5 @@
 import { renderOptions } from "../../../lib/datamodel/sections/options/render.js";
-import { section, testRundir } from "../../helpers/validation.js";
+import { section, testRundir } from "../../../harness/validation.js";
 
 const rundir = testRundir("kres-options-");
 const { valid, problems } = section("options", { rundir, ctx: { strict: false } });

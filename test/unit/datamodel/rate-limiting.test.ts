@@ -2,7 +2,7 @@ import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderRateLimiting } from "../../../lib/datamodel/sections/rate-limiting/render.js";
 import { MAX_INSTANT_LIMIT } from "../../../lib/datamodel/sections/rate-limiting/schema.js";
-import { section, testRundir } from "../../helpers/validation.js";
+import { section, testRundir } from "../../../harness/validation.js";
 
 const rundir = testRundir("kres-ratelimit-");
 const { problems } = section("rate-limiting", { rundir });

@@ -9,7 +9,7 @@ import { ConfigValidationError } from "../../../lib/datamodel/errors.js";
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { parseConfigText, validateConfig } from "../../../lib/datamodel/load.js";
 import { setAt, toPointer } from "../../../lib/utils/json-pointer.js";
-import { REPO_ROOT } from "../../helpers/repo.js";
+import { REPO_ROOT } from "../../../harness/repo.js";
 
 const BAD: unknown[] = ["", "a\nb\u202e", "-", -1, 0, 1.5, 70000, true, null, [], {}, ["x"], [1], { x: 1 }];
 

@@ -4,7 +4,7 @@ import type { KresConfig } from "../../../lib/datamodel/config.js";
 import type { Problem } from "../../../lib/datamodel/errors.js";
 import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { renderViews } from "../../../lib/datamodel/sections/views/render.js";
-import { problemsOf, testDirs, validate } from "../../helpers/validation.js";
+import { problemsOf, testDirs, validate } from "../../../harness/validation.js";
 
 const { tmp, rundir } = testDirs("kres-views-");
 

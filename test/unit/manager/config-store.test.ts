@@ -3,7 +3,7 @@ import { ConfigStore, type ConfigVersion } from "../../../lib/manager/config-sto
 import { ApplyFailed, ChangeRefused } from "../../../lib/manager/errors.js";
 import { logger } from "../../../lib/manager/logger.js";
 import { refuseFixedChanges } from "../../../lib/manager/runtime-limits.js";
-import { testRundir } from "../../helpers/validation.js";
+import { testRundir } from "../../../harness/validation.js";
 
 const rundir = testRundir("krm-store-");
 logger.silent = true;

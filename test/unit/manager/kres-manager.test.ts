@@ -11,7 +11,7 @@ import { renderWorkerLua } from "../../../lib/datamodel/worker-lua.js";
 import { ApplyFailed, ChangeRefused } from "../../../lib/manager/errors.js";
 import { KresManager } from "../../../lib/manager/kres-manager.js";
 import { logger } from "../../../lib/manager/logger.js";
-import { testRundir } from "../../helpers/validation.js";
+import { testRundir } from "../../../harness/validation.js";
 
 const rundir = testRundir("krm-mgr-");
 /** The workers' Lua as the manager renders it: listening sockets come from supervisord. */

@@ -14,7 +14,7 @@ import { logger } from "../../../lib/manager/logger.js";
 import { collectStatistics, metricsWorkers } from "../../../lib/manager/metrics/collect.js";
 import { WorkerMetrics } from "../../../lib/manager/metrics/index.js";
 import { parseStatisticsAnswer } from "../../../lib/manager/metrics/statistics.js";
-import { testRundir } from "../../helpers/validation.js";
+import { testRundir } from "../../../harness/validation.js";
 
 logger.silent = true;
 const rundir = testRundir("krm-metrics-");

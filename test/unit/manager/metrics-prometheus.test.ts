@@ -4,7 +4,7 @@
  */
 import type { WorkerReport } from "../../../lib/manager/metrics/collect.js";
 import { renderPrometheus } from "../../../lib/manager/metrics/prometheus.js";
-import { hasPromtool, promtoolProblems, samples } from "../../helpers/prometheus.js";
+import { hasPromtool, promtoolProblems, samples } from "../../../harness/prometheus.js";
 import { METRIC_KEYS } from "../../../lib/datamodel/sections/monitoring/render.js";
 import {
   nestStatistics,

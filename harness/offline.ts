@@ -1,7 +1,7 @@
 /**
  * The offline guard: Lua appended after every kresd config a benchmark or a test runs, so that kresd
  * sends nothing to the internet (there is none here, and traffic to public addresses is flagged).
- * The test harness (test/helpers/kresd.ts) uses this one too: bench/ cannot import test/.
+ * The test harness (harness/kresd.ts) uses this one too: bench/ cannot import test/.
  *
  * - the root trust anchor goes (no DNSKEY upkeep, no DS lookups up to the root);
  * - the modules that send queries by themselves are unloaded when loaded (root priming, time-skew
@@ -12,7 +12,7 @@
  * hosts, prefill URLs… in a config must be loopback addresses. (A forward rule for '.' catches
  * every query in kresd 5.6, even the 'localhost' readiness probe.) The guard prints and logs nothing.
  */
-import { luaStr, luaStrList } from "../../lib/utils/lua-literal.js";
+import { luaStr, luaStrList } from "../lib/utils/lua-literal.js";
 
 /**
  * Modules kresd 5.6 loads by default that send queries of their own: root priming, time-skew

@@ -1,4 +1,4 @@
-import { apiRequest, type ApiAnswer } from "../../bench/support/api.js";
+import { apiRequest, type ApiAnswer } from "./bench-api.js";
 
 /** An answer of the management API (bench/support/api.ts does the request). */
 export type ApiResponse = ApiAnswer;

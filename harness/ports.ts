@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { pidAlive } from "../../lib/utils/processes.js";
+import { pidAlive } from "../lib/utils/processes.js";
 
 /**
  * Ports handed out are reserved by a lock file per port holding the owner's PID, so parallel jest

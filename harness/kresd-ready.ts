@@ -13,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline";
 import { OFFLINE_GUARD_LUA } from "./offline.js";
-import { freePort, onExitCleanup, signalPid, within } from "./procs.js";
+import { freePort, onExitCleanup, signalPid, within } from "./bench-procs.js";
 
 export const KRESD = "/usr/sbin/kresd";
 const PYTHON = "/usr/bin/python3";

@@ -4,7 +4,7 @@ import {
   parseDnsperf,
   type DnsperfOptions,
   type DnsperfResult,
-} from "../../bench/support/dnsperf.js";
+} from "./bench-dnsperf.js";
 import { GroupProcess } from "./procs.js";
 import { tmpDir } from "./tmp.js";
 

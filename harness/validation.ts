@@ -11,10 +11,10 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { KresConfig } from "../../lib/datamodel/config.js";
-import type { ValidationContext } from "../../lib/datamodel/context.js";
-import { ConfigValidationError, type Problem } from "../../lib/datamodel/errors.js";
-import { validateConfig } from "../../lib/datamodel/load.js";
+import type { KresConfig } from "../lib/datamodel/config.js";
+import type { ValidationContext } from "../lib/datamodel/context.js";
+import { ConfigValidationError, type Problem } from "../lib/datamodel/errors.js";
+import { validateConfig } from "../lib/datamodel/load.js";
 import { tmpDir } from "./tmp.js";
 
 export type Ctx = Partial<ValidationContext>;

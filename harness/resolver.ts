@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { deepMerge } from "../../lib/utils/parsing.js";
-import { pidsMentioning, signalPid } from "../../bench/support/procs.js";
+import { deepMerge } from "../lib/utils/parsing.js";
+import { pidsMentioning, signalPid } from "./bench-procs.js";
 import { registerProcess, unregisterProcess } from "./cleanup.js";
 import { freePort } from "./ports.js";
 import { OFFLINE_LUA } from "./kresd.js";

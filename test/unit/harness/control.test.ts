@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { controlCall, luaStringAnswer, luaStringAnswerText } from "../../helpers/control.js";
+import { controlCall, luaStringAnswer, luaStringAnswerText } from "../../../harness/control.js";
 
 describe("luaStringAnswer (kresd's printed Lua strings)", () => {
   it("reads printable ASCII as is", () => {

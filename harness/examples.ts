@@ -16,14 +16,14 @@
  * `changedPointers()` lets a test check that the overlay changed nothing more.
  *
  * kresd must not reach the internet (there is none here, and traffic to public addresses is
- * flagged): startKresd()'s offline guard (test/helpers/kresd.ts), appended after the rendered Lua by
+ * flagged): startKresd()'s offline guard (harness/kresd.ts), appended after the rendered Lua by
  * the harness only, stops kresd's own queries and points the root hints at 127.0.0.1.
  */
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { parseConfigText } from "../../lib/datamodel/load.js";
-import { isPlainObject } from "../../lib/utils/parsing.js";
+import { parseConfigText } from "../lib/datamodel/load.js";
+import { isPlainObject } from "../lib/utils/parsing.js";
 import { REPO_ROOT, run } from "./repo.js";
 
 /** Where the examples live; relative paths in them (data/…) are resolved against it. */

@@ -1,4 +1,4 @@
-import { ednsOptions, parseKdigJson, KdigError } from "../../helpers/kdig.js";
+import { ednsOptions, parseKdigJson, KdigError } from "../../../harness/kdig.js";
 
 // Real `kdig +json` output of Knot DNS 3.2.6 (trimmed of fields the parser ignores).
 const LOCALHOST_A = JSON.stringify({

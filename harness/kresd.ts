@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { luaNum, luaStr } from "../../lib/utils/lua-literal.js";
-import { OFFLINE_GUARD_LUA, offlineLua, type OfflineOptions } from "../../bench/support/offline.js";
+import { luaNum, luaStr } from "../lib/utils/lua-literal.js";
+import { OFFLINE_GUARD_LUA, offlineLua, type OfflineOptions } from "./offline.js";
 import { controlCall } from "./control.js";
 import { kdigAt, type KdigResult } from "./kdig.js";
 import { freePort } from "./ports.js";
@@ -21,7 +21,7 @@ export {
   OFFLINE_MODULES,
   offlineLua,
   type OfflineOptions,
-} from "../../bench/support/offline.js";
+} from "./offline.js";
 
 export interface KresdOptions {
   /** The Lua config. */

@@ -8,10 +8,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import { projectRoot } from "../../lib/utils/paths.js";
-import { apiRequest, type ApiAnswer } from "./api.js";
+import { projectRoot } from "../lib/utils/paths.js";
+import { apiRequest, type ApiAnswer } from "./bench-api.js";
 import { OFFLINE_GUARD_LUA } from "./offline.js";
-import { freePort, onExitCleanup, pidsMentioning, signalPid, sleep, within } from "./procs.js";
+import { freePort, onExitCleanup, pidsMentioning, signalPid, sleep, within } from "./bench-procs.js";
 
 export interface BenchResolverOptions {
   workers: number;

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The checkout the tests run from. */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const KRESCTL = path.join(REPO_ROOT, "bin/kresctl");
 export const KNOT_RESOLVER = path.join(REPO_ROOT, "bin/knot-resolver");
 

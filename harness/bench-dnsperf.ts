@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { onExitCleanup, signalPid } from "./procs.js";
+import { onExitCleanup, signalPid } from "./bench-procs.js";
 
 export const DNSPERF = "/usr/bin/dnsperf";
 

@@ -11,8 +11,8 @@
  * Not exported from ./index.js: only the API tests need it.
  */
 import * as yaml from "js-yaml";
-import { configJsonSchema } from "../../lib/datamodel/json-schema.js";
-import { toPointer } from "../../lib/utils/json-pointer.js";
+import { configJsonSchema } from "../lib/datamodel/json-schema.js";
+import { toPointer } from "../lib/utils/json-pointer.js";
 import { hostileStrings } from "./hostile-strings.js";
 
 /** One request body for PUT /v1/config. */
