@@ -18,7 +18,7 @@ import {
   runStandalone,
   type BenchOutcome,
 } from "../harness/report.js";
-import { withResolver, type BenchResolver } from "../harness/bench-resolver.js";
+import { withResolver, type BenchResolver } from "../harness/resolver.js";
 
 const WORKER_COUNTS = [1, 2, 4, 8];
 const MAX_WORKERS = 8;

@@ -14,9 +14,9 @@
  * A fresh resolver for each part.
  */
 import { performance } from "node:perf_hooks";
-import type { DnsperfResult } from "../harness/bench-dnsperf.js";
+import type { DnsperfResult } from "../harness/dnsperf.js";
 import { loadResolver, withLoad } from "../harness/load.js";
-import { signalPid, sleep } from "../harness/bench-procs.js";
+import { signalPid, sleep } from "../harness/procs.js";
 import {
   fmtMs,
   isMain,
@@ -28,7 +28,7 @@ import {
   type BenchOutcome,
   type Headline,
 } from "../harness/report.js";
-import { withResolver, type BenchResolver } from "../harness/bench-resolver.js";
+import { withResolver, type BenchResolver } from "../harness/resolver.js";
 
 const WORKERS = 4;
 const QPS = 2000;

@@ -30,7 +30,7 @@ import {
   type BenchOutcome,
   type Headline,
 } from "../harness/report.js";
-import { withResolver, type BenchResolver } from "../harness/bench-resolver.js";
+import { withResolver, type BenchResolver } from "../harness/resolver.js";
 
 const WORKER_COUNTS = [1, 8] as const;
 const MAX_WORKERS = 8;

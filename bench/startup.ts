@@ -17,7 +17,7 @@
 import * as fs from "node:fs";
 import { performance } from "node:perf_hooks";
 import { firstAnswer } from "../harness/dns-probe.js";
-import { sleep } from "../harness/bench-procs.js";
+import { sleep } from "../harness/procs.js";
 import {
   fmtMs,
   isMain,
@@ -28,7 +28,7 @@ import {
   type BenchOutcome,
   type Headline,
 } from "../harness/report.js";
-import { withResolver, type BenchResolver } from "../harness/bench-resolver.js";
+import { withResolver, type BenchResolver } from "../harness/resolver.js";
 
 const WORKER_COUNTS = [1, 4];
 const RUNS = 3;

@@ -9,9 +9,9 @@
  * and 4 workers run afterwards.
  */
 import { performance } from "node:perf_hooks";
-import type { DnsperfResult } from "../harness/bench-dnsperf.js";
+import type { DnsperfResult } from "../harness/dnsperf.js";
 import { loadResolver, withLoad } from "../harness/load.js";
-import { sleep } from "../harness/bench-procs.js";
+import { sleep } from "../harness/procs.js";
 import {
   fmtMs,
   isMain,
@@ -22,7 +22,7 @@ import {
   runStandalone,
   type BenchOutcome,
 } from "../harness/report.js";
-import { withResolver, type BenchResolver } from "../harness/bench-resolver.js";
+import { withResolver, type BenchResolver } from "../harness/resolver.js";
 
 const WORKERS = 4;
 const QPS = 2000;

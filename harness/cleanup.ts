@@ -1,7 +1,8 @@
 /**
- * The safety net of the test harness. Everything a test file starts (process groups) or creates
- * (temporary directories) is registered here and removed in one afterAll hook of that file, or by a
- * process 'exit' handler outside jest.
+ * The safety net of the harness, for tests and benchmarks alike. Everything started (process
+ * groups) or created (temporary directories) through the harness is registered here and removed in
+ * one afterAll hook of the test file, or by a process 'exit' handler outside jest (the benchmarks,
+ * where SIGINT and SIGTERM run that handler too).
  *
  * Inside jest that handler never runs: a test file sees a copy of `process` whose events are its own.
  * So each process group is also recorded as a file in PROC_DIR ($KRM_TEST_PROC_DIR from scripts/test),
@@ -120,17 +121,44 @@ export async function cleanupAll(): Promise<void> {
   removeDirs();
 }
 
+/**
+ * Runs `fn` (synchronous, best effort) when the process exits or is interrupted, or after the test
+ * file, unless the returned function is called first: for what a benchmark removes itself when all
+ * goes well (a directory, a helper process).
+ */
+export function onExitCleanup(fn: () => void): () => void {
+  const entry: Stoppable = { stop: async () => fn(), killNow: fn };
+  registerProcess(entry);
+  return () => unregisterProcess(entry);
+}
+
 function onExit(): void {
-  for (const p of processes) p.killNow();
+  for (const p of processes) {
+    try {
+      p.killNow();
+    } catch {
+      // best effort at exit: the others still get their turn
+    }
+  }
   processes.clear();
   removeDirs();
 }
 
 process.on("exit", onExit);
 
-if (typeof afterAll === "function") {
-  afterAll(async () => {
+// Read from globalThis: the benchmarks run this module outside jest, compiled without jest's types.
+const jestAfterAll = (globalThis as { afterAll?: (fn: () => Promise<void>) => void }).afterAll;
+if (typeof jestAfterAll === "function") {
+  jestAfterAll(async () => {
     await cleanupAll();
     process.removeListener("exit", onExit);
   });
+} else {
+  // A benchmark interrupted by ^C or a kill: the exit handler does not run on a signal by itself.
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.once(sig, () => {
+      onExit();
+      process.exit(130);
+    });
+  }
 }

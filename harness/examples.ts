@@ -16,7 +16,7 @@
  * `changedPointers()` lets a test check that the overlay changed nothing more.
  *
  * kresd must not reach the internet (there is none here, and traffic to public addresses is
- * flagged): startKresd()'s offline guard (harness/kresd.ts), appended after the rendered Lua by
+ * flagged): startKresd()'s offline guard (harness/offline.ts), appended after the rendered Lua by
  * the harness only, stops kresd's own queries and points the root hints at 127.0.0.1.
  */
 import * as fs from "node:fs";

@@ -1,6 +1,7 @@
 /**
- * The shared integration-test harness. Everything started or created through it is stopped and
- * removed after the test file (afterAll), or when the jest worker exits.
+ * The harness shared by tests and benchmarks, the part integration tests use most. Everything
+ * started or created through it is stopped and removed after the test file (afterAll), or when the
+ * process (jest worker, benchmark) exits.
  *
  *   const port = await freePort();
  *   const kresd = await startKresd({ lua: "modules.load('nsid')", port });
@@ -19,15 +20,8 @@ export {
   type KdigResult,
 } from "./kdig.js";
 export { startKnotd, Knotd, type KnotdOptions } from "./knotd.js";
-export {
-  startKresd,
-  Kresd,
-  OFFLINE_LUA,
-  OFFLINE_MODULES,
-  offlineLua,
-  type KresdOptions,
-  type OfflineOptions,
-} from "./kresd.js";
+export { startKresd, Kresd, type KresdOptions } from "./kresd.js";
+export { OFFLINE_LUA, OFFLINE_MODULES, offlineLua, type OfflineOptions } from "./offline.js";
 export { freePort, type FreePortOptions } from "./ports.js";
 export { GroupProcess, waitFor, type ExitStatus, type SpawnOptions } from "./procs.js";
 export {

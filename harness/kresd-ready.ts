@@ -12,10 +12,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline";
-import { OFFLINE_GUARD_LUA } from "./offline.js";
-import { freePort, onExitCleanup, signalPid, within } from "./bench-procs.js";
-
-export const KRESD = "/usr/sbin/kresd";
+import { onExitCleanup } from "./cleanup.js";
+import { KRESD } from "./kresd.js";
+import { OFFLINE_LUA } from "./offline.js";
+import { freePort } from "./ports.js";
+import { signalPid, within } from "./procs.js";
 const PYTHON = "/usr/bin/python3";
 
 const LISTENER_PY = `
@@ -154,7 +155,7 @@ export async function measureBareReady(runs: number, timeoutMs = 10_000): Promis
           "cache.min_ttl(5)",
           "cache.max_ttl(86400)",
           "cache.ns_tout(1000)",
-          OFFLINE_GUARD_LUA,
+          OFFLINE_LUA,
         ].join("\n"),
       );
       let output = "";

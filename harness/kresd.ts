@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { luaNum, luaStr } from "../lib/utils/lua-literal.js";
-import { OFFLINE_GUARD_LUA, offlineLua, type OfflineOptions } from "./offline.js";
+import { OFFLINE_LUA, offlineLua, type OfflineOptions } from "./offline.js";
 import { controlCall } from "./control.js";
 import { kdigAt, type KdigResult } from "./kdig.js";
 import { freePort } from "./ports.js";
@@ -11,17 +11,6 @@ import { tmpDir } from "./tmp.js";
 export const KRESD = "/usr/sbin/kresd";
 
 let started = 0;
-
-/**
- * The offline guard (offlineLua(), OFFLINE_LUA with every default) is the benchmarks' own, in
- * bench/support/offline.ts: startKresd() appends it unless told not to.
- */
-export {
-  OFFLINE_GUARD_LUA as OFFLINE_LUA,
-  OFFLINE_MODULES,
-  offlineLua,
-  type OfflineOptions,
-} from "./offline.js";
 
 export interface KresdOptions {
   /** The Lua config. */
@@ -101,7 +90,7 @@ export async function startKresd(opts: KresdOptions): Promise<Kresd> {
     lua += `\n-- added by the test harness\nnet.listen(${luaStr("127.0.0.1")}, ${luaNum(port)}, { kind = ${luaStr("dns")} })\n`;
   }
   const offline = opts.offline ?? true;
-  if (offline !== false) lua += `\n${offline === true ? OFFLINE_GUARD_LUA : offlineLua(offline)}`;
+  if (offline !== false) lua += `\n${offline === true ? OFFLINE_LUA : offlineLua(offline)}`;
   const configFile = path.join(rundir, `harness-${process.pid}-${++started}.lua`);
   fs.writeFileSync(configFile, lua);
   const kresd = new Kresd(

@@ -1,7 +1,7 @@
 /** The query load the loss benchmarks share: local-data names answered by every worker itself. */
 import { performance } from "node:perf_hooks";
-import { startDnsperf, type DnsperfResult } from "./bench-dnsperf.js";
-import type { BenchResolver, BenchResolverOptions } from "./bench-resolver.js";
+import { startDnsperf, type DnsperfResult } from "./dnsperf.js";
+import type { BenchResolver, BenchResolverOptions } from "./resolver.js";
 
 const NAME_COUNT = 100;
 

@@ -1,7 +1,7 @@
 /**
  * The offline guard: Lua appended after every kresd config a benchmark or a test runs, so that kresd
  * sends nothing to the internet (there is none here, and traffic to public addresses is flagged).
- * The test harness (harness/kresd.ts) uses this one too: bench/ cannot import test/.
+ * startKresd() (./kresd.ts), startResolver() and BenchResolver (./resolver.ts) append it.
  *
  * - the root trust anchor goes (no DNSKEY upkeep, no DS lookups up to the root);
  * - the modules that send queries by themselves are unloaded when loaded (root priming, time-skew
@@ -54,7 +54,7 @@ export function offlineLua(opts: OfflineOptions = {}): string {
   const keep = new Set<string>(opts.keep ?? []);
   if (opts.dnssec) keep.add("ta_update");
   const unload = OFFLINE_MODULES.filter((m) => !keep.has(m));
-  const lines = ["-- benchmark harness: keep this kresd offline (bench/support/offline.ts)"];
+  const lines = ["-- harness: keep this kresd offline (harness/offline.ts)"];
   if (!opts.dnssec) lines.push(`trust_anchors.remove(${luaStr(".")})`);
   lines.push(
     "do",
@@ -70,5 +70,5 @@ export function offlineLua(opts: OfflineOptions = {}): string {
   return lines.join("\n") + "\n";
 }
 
-/** The guard with every default, as the benchmarks append it. */
-export const OFFLINE_GUARD_LUA = offlineLua();
+/** The guard with every default, as the harness appends it. */
+export const OFFLINE_LUA = offlineLua();

@@ -7,7 +7,7 @@ import { pidAlive } from "../lib/utils/processes.js";
 
 /**
  * Ports handed out are reserved by a lock file per port holding the owner's PID, so parallel jest
- * workers (separate processes) never get the same port. A lock lives as long as its owner: once that
+ * workers and benchmarks (separate processes) never get the same port. A lock lives as long as its owner: once that
  * process is gone the lock is stale and the port can be handed out again.
  */
 const LOCK_DIR = path.join(os.tmpdir(), "krm-test-ports");
@@ -56,8 +56,8 @@ export interface FreePortOptions {
 }
 
 /**
- * A port on 127.0.0.1 that is free for both TCP and UDP right now and that no other test process
- * got from this function. The port is not held open: start the server on it soon.
+ * A port on 127.0.0.1 that is free for both TCP and UDP right now and that no live
+ * process got from this function. The port is not held open: start the server on it soon.
  */
 export async function freePort(opts: FreePortOptions = {}): Promise<number> {
   const { min, max } = opts;

@@ -1,4 +1,10 @@
+/**
+ * Processes for tests and benchmarks: GroupProcess (a long-running program in a process group of
+ * its own, stopped by the safety net of ./cleanup.ts if nobody stops it), and the small helpers
+ * around signals and waiting.
+ */
 import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
 import { recordGroup, registerProcess, unregisterProcess } from "./cleanup.js";
 
 export interface ExitStatus {
@@ -148,4 +154,41 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`${what}: timed out after ${opts.timeoutMs ?? 10000} ms`);
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 20));
   }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves true when `exited` settles within `ms`, false otherwise. */
+export async function within(exited: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  const done = await Promise.race([exited.then(() => true as const), timeout]);
+  clearTimeout(timer);
+  return done;
+}
+
+/** Sends a signal to one PID (a negative one: a process group); false when it is already gone. */
+export function signalPid(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** PIDs of live (not zombie) processes whose command line contains `marker` (e.g. a tmp dir). */
+export function pidsMentioning(marker: string): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (cmd.includes(marker) && !/\) [ZX] /.test(stat)) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
 }

@@ -1,9 +1,9 @@
 import { execFileSync, spawn } from "node:child_process";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
+import { projectRoot } from "../lib/utils/paths.js";
 
-/** The checkout the tests run from. */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+/** The checkout the tests run from (found the same way from sources and from dist/). */
+export const REPO_ROOT = projectRoot();
 export const KRESCTL = path.join(REPO_ROOT, "bin/kresctl");
 export const KNOT_RESOLVER = path.join(REPO_ROOT, "bin/knot-resolver");
 

@@ -564,10 +564,10 @@ class PruneAndList(unittest.TestCase):
 KRESD = "/usr/sbin/kresd"
 KDIG = "/usr/bin/kdig"
 
-# bench/support/offline.ts OFFLINE_GUARD_LUA: keeps kresd off the network
+# a copy of harness/offline.ts OFFLINE_LUA: keeps kresd off the network
 OFFLINE_GUARD_LUA = "\n".join(
     [
-        "-- benchmark harness: keep this kresd offline (bench/support/offline.ts)",
+        "-- harness: keep this kresd offline (harness/offline.ts)",
         'trust_anchors.remove(".")',
         "do",
         "\tlocal present = {}",

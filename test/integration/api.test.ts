@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import { freePort, kdigAt, waitFor } from "../../harness/index.js";
 import { apiCall, type ApiResponse } from "../../harness/api.js";
-import { OFFLINE_LUA } from "../../harness/kresd.js";
+import { OFFLINE_LUA } from "../../harness/offline.js";
 import { startResolver, type Resolver } from "../../harness/resolver.js";
 
 jest.setTimeout(180_000);

@@ -1,7 +1,7 @@
 // Starts real kresd 5.6 workers with the Lua rendered from cache / options / lua configs and
 // checks they start without Lua errors, answer DNS, and show the configured effects.
 // Ports 24000-24499 belong to this file. Every kresd gets the harness's offline guard after its
-// config (harness/kresd.ts), so it sends nothing to the internet.
+// config (harness/offline.ts), so it sends nothing to the internet.
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -14,7 +14,7 @@ import { validateConfig } from "../../lib/datamodel/load.js";
 import { renderWorkerLua } from "../../lib/datamodel/worker-lua.js";
 import { luaStr } from "../../lib/utils/lua-literal.js";
 import { controlCall, luaStringAnswerText } from "../../harness/control.js";
-import { OFFLINE_LUA, offlineLua } from "../../harness/kresd.js";
+import { OFFLINE_LUA, offlineLua } from "../../harness/offline.js";
 
 const KRESD = "/usr/sbin/kresd";
 const run = promisify(execFile);

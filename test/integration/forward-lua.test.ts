@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { validateConfig } from "../../lib/datamodel/load.js";
 import { renderWorkerLua } from "../../lib/datamodel/worker-lua.js";
-import { OFFLINE_LUA, offlineLua } from "../../harness/kresd.js";
+import { OFFLINE_LUA, offlineLua } from "../../harness/offline.js";
 
 const KRESD = "/usr/sbin/kresd";
 const KNOTD = "/usr/sbin/knotd";

@@ -12,7 +12,7 @@ import { ConfigValidationError } from "../../lib/datamodel/errors.js";
 import { validateConfig } from "../../lib/datamodel/load.js";
 import { renderWorkerLua } from "../../lib/datamodel/worker-lua.js";
 import { luaStr } from "../../lib/utils/lua-literal.js";
-import { OFFLINE_LUA } from "../../harness/kresd.js";
+import { OFFLINE_LUA } from "../../harness/offline.js";
 
 const KRESD = "/usr/sbin/kresd";
 const run = promisify(execFile);

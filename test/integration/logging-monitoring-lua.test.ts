@@ -3,7 +3,7 @@
  * monitoring sections, and checks what kresd does with it: it starts clean, answers DNS,
  * logs at the configured level to the configured target, serves `stats` on its control
  * socket, and feeds dnstap and Graphite. Ports 24510-24514 (in this section's range, 24500-24999).
- * Every kresd gets the harness's offline guard after its config (harness/kresd.ts).
+ * Every kresd gets the harness's offline guard after its config (harness/offline.ts).
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as dgram from "node:dgram";
@@ -17,7 +17,7 @@ import { renderWorkerLua } from "../../lib/datamodel/worker-lua.js";
 import { statisticsQuery } from "../../lib/datamodel/sections/monitoring/render.js";
 import type { KresConfig } from "../../lib/datamodel/config.js";
 import { controlCall, luaStringAnswerText } from "../../harness/control.js";
-import { OFFLINE_LUA } from "../../harness/kresd.js";
+import { OFFLINE_LUA } from "../../harness/offline.js";
 
 const KRESD = "/usr/sbin/kresd";
 const haveKresd = fs.existsSync(KRESD) && spawnSync("kdig", ["-V"]).status === 0;

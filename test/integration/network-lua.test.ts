@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { validateConfig } from "../../lib/datamodel/load.js";
 import { renderWorkerLua } from "../../lib/datamodel/worker-lua.js";
-import { OFFLINE_LUA } from "../../harness/kresd.js";
+import { OFFLINE_LUA } from "../../harness/offline.js";
 
 const KRESD = "/usr/sbin/kresd";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kr-net-lua-"));

@@ -5,7 +5,7 @@
 import { jest } from "@jest/globals";
 import { kdigAt, waitFor } from "../../harness/index.js";
 import { apiCall } from "../../harness/api.js";
-import { OFFLINE_LUA } from "../../harness/kresd.js";
+import { OFFLINE_LUA } from "../../harness/offline.js";
 import { startResolver, type Resolver } from "../../harness/resolver.js";
 
 jest.setTimeout(120_000);

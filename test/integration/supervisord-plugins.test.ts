@@ -1,14 +1,14 @@
 // The supervisord plugins (supervisord-plugins/kres_supervisord) against Debian's real
 // /usr/bin/supervisord 4.2.5 and kresd 5.6. Every test runs its own supervisord on a
 // config in a temporary directory; kresd listens on 127.0.0.1 ports 26100-26199, with the
-// harness's offline guard after its config (harness/kresd.ts).
+// harness's offline guard after its config (harness/offline.ts).
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { OFFLINE_LUA } from "../../harness/kresd.js";
+import { OFFLINE_LUA } from "../../harness/offline.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const PLUGINS = path.join(REPO, "supervisord-plugins");
