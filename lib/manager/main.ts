@@ -4,6 +4,7 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { ConfigParseError, ConfigValidationError, formatProblems } from "../datamodel/errors.js";
 import { loadConfigFiles } from "../datamodel/load.js";
+import { shellQuote } from "../utils/shell.js";
 import { packageVersion } from "../cli/version.js";
 import type { KresConfig } from "../datamodel/config.js";
 import { ControllerUnavailable, SubprocessError } from "../controller/interface.js";
@@ -23,11 +24,6 @@ export function requestExec(argv: readonly string[]): void {
     throw new Error("cannot exec: not started through bin/knot-resolver (KNOT_RESOLVER_EXEC_FILE unset)");
   if (argv.length === 0) throw new Error("cannot exec an empty command");
   fs.writeFileSync(file, argv.map(shellQuote).join(" ") + "\n");
-}
-
-/** One word for a POSIX shell, whatever it contains: single-quoted, with ' written as '\''. */
-export function shellQuote(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /**

@@ -13,7 +13,7 @@ import {
   startKresd,
   tmpDir,
 } from "../../harness/index.js";
-import { shellQuote } from "../../lib/manager/main.js";
+import { shellQuote } from "../../lib/utils/shell.js";
 
 let dir: string;
 

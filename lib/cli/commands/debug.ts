@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { CliError, runCommand, type CommandContext, type GlobalArgs } from "../common.js";
+import { shellQuote } from "../../utils/shell.js";
 import { clientFor } from "../http.js";
 import { PROCESS_TYPES, fetchProcesses, type ProcessType } from "./pids.js";
 
@@ -52,11 +53,6 @@ export function gdbCommandLine(
     );
   }
   return [...(sudo ? [sudo, "--"] : []), gdb, ...evals.flatMap((e) => ["-init-eval-command", e]), ...extra];
-}
-
-/** A word as a POSIX shell reads it back: bare when harmless, else single-quoted. */
-export function shellWord(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Runs gdb in the foreground; kresctl ignores ^C meanwhile (gdb uses it) and exits with gdb's status. */
@@ -122,7 +118,7 @@ export function debugCommand(ctx: CommandContext): CommandModule<GlobalArgs, Deb
         const pids = await targetPids(args, ctx);
         const argv = gdbCommandLine(gdb, pids, (args["--"] ?? []).map(String), sudo);
         if (args["print-only"]) {
-          ctx.io.out(argv.map(shellWord).join(" ") + "\n");
+          ctx.io.out(argv.map(shellQuote).join(" ") + "\n");
           return;
         }
         ctx.exitCode = await runInForeground(argv);

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { shellQuote } from "../../../lib/manager/main.js";
+import { shellQuote } from "../../../lib/utils/shell.js";
 
 describe("shellQuote (the exec request the launcher evals)", () => {
   it("makes any word survive `eval set --` unchanged", () => {
