@@ -1,4 +1,7 @@
-/** RFC 7396 JSON Merge Patch, as PATCH /v1/config applies it. */
+/**
+ * RFC 7396 JSON Merge Patch, as PATCH /v1/config applies it. Not deepMerge (./parsing.ts), which
+ * merges config files: here null deletes a key, as the RFC says; there null is a value.
+ */
 import { isPlainObject } from "./parsing.js";
 
 /**

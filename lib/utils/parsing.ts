@@ -69,7 +69,12 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Later documents override earlier ones key by key; lists and scalars are replaced whole. */
+/**
+ * Later documents override earlier ones key by key; lists and scalars are replaced whole. For
+ * `knot-resolver -c A -c B`. Not mergePatch (./merge-patch.ts), on purpose: there a null deletes
+ * the key (RFC 7396), here a null in a later file is a value like any other and goes to validation
+ * as written.
+ */
 export function deepMerge(base: unknown, over: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(over)) return structuredClone(over);
   const out: Record<string, unknown> = structuredClone(base);
