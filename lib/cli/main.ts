@@ -16,7 +16,7 @@ import { schemaCommand } from "./commands/schema.js";
 import { stopCommand } from "./commands/stop.js";
 import { validateCommand } from "./commands/validate.js";
 import { commandSpec, recordBuilder, type OptionSpec } from "./completion/spec.js";
-import { packageVersion } from "./version.js";
+import { packageVersion } from "../utils/version.js";
 
 const DESCRIPTION =
   "Command-line control of Knot Resolver: talks to the running resolver's management API, and works " +

@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { configJsonSchema } from "../datamodel/json-schema.js";
 import { loadConfigFiles, validateConfig } from "../datamodel/load.js";
-import { packageVersion } from "../cli/version.js";
+import { packageVersion } from "../utils/version.js";
 import type { SubprocessStatus } from "../controller/interface.js";
 import { etagMatches } from "../utils/etag.js";
 import { deleteAt, getAt, setAt } from "../utils/json-pointer.js";

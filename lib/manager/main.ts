@@ -5,7 +5,7 @@ import { hideBin } from "yargs/helpers";
 import { ConfigParseError, ConfigValidationError, formatProblems } from "../datamodel/errors.js";
 import { loadConfigFiles } from "../datamodel/load.js";
 import { shellQuote } from "../utils/shell.js";
-import { packageVersion } from "../cli/version.js";
+import { packageVersion } from "../utils/version.js";
 import type { KresConfig } from "../datamodel/config.js";
 import { ControllerUnavailable, SubprocessError } from "../controller/interface.js";
 import { logger } from "./logger.js";
