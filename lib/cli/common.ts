@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import { ConfigParseError, ConfigValidationError, formatProblems } from "../datamodel/errors.js";
 import { loadConfigFiles, parseConfigText, validateConfig } from "../datamodel/load.js";
 import type { KresConfig } from "../datamodel/config.js";
+import { KresError } from "../utils/errors.js";
 
 export const DEFAULT_CONFIG_FILE = "/etc/knot-resolver/config.yaml";
 export const DEFAULT_API_SOCKET = "/run/knot-resolver/kres-api.sock";
@@ -31,14 +32,13 @@ export const processIo: CliIo = {
   readStdin: () => fs.readFileSync(0, "utf8"),
 };
 
-/** A failure the user can act on: printed as its message alone, no stack trace. */
-export class CliError extends Error {
+/** A failure the user can act on: printed as its message alone, no stack trace. The base of lib/cli/'s errors. */
+export class CliError extends KresError {
   constructor(
     message: string,
     readonly exitCode = 1,
   ) {
     super(message);
-    this.name = "CliError";
   }
 }
 

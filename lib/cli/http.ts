@@ -23,12 +23,12 @@ export interface ApiAnswer {
 /** The manager answered with an error: its message and detail lines, as kresctl prints them. */
 export class ApiError extends CliError {
   constructor(
-    readonly status: number,
+    /** The manager's answer's status. */
+    override readonly status: number,
     readonly error: string,
     readonly details: readonly string[],
   ) {
     super([error, ...details.map((d) => `  ${d}`)].join("\n"));
-    this.name = "ApiError";
   }
 }
 
@@ -38,7 +38,6 @@ export class ManagerUnreachable extends CliError {
     super(
       `cannot reach the management API at ${describeTarget(endpoint.target)} (${endpoint.source}): ${reason}; is the resolver running?`,
     );
-    this.name = "ManagerUnreachable";
   }
 }
 

@@ -1,5 +1,6 @@
 import type { KresConfig } from "../datamodel/config.js";
 import type { ListenSocket } from "../datamodel/sections/network/sockets.js";
+import { ControllerError } from "./errors.js";
 
 /**
  * What the manager needs from whatever runs its subprocesses. The manager only ever talks to
@@ -34,7 +35,7 @@ export interface ProcessExit {
 }
 
 /** A process could not be started, stopped or found; `name` says which. */
-export class SubprocessError extends Error {
+export class SubprocessError extends ControllerError {
   constructor(
     readonly process: string,
     message: string,
@@ -48,15 +49,23 @@ export class SubprocessError extends Error {
  * Nothing listens on a worker's control socket (any more), or it has no process: the worker is gone
  * or being replaced.
  */
-export class WorkerGone extends Error {
+export class WorkerGone extends ControllerError {
   constructor(message: string) {
     super(message);
     this.name = "WorkerGone";
   }
 }
 
-/** The controller itself (supervisord) cannot be reached. */
-export class ControllerUnavailable extends Error {
+/** The controller itself (supervisord) cannot be reached (HTTP 503). */
+export class ControllerUnavailable extends ControllerError {
+  override readonly status = 503;
+  override get expose(): boolean {
+    return true;
+  }
+  override get publicMessage(): string {
+    return `cannot reach supervisord: ${this.message}`;
+  }
+
   constructor(message: string) {
     super(message);
     this.name = "ControllerUnavailable";

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { KresError } from "../utils/errors.js";
 import { toPointer } from "../utils/json-pointer.js";
 
 /** One problem in a config: where (JSON pointer) and what. */
@@ -7,22 +8,59 @@ export interface Problem {
   message: string;
 }
 
-/** The config did not validate; holds every problem found. */
-export class ConfigValidationError extends Error {
+/** The base of lib/datamodel/'s errors. */
+export class DataModelError extends KresError {}
+
+/** The config did not validate; holds every problem found (HTTP 422). */
+export class ConfigValidationError extends DataModelError {
+  override readonly status = 422;
+
   constructor(readonly problems: Problem[]) {
     super(formatProblems(problems));
-    this.name = "ConfigValidationError";
+  }
+
+  override get publicMessage(): string {
+    return "the configuration is invalid";
+  }
+
+  override get publicDetails(): Readonly<Record<string, unknown>> {
+    return {
+      // One line per problem, without the heading.
+      details: formatProblems(this.problems)
+        .split("\n")
+        .slice(1)
+        .map((l) => l.trim()),
+      problems: this.problems,
+    };
   }
 }
 
-/** The config text could not be parsed as YAML/JSON at all. */
-export class ConfigParseError extends Error {
+/** The config text could not be parsed as YAML/JSON at all (HTTP 422). */
+export class ConfigParseError extends DataModelError {
+  override readonly status = 422;
+
   constructor(
     message: string,
     readonly source?: string,
   ) {
     super(source ? `${source}: ${message}` : message);
-    this.name = "ConfigParseError";
+  }
+}
+
+/** A cache clear request that did not validate; problems point into the request body (HTTP 400). */
+export class InvalidCacheClearRequest extends DataModelError {
+  override readonly status = 400;
+  /** One line per problem, `pointer: message`, nothing unprintable. */
+  readonly details: string[];
+
+  constructor(readonly problems: Problem[]) {
+    const details = problems.map((p) => `${printable(p.pointer || "/")}: ${printable(p.message)}`);
+    super(`invalid cache clear request: ${details.join("; ")}`);
+    this.details = details;
+  }
+
+  override get publicDetails(): Readonly<Record<string, unknown>> {
+    return { details: this.details, problems: this.problems };
   }
 }
 

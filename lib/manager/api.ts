@@ -1,26 +1,14 @@
-import * as path from "node:path";
-import { configJsonSchema } from "../datamodel/json-schema.js";
-import { loadConfigFiles, validateConfig } from "../datamodel/load.js";
-import { packageVersion } from "../utils/version.js";
-import type { SubprocessStatus } from "../controller/interface.js";
-import { etagMatches } from "../utils/etag.js";
-import { deleteAt, getAt, setAt } from "../utils/json-pointer.js";
-import { mergePatch } from "../utils/merge-patch.js";
-import type { ChangeRecord, ConfigStore, ConfigVersion, RollbackRecord, Snapshot } from "./config-store.js";
-import { clearCache } from "./cache-clear.js";
+/**
+ * What the management API can do, in the manager's terms: every route of the HTTP server
+ * (server.ts) is one call here. ManagerService (service.ts) is the implementation; the server takes
+ * this interface, so it can be driven against a fake.
+ */
 import type { CacheClearResult } from "../datamodel/cache-clear/schema.js";
-import { PreconditionFailed } from "./errors.js";
-import type { KresManager } from "./kres-manager.js";
-import { logger } from "./logger.js";
-import { WorkerMetrics, type MetricsJson } from "./metrics/index.js";
+import type { Preconditions } from "../utils/etag.js";
+import type { ChangeRecord, RollbackRecord } from "./config-store.js";
+import type { MetricsJson } from "./metrics/index.js";
 
 export type ConfigOperation = "put" | "patch" | "delete";
-
-/** Conditions on the config's ETag, as sent in If-Match / If-None-Match. */
-export interface Preconditions {
-  ifMatch?: string;
-  ifNoneMatch?: string;
-}
 
 export type ProcessFilter = "all" | "kresd" | "gc";
 
@@ -42,179 +30,50 @@ export interface Status {
 }
 
 /**
- * What the management API can do, in the manager's terms: every route of the HTTP server is one
- * call here. Knows nothing of HTTP beyond the ETag conditions the contract defines.
+ * Knows nothing of HTTP beyond the ETag conditions the contract defines. Failures are KresErrors
+ * that carry their HTTP status (lib/utils/errors.ts).
  */
-export class ManagerApi {
-  private schema: Record<string, unknown> | undefined;
-  private workerMetrics: WorkerMetrics | undefined;
+export interface ManagerApi {
+  status(): Status;
 
-  constructor(
-    private readonly store: ConfigStore,
-    private readonly manager: KresManager,
-    /** The files the config came from, re-read on reload. */
-    private readonly files: readonly string[],
-    /** Stops everything (supervisord and all it runs). */
-    private readonly shutdown: () => Promise<void>,
-  ) {}
-
-  status(): Status {
-    const s = this.store.snapshot;
-    const last = this.store.lastChange;
-    const rollback = this.store.lastRollback;
-    return {
-      status: "RUNNING",
-      version: packageVersion(),
-      pid: process.pid,
-      workers: s.config.workers,
-      etag: s.etag,
-      ...(last ? { "last-change": last } : {}),
-      ...(rollback ? { "last-rollback": rollback } : {}),
-    };
-  }
-
-  /** The value at pointer in the current config; JsonPointerError when there is none. */
-  getConfig(pointer: string): { value: unknown; etag: string } {
-    const s = this.store.snapshot;
-    return { value: getAt(s.document, pointer), etag: s.etag };
-  }
-
-  get etag(): string {
-    return this.store.snapshot.etag;
-  }
+  /** The value at pointer in the current config and the config's ETag; JsonPointerError when there is none. */
+  getConfig(pointer: string): { value: unknown; etag: string };
 
   /**
-   * Changes the config at pointer and waits until the workers run it. Returns the new value at
-   * pointer (undefined after a delete) and the new ETag.
+   * Changes the config at pointer if the conditions hold (PreconditionFailed otherwise) and waits
+   * until the workers run it. Returns the new value at pointer (undefined after a delete) and the
+   * new ETag. `source` names the change in the log and in the status ("PUT /v1/config/workers").
    */
-  async changeConfig(
+  changeConfig(
     op: ConfigOperation,
     pointer: string,
     body: unknown,
     conditions: Preconditions,
     source: string,
-  ): Promise<{ value: unknown; etag: string; changed: boolean }> {
-    const outcome = await this.store.change(
-      (current) => {
-        checkPreconditions(current, conditions);
-        const doc =
-          op === "put"
-            ? setAt(current.document, pointer, body)
-            : op === "patch"
-              ? setAt(current.document, pointer, mergePatch(getAt(current.document, pointer), body))
-              : deleteAt(current.document, pointer);
-        return this.validate(doc);
-      },
-      { source },
-    );
-    const doc = outcome.snapshot.document;
-    return {
-      value: op === "delete" ? undefined : getAt(doc, pointer),
-      etag: outcome.snapshot.etag,
-      changed: outcome.changed,
-    };
-  }
+  ): Promise<{ value: unknown; etag: string; changed: boolean }>;
 
   /** Re-reads the config files; applies them if they differ from the running config (or always, forced). */
-  async reload(force: boolean, source: string): Promise<{ changed: boolean; etag: string }> {
-    const outcome = await this.store.change(
-      () => {
-        const { raw, config } = loadConfigFiles(this.files);
-        return { document: raw, config };
-      },
-      { force, source },
-    );
-    if (outcome.changed) logger.notice(`${source}: configuration from ${this.files.join(", ")} applied`);
-    else logger.notice(`${source}: ${this.files.join(", ")} unchanged, nothing to do`);
-    return { changed: outcome.changed, etag: outcome.snapshot.etag };
-  }
+  reload(force: boolean, source: string): Promise<{ changed: boolean; etag: string }>;
 
-  /**
-   * Applies the running config again, re-checked against the file system: brings the processes in
-   * line with it; forced, restarts every worker (so they re-read certificates, RPZ and other files).
-   */
-  async renew(force: boolean, source: string): Promise<{ etag: string }> {
-    const outcome = await this.store.change((current) => this.validate(current.document), {
-      force,
-      reapply: true,
-      source,
-    });
-    return { etag: outcome.snapshot.etag };
-  }
+  /** Applies the running config again; forced, restarts every worker. */
+  renew(force: boolean, source: string): Promise<{ etag: string }>;
 
-  /** Asks supervisord to stop everything, the manager included, a moment from now. */
-  stop(): void {
-    logger.notice("stop requested through the API");
-    setTimeout(() => {
-      this.shutdown().catch((e: Error) => logger.error(`cannot stop: ${e.message}`));
-    }, 100);
-  }
+  /** Stops everything, the manager included, a moment from now. */
+  stop(): void;
 
-  jsonSchema(): Record<string, unknown> {
-    this.schema ??= configJsonSchema();
-    return this.schema;
-  }
+  jsonSchema(): Record<string, unknown>;
 
-  async processes(filter: ProcessFilter): Promise<ProcessRow[]> {
-    // The manager is one of supervisord's programs, so it is in the list too.
-    return (await this.manager.processes())
-      .filter((p) => p.pid !== undefined)
-      .map(processRow)
-      .filter((r) => filter === "all" || r.type === filter)
-      .sort((a, b) => a.type.localeCompare(b.type) || a.id.localeCompare(b.id, "en", { numeric: true }));
-  }
+  processes(filter: ProcessFilter): Promise<ProcessRow[]>;
 
-  /** Every running worker's statistics by worker ID ('kresd:kresd0', …); null for one that gave none. */
-  async metricsJson(): Promise<MetricsJson> {
-    return this.metrics().json();
-  }
+  /** Every running worker's statistics by worker ID; null for one that gave none. */
+  metricsJson(): Promise<MetricsJson>;
 
   /** The workers' statistics in the Prometheus text exposition format. */
-  async metricsPrometheus(): Promise<string> {
-    return this.metrics().prometheus();
-  }
-
-  private metrics(): WorkerMetrics {
-    this.workerMetrics ??= new WorkerMetrics({
-      config: () => this.store.snapshot.config,
-      processes: () => this.manager.processes(),
-      command: (worker, lua, opts) => this.manager.command(worker, lua, opts),
-    });
-    return this.workerMetrics;
-  }
+  metricsPrometheus(): Promise<string>;
 
   /**
-   * Clears the cache (all of it, a subtree, a name or one RR set, as `body` says) on one running
-   * worker: they share the cache. InvalidCacheClearRequest for a bad body, CacheClearFailed when no
-   * worker could do it.
+   * Clears the cache as `body` says (undefined: all of it). InvalidCacheClearRequest for a bad
+   * body, CacheClearFailed when no worker could do it.
    */
-  async clearCache(body: unknown): Promise<CacheClearResult> {
-    const config = this.store.snapshot.config;
-    const processes = await this.manager.processes();
-    return clearCache(
-      { processes, workers: config.workers, command: (w, lua, opts) => this.manager.command(w, lua, opts) },
-      body,
-    );
-  }
-
-  /** A document as the API edits it, validated as if it came from the config files. */
-  private validate(document: unknown): ConfigVersion {
-    const first = this.files[0];
-    const config = validateConfig(document, first ? { baseDir: path.dirname(path.resolve(first)) } : {});
-    return { document, config };
-  }
-}
-
-function checkPreconditions(current: Snapshot, c: Preconditions): void {
-  if (c.ifMatch !== undefined && !etagMatches(c.ifMatch, current.etag))
-    throw new PreconditionFailed(
-      `If-Match does not match the current configuration (ETag "${current.etag}")`,
-    );
-  if (c.ifNoneMatch !== undefined && etagMatches(c.ifNoneMatch, current.etag))
-    throw new PreconditionFailed(`If-None-Match matches the current configuration (ETag "${current.etag}")`);
-}
-
-function processRow(p: SubprocessStatus): ProcessRow {
-  const type = p.kind === "cache-gc" ? "gc" : p.kind;
-  return { type, id: p.name.replace(/^kresd:/, ""), pid: p.pid as number, status: p.state };
+  clearCache(body: unknown): Promise<CacheClearResult>;
 }

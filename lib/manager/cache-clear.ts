@@ -10,16 +10,21 @@ import {
 } from "../datamodel/cache-clear/schema.js";
 import type { SubprocessController, SubprocessStatus } from "../controller/interface.js";
 import { luaStringAnswerText } from "../utils/krprint.js";
+import { ManagerError } from "./errors.js";
 import { logger } from "./logger.js";
 
 /** How long the worker may take for one round (at most CHUNK_SIZE_MAX records). */
 export const CACHE_CLEAR_TIMEOUT_MS = 10_000;
 
-/** The clear did not run, or the worker refused it; the message says which worker and why. */
-export class CacheClearFailed extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "CacheClearFailed";
+/**
+ * The clear did not run, or the worker refused it; the message says which worker and why (HTTP 500,
+ * told to the client: it is about its request).
+ */
+export class CacheClearFailed extends ManagerError {
+  override readonly status = 500;
+
+  override get expose(): boolean {
+    return true;
   }
 }
 

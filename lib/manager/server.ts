@@ -2,41 +2,30 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
-import { ConfigParseError, ConfigValidationError, formatProblems } from "../datamodel/errors.js";
 import type { ManagementConfig } from "../datamodel/sections/management/schema.js";
 import { hostPortOf } from "../datamodel/types/net.js";
-import { ControllerUnavailable } from "../controller/interface.js";
-import { BodyParseError, parseBody, UnsupportedMediaType } from "../utils/body.js";
-import { etagMatches, formatEtag } from "../utils/etag.js";
-import { JsonPointerError } from "../utils/json-pointer.js";
+import { parseBody } from "../utils/body.js";
+import { INTERNAL_ERROR_MESSAGE, KresError, type ErrorBody } from "../utils/errors.js";
+import { checkPreconditions, formatEtag, type Preconditions } from "../utils/etag.js";
 import type { ConfigOperation, ManagerApi, ProcessFilter } from "./api.js";
-import { ApplyFailed, ChangeRefused, PreconditionFailed } from "./errors.js";
-import { InvalidCacheClearRequest } from "../datamodel/cache-clear/schema.js";
-import { CacheClearFailed } from "./cache-clear.js";
+import { ManagerError } from "./errors.js";
 import { logger } from "./logger.js";
 import { PROMETHEUS_CONTENT_TYPE } from "./metrics/index.js";
 
 /** Largest request body taken; a config with big local-data fits many times over. */
 export const BODY_LIMIT = "4mb";
 
-/** An answer that is not a success: status, one-line message and optional details. */
-class HttpError extends Error {
+/** An answer the server gives by itself: no such endpoint, a method a path does not take… */
+class HttpError extends ManagerError {
   constructor(
-    readonly status: number,
+    override readonly status: number,
     message: string,
-    readonly extra: Record<string, unknown> = {},
   ) {
     super(message);
   }
 }
 
 type Handler = (req: Request, res: Response) => Promise<void> | void;
-
-const wrap =
-  (h: Handler) =>
-  (req: Request, res: Response, next: NextFunction): void => {
-    Promise.resolve(h(req, res)).catch(next);
-  };
 
 function methodNotAllowed(allowed: string[]): Handler {
   return (req, res) => {
@@ -62,7 +51,14 @@ function header(req: Request, name: string): string | undefined {
   return Array.isArray(v) ? v.join(", ") : v;
 }
 
-/** Translates HTTP to ManagerApi calls and ManagerApi errors back to HTTP. Nothing else. */
+function preconditionsOf(req: Request): Preconditions {
+  return { ifMatch: header(req, "if-match"), ifNoneMatch: header(req, "if-none-match") };
+}
+
+/**
+ * Translates HTTP to ManagerApi calls and their errors back to HTTP. Nothing else. Express 5 hands
+ * what a handler throws or rejects with to the error handler at the end.
+ */
 export function createApp(api: ManagerApi): express.Express {
   const app = express();
   app.disable("x-powered-by");
@@ -77,57 +73,45 @@ export function createApp(api: ManagerApi): express.Express {
   });
 
   const configRoute = new RegExp(`^${CONFIG_PREFIX}(/.*)?$`);
-  app.all(
-    configRoute,
-    wrap(async (req, res) => {
-      const pointer = pointerOf(req);
-      const method = req.method.toUpperCase();
-      if (method === "GET" || method === "HEAD") {
-        const { value, etag } = api.getConfig(pointer);
-        res.setHeader("ETag", formatEtag(etag));
-        if (etagMatches(header(req, "if-none-match"), etag)) {
-          res.status(304).end();
-          return;
-        }
-        if (header(req, "if-match") !== undefined && !etagMatches(header(req, "if-match"), etag))
-          throw new HttpError(412, `If-Match does not match the current configuration (ETag "${etag}")`);
-        res.json(value);
+  app.all(configRoute, async (req, res) => {
+    const pointer = pointerOf(req);
+    const method = req.method.toUpperCase();
+    if (method === "GET" || method === "HEAD") {
+      const { value, etag } = api.getConfig(pointer);
+      res.setHeader("ETag", formatEtag(etag));
+      if (checkPreconditions(etag, preconditionsOf(req), "read") === "not-modified") {
+        res.status(304).end();
         return;
       }
-      const op = ({ PUT: "put", PATCH: "patch", DELETE: "delete" } as const)[method] as
-        ConfigOperation | undefined;
-      if (!op) return methodNotAllowed(["GET", "HEAD", "PUT", "PATCH", "DELETE"])(req, res);
-      // The whole config can be replaced or patched, not deleted.
-      if (op === "delete" && pointer === "")
-        return methodNotAllowed(["GET", "HEAD", "PUT", "PATCH"])(req, res);
-      const body =
-        op === "delete"
-          ? undefined
-          : parseBody(typeof req.body === "string" ? req.body : "", req.headers["content-type"]);
-      const result = await api.changeConfig(
-        op,
-        pointer,
-        body,
-        { ifMatch: header(req, "if-match"), ifNoneMatch: header(req, "if-none-match") },
-        `${method} ${req.path}`,
-      );
-      res.setHeader("ETag", formatEtag(result.etag));
-      if (op === "delete") res.status(204).end();
-      else res.json(result.value);
-    }),
-  );
+      res.json(value);
+      return;
+    }
+    const op = ({ PUT: "put", PATCH: "patch", DELETE: "delete" } as const)[method] as
+      ConfigOperation | undefined;
+    if (!op) return methodNotAllowed(["GET", "HEAD", "PUT", "PATCH", "DELETE"])(req, res);
+    // The whole config can be replaced or patched, not deleted.
+    if (op === "delete" && pointer === "") return methodNotAllowed(["GET", "HEAD", "PUT", "PATCH"])(req, res);
+    const body =
+      op === "delete"
+        ? undefined
+        : parseBody(typeof req.body === "string" ? req.body : "", req.headers["content-type"]);
+    const result = await api.changeConfig(op, pointer, body, preconditionsOf(req), `${method} ${req.path}`);
+    res.setHeader("ETag", formatEtag(result.etag));
+    if (op === "delete") res.status(204).end();
+    else res.json(result.value);
+  });
 
   const post = (route: string, h: Handler) => {
     app
       .route(route)
-      .post(wrap(h))
-      .all(wrap(methodNotAllowed(["POST"])));
+      .post(h)
+      .all(methodNotAllowed(["POST"]));
   };
   const get = (route: string, h: Handler) => {
     app
       .route(route)
-      .get(wrap(h))
-      .all(wrap(methodNotAllowed(["GET", "HEAD"])));
+      .get(h)
+      .all(methodNotAllowed(["GET", "HEAD"]));
   };
 
   for (const force of [false, true]) {
@@ -176,11 +160,11 @@ export function createApp(api: ManagerApi): express.Express {
     throw new HttpError(404, `no such endpoint: ${req.method} ${req.path}`);
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const e = toHttpError(err);
-    if (e.status >= 500) logger.error(`${req.method} ${req.path}: ${describe(err)}`);
-    else logger.info(`${req.method} ${req.path}: ${e.status} ${e.message}`);
+    const { status, body } = answerTo(err);
+    if (status >= 500) logger.error(`${req.method} ${req.path}: ${describe(err)}`);
+    else logger.info(`${req.method} ${req.path}: ${status} ${body.error}`);
     if (res.headersSent) return;
-    res.status(e.status).json({ error: e.message, ...e.extra });
+    res.status(status).json(body);
   });
   return app;
 }
@@ -189,52 +173,16 @@ function describe(err: unknown): string {
   return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
 
-/** Every error the API can meet, as a status and a message for the client (never a stack). */
-function toHttpError(err: unknown): HttpError {
-  if (err instanceof HttpError) return err;
-  if (err instanceof ConfigValidationError) {
-    return new HttpError(422, "the configuration is invalid", {
-      details: formatProblems(err.problems)
-        .split("\n")
-        .slice(1)
-        .map((l) => l.trim()),
-      problems: err.problems,
-    });
-  }
-  if (err instanceof ChangeRefused) {
-    return new HttpError(422, err.message, {
-      ...(err.problems.length > 0
-        ? { details: err.problems.map((p) => `${p.pointer}: ${p.message}`), problems: err.problems }
-        : {}),
-      ...(err.output.length > 0 ? { details: err.output } : {}),
-    });
-  }
-  if (err instanceof ConfigParseError) return new HttpError(422, err.message);
-  if (err instanceof InvalidCacheClearRequest) {
-    return new HttpError(400, err.message, {
-      details: err.details,
-      problems: err.problems,
-    });
-  }
-  if (err instanceof CacheClearFailed) return new HttpError(500, err.message);
-  if (err instanceof BodyParseError)
-    return new HttpError(400, `malformed request body: ${err.message}`, {
-      line: err.line,
-      column: err.column,
-    });
-  if (err instanceof UnsupportedMediaType) return new HttpError(415, err.message);
-  if (err instanceof JsonPointerError)
-    return new HttpError(404, `no such configuration path: ${err.message}`);
-  if (err instanceof PreconditionFailed) return new HttpError(412, err.message);
-  if (err instanceof ApplyFailed) return new HttpError(500, err.message, { restored: err.restored });
-  if (err instanceof ControllerUnavailable)
-    return new HttpError(503, `cannot reach supervisord: ${err.message}`);
-  const bodyError = err as { type?: string; status?: number; message?: string; limit?: number };
-  if (bodyError.type === "entity.too.large")
-    return new HttpError(413, `request body larger than the limit of ${BODY_LIMIT}`);
-  if (typeof bodyError.status === "number" && bodyError.status >= 400 && bodyError.status < 500)
-    return new HttpError(bodyError.status, bodyError.message ?? "bad request");
-  return new HttpError(500, "internal error; see the manager's log");
+/** Every error as the answer a client gets: a status and a JSON body (never a stack). */
+function answerTo(err: unknown): { status: number; body: ErrorBody } {
+  if (err instanceof KresError) return { status: err.status, body: err.body() };
+  // Express's body parser fails with http-errors: a body over the limit, a bad charset…
+  const bodyError = err as { type?: string; status?: number; message?: string } | null | undefined;
+  if (bodyError?.type === "entity.too.large")
+    return { status: 413, body: { error: `request body larger than the limit of ${BODY_LIMIT}` } };
+  if (typeof bodyError?.status === "number" && bodyError.status >= 400 && bodyError.status < 500)
+    return { status: bodyError.status, body: { error: bodyError.message ?? "bad request" } };
+  return { status: 500, body: { error: INTERNAL_ERROR_MESSAGE } };
 }
 
 /** The HTTP server on the management socket or address. */

@@ -7,28 +7,20 @@ import {
   supervisordExecArgv,
   writeSupervisordConf,
 } from "../controller/supervisord/launch.js";
-import { ManagerApi } from "./api.js";
+import type { ManagerApi } from "./api.js";
 import { ConfigStore, type ConfigVersion } from "./config-store.js";
+import { ManagerError } from "./errors.js";
 import { KresManager } from "./kres-manager.js";
 import { refuseFixedChanges } from "./runtime-limits.js";
 import { ApiServer, createApp } from "./server.js";
+import { ManagerService } from "./service.js";
 import { configureLogging, logger } from "./logger.js";
 
 /** Refusal to start, with the reason for the operator. */
-export class StartupError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "StartupError";
-  }
-}
+export class StartupError extends ManagerError {}
 
 /** The manager gave up and said why in the log; nothing more to report. */
-export class GaveUp extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "GaveUp";
-  }
-}
+export class GaveUp extends ManagerError {}
 
 /** How supervisord runs the manager again: this very node script with the same config files. */
 export function managerCommand(files: readonly string[]): ManagerCommand {
@@ -93,7 +85,7 @@ export async function startUp(files: readonly string[], initial: ConfigVersion):
       store.rollBack(cfg, reason).catch((e: Error) => logger.crit(`rollback failed: ${e.message}`));
     },
   };
-  const api = new ManagerApi(store, manager, files, () => controller.shutdown());
+  const api = new ManagerService(store, manager, files, () => controller.shutdown());
   const server = new ApiServer(createApp(api));
   let where = "";
   try {

@@ -1,5 +1,6 @@
 /** Request bodies of the config API: text to data by Content-Type, with errors that say where. */
 import * as yaml from "js-yaml";
+import { UtilsError } from "./errors.js";
 import { checkNesting, MAX_NESTING, NestingTooDeep, parseYamlOrJson, TooManyValues } from "./parsing.js";
 
 const JSON_TYPES = ["application/json"];
@@ -16,22 +17,32 @@ export const ACCEPTED_MEDIA_TYPES: readonly string[] = [
 ];
 
 /** A Content-Type parseBody does not read (HTTP 415). */
-export class UnsupportedMediaType extends Error {
+export class UnsupportedMediaType extends UtilsError {
+  override readonly status = 415;
+
   constructor(readonly mediaType: string) {
     super(`unsupported media type '${mediaType}'; accepted: ${ACCEPTED_MEDIA_TYPES.join(", ")}`);
-    this.name = "UnsupportedMediaType";
   }
 }
 
 /** A body that is not valid JSON/YAML (HTTP 400); line and column are 1-based. */
-export class BodyParseError extends Error {
+export class BodyParseError extends UtilsError {
+  override readonly status = 400;
+
   constructor(
     message: string,
     readonly line: number,
     readonly column: number,
   ) {
     super(message);
-    this.name = "BodyParseError";
+  }
+
+  override get publicMessage(): string {
+    return `malformed request body: ${this.message}`;
+  }
+
+  override get publicDetails(): Readonly<Record<string, unknown>> {
+    return { line: this.line, column: this.column };
   }
 }
 

@@ -1,5 +1,6 @@
 /** Entity tags for the config API: stable hashes of data, and RFC 9110 If-Match / If-None-Match lists. */
 import { createHash } from "node:crypto";
+import { UtilsError } from "./errors.js";
 
 /**
  * JSON text with object keys sorted, so equal data always serializes the same however it was built.
@@ -84,4 +85,34 @@ export function etagMatches(header: string | undefined, tag: string): boolean {
   if (header === undefined) return false;
   const wanted = /^(?:[Ww]\/)?"(.*)"$/.exec(tag)?.[1] ?? tag;
   return listedTags(header).some((t) => t === "*" || t.opaque === wanted);
+}
+
+/** A request's conditions on the config's ETag, as sent in If-Match / If-None-Match. */
+export interface Preconditions {
+  ifMatch?: string;
+  ifNoneMatch?: string;
+}
+
+/** A conditional request (If-Match / If-None-Match) whose condition does not hold (HTTP 412). */
+export class PreconditionFailed extends UtilsError {
+  override readonly status = 412;
+}
+
+/**
+ * Checks a request's conditions against the config's current tag: PreconditionFailed when If-Match
+ * names another tag, or when a change's If-None-Match names this one; "not-modified" (HTTP 304)
+ * when a read's If-None-Match names it. A read looks at If-None-Match first, a change at If-Match
+ * first (RFC 9110 §13.2.2 puts If-Match first for both; reads keep the order they always had).
+ */
+export function checkPreconditions(
+  tag: string,
+  c: Preconditions,
+  request: "read" | "change",
+): "not-modified" | "proceed" {
+  if (request === "read" && etagMatches(c.ifNoneMatch, tag)) return "not-modified";
+  if (c.ifMatch !== undefined && !etagMatches(c.ifMatch, tag))
+    throw new PreconditionFailed(`If-Match does not match the current configuration (ETag "${tag}")`);
+  if (etagMatches(c.ifNoneMatch, tag))
+    throw new PreconditionFailed(`If-None-Match matches the current configuration (ETag "${tag}")`);
+  return "proceed";
 }

@@ -1,12 +1,19 @@
 /** RFC 6901 JSON pointers: building, parsing and resolving. */
+import { UtilsError } from "./errors.js";
 
-export class JsonPointerError extends Error {
+/** A pointer that names nothing, or is no pointer (HTTP 404: the API's paths are pointers). */
+export class JsonPointerError extends UtilsError {
+  override readonly status = 404;
+
   constructor(
     readonly pointer: string,
     message: string,
   ) {
     super(`${pointer}: ${message}`);
-    this.name = "JsonPointerError";
+  }
+
+  override get publicMessage(): string {
+    return `no such configuration path: ${this.message}`;
   }
 }
 

@@ -1,13 +1,13 @@
 import * as yaml from "js-yaml";
+import { UtilsError } from "./errors.js";
 
 /** Deeper than any config needs; much deeper data would exhaust the stack of whatever walks it. */
 export const MAX_NESTING = 64;
 
 /** Data nested deeper than MAX_NESTING levels of lists and objects. */
-export class NestingTooDeep extends Error {
+export class NestingTooDeep extends UtilsError {
   constructor() {
     super(`nested deeper than ${MAX_NESTING} levels of lists and objects`);
-    this.name = "NestingTooDeep";
   }
 }
 
@@ -15,10 +15,9 @@ export class NestingTooDeep extends Error {
 export const MAX_VALUES = 1_000_000;
 
 /** Data that stands for more than MAX_VALUES values once its YAML aliases are expanded. */
-export class TooManyValues extends Error {
+export class TooManyValues extends UtilsError {
   constructor() {
     super(`more than ${MAX_VALUES} values (once YAML aliases are expanded)`);
-    this.name = "TooManyValues";
   }
 }
 

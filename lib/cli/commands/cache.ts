@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from "yargs";
-import { InvalidCacheClearRequest, parseCacheClearRequest } from "../../datamodel/cache-clear/schema.js";
-import { printable } from "../../datamodel/errors.js";
+import { parseCacheClearRequest } from "../../datamodel/cache-clear/schema.js";
+import { InvalidCacheClearRequest, printable } from "../../datamodel/errors.js";
 import { CliError, runCommand, type CommandContext, type GlobalArgs } from "../common.js";
 import { dumpData, formatOf } from "../format.js";
 import { clientFor } from "../http.js";

@@ -1,7 +1,8 @@
 import xmlrpc from "xmlrpc";
+import { ControllerError } from "../errors.js";
 
 /** supervisord answered with an XML-RPC fault (e.g. BAD_NAME, ALREADY_STARTED). */
-export class SupervisordFault extends Error {
+export class SupervisordFault extends ControllerError {
   constructor(
     readonly method: string,
     readonly faultCode: number,
@@ -13,7 +14,7 @@ export class SupervisordFault extends Error {
 }
 
 /** supervisord could not be reached, or did not answer in time. */
-export class SupervisordUnreachable extends Error {
+export class SupervisordUnreachable extends ControllerError {
   constructor(
     readonly method: string,
     readonly reason: string,

@@ -3,7 +3,7 @@
  * and what kresd answers; render.ts turns a request into the Lua that runs it.
  */
 import { z } from "zod";
-import { printable, problemsFromIssues, type Problem } from "../errors.js";
+import { InvalidCacheClearRequest, problemsFromIssues } from "../errors.js";
 import { domainName, intPositive } from "../types/index.js";
 
 /**
@@ -172,19 +172,6 @@ export const cacheClearSchema = z
   .meta({ description: "Request body of POST /cache/clear." });
 
 export type CacheClearRequest = z.output<typeof cacheClearSchema>;
-
-/** A cache clear request that did not validate; problems point into the request body. */
-export class InvalidCacheClearRequest extends Error {
-  /** One line per problem, `pointer: message`, nothing unprintable. */
-  readonly details: string[];
-
-  constructor(readonly problems: Problem[]) {
-    const details = problems.map((p) => `${printable(p.pointer || "/")}: ${printable(p.message)}`);
-    super(`invalid cache clear request: ${details.join("; ")}`);
-    this.name = "InvalidCacheClearRequest";
-    this.details = details;
-  }
-}
 
 /** The request with defaults filled in; undefined (no body) means all defaults: clear everything. */
 export function parseCacheClearRequest(body: unknown): CacheClearRequest {

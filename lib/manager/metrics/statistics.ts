@@ -1,4 +1,5 @@
 import { luaStringAnswerText } from "../../utils/krprint.js";
+import { ManagerError } from "../errors.js";
 
 /**
  * One worker's statistics as upstream Knot Resolver 6 reports them: kresd's `group.name` counters
@@ -8,12 +9,7 @@ import { luaStringAnswerText } from "../../utils/krprint.js";
 export type WorkerStatistics = Record<string, number | Record<string, number>>;
 
 /** A worker's answer was not statistics (a Lua error, a changed stats module…). */
-export class StatisticsFormatError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "StatisticsFormatError";
-  }
-}
+export class StatisticsFormatError extends ManagerError {}
 
 /**
  * kresd 5.6's answer to the statistics query (a Lua-quoted string holding the JSON of the flat

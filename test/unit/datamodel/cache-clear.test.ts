@@ -3,11 +3,10 @@ import { cacheClearLua } from "../../../lib/datamodel/cache-clear/render.js";
 import {
   cacheClearResultSchema,
   CHUNK_SIZE_MAX,
-  InvalidCacheClearRequest,
   parseCacheClearRequest,
   RR_TYPES,
 } from "../../../lib/datamodel/cache-clear/schema.js";
-import type { Problem } from "../../../lib/datamodel/errors.js";
+import { InvalidCacheClearRequest, type Problem } from "../../../lib/datamodel/errors.js";
 import { hostileStrings } from "../../../harness/hostile-strings.js";
 
 /** The problems parseCacheClearRequest() reports for body (fails the test if it accepts it). */
