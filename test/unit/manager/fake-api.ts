@@ -1,0 +1,125 @@
+/**
+ * A ManagerApi without processes, for driving the HTTP app (createApp) in unit tests: a config
+ * document held in memory, every call recorded, and an error to throw on demand.
+ */
+import type { CacheClearResult } from "../../../lib/datamodel/cache-clear/schema.js";
+import { checkPreconditions, structuralEtag, type Preconditions } from "../../../lib/utils/etag.js";
+import { deleteAt, getAt, setAt } from "../../../lib/utils/json-pointer.js";
+import type {
+  ConfigOperation,
+  ManagerApi,
+  ProcessFilter,
+  ProcessRow,
+  Status,
+} from "../../../lib/manager/api.js";
+import type { MetricsJson } from "../../../lib/manager/metrics/index.js";
+
+/** One call the fake got: the method's name and its arguments. */
+export type Call = [method: keyof ManagerApi, ...args: unknown[]];
+
+export const PROCESSES: ProcessRow[] = [
+  { type: "gc", id: "cache-gc", pid: 30, status: "running" },
+  { type: "kresd", id: "kresd0", pid: 10, status: "running" },
+  { type: "kresd", id: "kresd1", pid: 11, status: "running" },
+  { type: "manager", id: "manager", pid: 1, status: "running" },
+];
+
+export const METRICS: MetricsJson = { "kresd:kresd0": { answer: { total: 5 } }, "kresd:kresd1": null };
+export const PROMETHEUS_TEXT =
+  '# TYPE resolver_answer_total counter\nresolver_answer_total{instance_id="kresd0"} 5\n';
+export const SCHEMA = { type: "object", properties: { workers: { type: "integer" } } };
+
+export class FakeApi implements ManagerApi {
+  document: Record<string, unknown> = { workers: 2, cache: { "size-max": "100M" }, "local-data": {} };
+  readonly calls: Call[] = [];
+  /** Thrown (or rejected with) by the next call, then forgotten. */
+  failWith: unknown;
+
+  get etag(): string {
+    return structuralEtag(this.document);
+  }
+
+  /** The calls to one method, arguments only. */
+  callsTo(method: keyof ManagerApi): unknown[][] {
+    return this.calls.filter(([m]) => m === method).map(([, ...args]) => args);
+  }
+
+  private call(method: keyof ManagerApi, ...args: unknown[]): void {
+    this.calls.push([method, ...args]);
+    const e = this.failWith;
+    if (e === undefined) return;
+    this.failWith = undefined;
+    throw e;
+  }
+
+  status(): Status {
+    this.call("status");
+    return { status: "RUNNING", version: "9.9.9", pid: 4242, workers: 2, etag: this.etag };
+  }
+
+  getConfig(pointer: string): { value: unknown; etag: string } {
+    this.call("getConfig", pointer);
+    return { value: getAt(this.document, pointer), etag: this.etag };
+  }
+
+  // As ManagerService: the conditions are checked against the config the change would replace.
+  async changeConfig(
+    op: ConfigOperation,
+    pointer: string,
+    body: unknown,
+    conditions: Preconditions,
+    source: string,
+  ): Promise<{ value: unknown; etag: string; changed: boolean }> {
+    this.call("changeConfig", op, pointer, body, conditions, source);
+    checkPreconditions(this.etag, conditions, "change");
+    const before = this.etag;
+    // A patch here is a plain replacement: merging is not the server's business.
+    this.document = (
+      op === "delete" ? deleteAt(this.document, pointer) : setAt(this.document, pointer, body)
+    ) as Record<string, unknown>;
+    return {
+      value: op === "delete" ? undefined : getAt(this.document, pointer),
+      etag: this.etag,
+      changed: this.etag !== before,
+    };
+  }
+
+  async reload(force: boolean, source: string): Promise<{ changed: boolean; etag: string }> {
+    this.call("reload", force, source);
+    return { changed: force, etag: this.etag };
+  }
+
+  async renew(force: boolean, source: string): Promise<{ etag: string }> {
+    this.call("renew", force, source);
+    return { etag: this.etag };
+  }
+
+  stop(): void {
+    this.call("stop");
+  }
+
+  jsonSchema(): Record<string, unknown> {
+    this.call("jsonSchema");
+    return SCHEMA;
+  }
+
+  async processes(filter: ProcessFilter): Promise<ProcessRow[]> {
+    this.call("processes", filter);
+    return PROCESSES.filter((p) => filter === "all" || p.type === filter);
+  }
+
+  async metricsJson(): Promise<MetricsJson> {
+    this.call("metricsJson");
+    return METRICS;
+  }
+
+  async metricsPrometheus(): Promise<string> {
+    this.call("metricsPrometheus");
+    return PROMETHEUS_TEXT;
+  }
+
+  async clearCache(body: unknown): Promise<CacheClearResult> {
+    this.call("clearCache", body);
+    return { count: 7 };
+  }
+}

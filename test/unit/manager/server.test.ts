@@ -1,0 +1,588 @@
+/**
+ * The HTTP layer alone: every route of createApp driven with supertest against a fake ManagerApi,
+ * no sockets listening and no processes. What needs real workers is in test/integration/api*.
+ */
+import { jest } from "@jest/globals";
+import request from "supertest";
+import { ControllerUnavailable, SubprocessError, WorkerGone } from "../../../lib/controller/interface.js";
+import { SupervisordFault, SupervisordUnreachable } from "../../../lib/controller/supervisord/rpc.js";
+import {
+  ConfigParseError,
+  ConfigValidationError,
+  InvalidCacheClearRequest,
+} from "../../../lib/datamodel/errors.js";
+import { CacheClearFailed } from "../../../lib/manager/cache-clear.js";
+import { ApplyFailed, ChangeRefused } from "../../../lib/manager/errors.js";
+import { logger } from "../../../lib/manager/logger.js";
+import { PROMETHEUS_CONTENT_TYPE } from "../../../lib/manager/metrics/index.js";
+import { StatisticsFormatError } from "../../../lib/manager/metrics/statistics.js";
+import { createApp } from "../../../lib/manager/server.js";
+import { ACCEPTED_MEDIA_TYPES, BodyParseError, UnsupportedMediaType } from "../../../lib/utils/body.js";
+import { PreconditionFailed } from "../../../lib/utils/etag.js";
+import { JsonPointerError } from "../../../lib/utils/json-pointer.js";
+import { NestingTooDeep, TooManyValues } from "../../../lib/utils/parsing.js";
+import { FakeApi, METRICS, PROCESSES, PROMETHEUS_TEXT, SCHEMA } from "./fake-api.js";
+
+logger.silent = true;
+
+let api: FakeApi;
+let app: ReturnType<typeof createApp>;
+beforeEach(() => {
+  api = new FakeApi();
+  app = createApp(api);
+});
+
+const quoted = (tag: string) => `"${tag}"`;
+const json = { "content-type": "application/json" };
+
+describe("GET /", () => {
+  it("answers 200 with a greeting and the manager's status", async () => {
+    const res = await request(app).get("/");
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      msg: "Knot Resolver manager is running; the configuration is at /v1/config",
+      status: "RUNNING",
+      version: "9.9.9",
+      pid: 4242,
+      workers: 2,
+      etag: api.etag,
+    });
+  });
+});
+
+describe("reading /v1/config", () => {
+  it("answers GET /v1/config with the whole config and its quoted ETag", async () => {
+    const res = await request(app).get("/v1/config");
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual(api.document);
+    expect(res.headers.etag).toBe(quoted(api.etag));
+    expect(api.callsTo("getConfig")).toEqual([[""]]);
+  });
+
+  it("takes /v1/config/ with a trailing slash as the whole config", async () => {
+    await request(app).get("/v1/config/").expect(200);
+    expect(api.callsTo("getConfig")).toEqual([[""]]);
+  });
+
+  it("answers GET /v1/config/<pointer> with the value there and the config's ETag", async () => {
+    const res = await request(app).get("/v1/config/cache/size-max");
+    expect([res.status, res.body, res.headers.etag]).toEqual([200, "100M", quoted(api.etag)]);
+    expect(api.callsTo("getConfig")).toEqual([["/cache/size-max"]]);
+  });
+
+  it("percent-decodes the pointer", async () => {
+    api.document["local-data"] = { addresses: { "my host.": "192.0.2.1" } };
+    const res = await request(app).get("/v1/config/local-data/addresses/my%20host.");
+    expect([res.status, res.body]).toEqual([200, "192.0.2.1"]);
+    expect(api.callsTo("getConfig")).toEqual([["/local-data/addresses/my host."]]);
+  });
+
+  it("answers 400 to a path that is not valid percent-encoding", async () => {
+    const res = await request(app).get("/v1/config/%ZZ");
+    expect(res.status).toBe(400);
+    // Express's router refuses it before the route runs, in its own words.
+    expect(res.body).toEqual({ error: "Failed to decode param '/%ZZ'" });
+    expect(api.calls).toEqual([]);
+  });
+
+  it("answers 404 to a pointer that names nothing", async () => {
+    const res = await request(app).get("/v1/config/no-such-key");
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({
+      error: "no such configuration path: /no-such-key: no value at 'no-such-key'",
+    });
+  });
+
+  it("answers HEAD with the ETag and no body", async () => {
+    const res = await request(app).head("/v1/config/workers");
+    expect([res.status, res.headers.etag, res.text]).toEqual([200, quoted(api.etag), undefined]);
+  });
+
+  it("answers 304 with the ETag and no body when If-None-Match names the current ETag", async () => {
+    const res = await request(app).get("/v1/config/workers").set("If-None-Match", quoted(api.etag));
+    expect([res.status, res.headers.etag, res.text]).toEqual([304, quoted(api.etag), ""]);
+  });
+
+  it("answers 304 when If-None-Match is *", async () => {
+    await request(app).get("/v1/config").set("If-None-Match", "*").expect(304);
+  });
+
+  it("answers 304 to HEAD when If-None-Match names the current ETag", async () => {
+    await request(app).head("/v1/config").set("If-None-Match", quoted(api.etag)).expect(304);
+  });
+
+  it("answers 200 when If-None-Match names another ETag", async () => {
+    const res = await request(app).get("/v1/config/workers").set("If-None-Match", '"other"');
+    expect([res.status, res.body]).toEqual([200, 2]);
+  });
+
+  it("answers 412 with the current ETag when If-Match does not match", async () => {
+    const res = await request(app).get("/v1/config/workers").set("If-Match", '"stale"');
+    expect(res.status).toBe(412);
+    expect(res.headers.etag).toBe(quoted(api.etag));
+    expect(res.body).toEqual({
+      error: `If-Match does not match the current configuration (ETag "${api.etag}")`,
+    });
+  });
+
+  it("answers 200 when If-Match names the current ETag", async () => {
+    const res = await request(app)
+      .get("/v1/config/workers")
+      .set("If-Match", `"x", ${quoted(api.etag)}`);
+    expect([res.status, res.body]).toEqual([200, 2]);
+  });
+
+  it("answers 304 rather than 412 when If-None-Match matches and If-Match does not", async () => {
+    await request(app)
+      .get("/v1/config")
+      .set("If-None-Match", quoted(api.etag))
+      .set("If-Match", '"stale"')
+      .expect(304);
+  });
+});
+
+describe("changing /v1/config", () => {
+  it("PUT passes the operation, pointer, parsed body, conditions and source; answers 200 with the new value and ETag", async () => {
+    const res = await request(app).put("/v1/config/workers").set(json).send("3");
+    expect(res.status).toBe(200);
+    expect(res.body).toBe(3);
+    expect(res.headers.etag).toBe(quoted(api.etag));
+    expect(api.callsTo("changeConfig")).toEqual([
+      ["put", "/workers", 3, { ifMatch: undefined, ifNoneMatch: undefined }, "PUT /v1/config/workers"],
+    ]);
+  });
+
+  it("PUT /v1/config replaces the whole config", async () => {
+    const res = await request(app).put("/v1/config").set(json).send('{"workers": 1}');
+    expect([res.status, res.body]).toEqual([200, { workers: 1 }]);
+    expect(api.callsTo("changeConfig")[0]?.slice(0, 3)).toEqual(["put", "", { workers: 1 }]);
+  });
+
+  it("PATCH passes 'patch' and a YAML body parsed", async () => {
+    const res = await request(app)
+      .patch("/v1/config/cache")
+      .set("Content-Type", "application/yaml")
+      .send("size-max: 200M\n");
+    expect([res.status, res.body]).toEqual([200, { "size-max": "200M" }]);
+    expect(api.callsTo("changeConfig")[0]?.slice(0, 3)).toEqual(["patch", "/cache", { "size-max": "200M" }]);
+  });
+
+  it("reads a body without Content-Type as YAML or JSON", async () => {
+    // supertest would label a string as a form; this request has no Content-Type at all.
+    await request(app).put("/v1/config/workers").send("4").unset("Content-Type").expect(200);
+    expect(api.callsTo("changeConfig")[0]?.[2]).toBe(4);
+  });
+
+  it("DELETE answers 204 with the new ETag and no body", async () => {
+    const res = await request(app).delete("/v1/config/cache");
+    expect([res.status, res.headers.etag, res.text]).toEqual([204, quoted(api.etag), ""]);
+    expect(api.callsTo("changeConfig")).toEqual([
+      [
+        "delete",
+        "/cache",
+        undefined,
+        { ifMatch: undefined, ifNoneMatch: undefined },
+        "DELETE /v1/config/cache",
+      ],
+    ]);
+    expect(api.document).not.toHaveProperty("cache");
+  });
+
+  it("percent-decodes the pointer of a change, and names the change by its raw path", async () => {
+    await request(app).put("/v1/config/local-data/a%20b").set(json).send('"x"').expect(200);
+    expect(api.callsTo("changeConfig")[0]?.[1]).toBe("/local-data/a b");
+    expect(api.callsTo("changeConfig")[0]?.[4]).toBe("PUT /v1/config/local-data/a%20b");
+  });
+
+  it("answers 400 to a change on a path that is not valid percent-encoding", async () => {
+    const res = await request(app).put("/v1/config/%E0%A4%A").set(json).send("1");
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: "Failed to decode param '/%E0%A4%A'" });
+    expect(api.calls).toEqual([]);
+  });
+
+  it("answers 405 with Allow to DELETE of the whole config", async () => {
+    const res = await request(app).delete("/v1/config");
+    expect([res.status, res.headers.allow]).toEqual([405, "GET, HEAD, PUT, PATCH"]);
+    expect(res.body).toEqual({
+      error: "DELETE is not allowed on /v1/config; allowed: GET, HEAD, PUT, PATCH",
+    });
+    expect(api.calls).toEqual([]);
+  });
+
+  it.each(["POST", "OPTIONS"])("answers 405 with Allow to %s on a config path", async (method) => {
+    const res = await request(app)[method.toLowerCase() as "post" | "options"]("/v1/config/workers");
+    expect([res.status, res.headers.allow]).toEqual([405, "GET, HEAD, PUT, PATCH, DELETE"]);
+    expect(api.calls).toEqual([]);
+  });
+
+  it("passes If-Match and If-None-Match on as the change's conditions", async () => {
+    await request(app)
+      .put("/v1/config/workers")
+      .set(json)
+      .set("If-Match", quoted(api.etag))
+      .set("If-None-Match", '"other"')
+      .send("3")
+      .expect(200);
+    expect(api.callsTo("changeConfig")[0]?.[3]).toEqual({
+      ifMatch: expect.stringMatching(/^"/),
+      ifNoneMatch: '"other"',
+    });
+  });
+
+  it("answers 412 when If-Match does not match", async () => {
+    const etag = api.etag;
+    const res = await request(app).put("/v1/config/workers").set(json).set("If-Match", '"stale"').send("3");
+    expect(res.status).toBe(412);
+    expect(res.body).toEqual({ error: `If-Match does not match the current configuration (ETag "${etag}")` });
+    expect(api.document.workers).toBe(2);
+  });
+
+  it("answers 412 to a change when If-None-Match is *", async () => {
+    const res = await request(app).put("/v1/config/workers").set(json).set("If-None-Match", "*").send("3");
+    expect(res.status).toBe(412);
+    expect(res.body.error).toMatch(/^If-None-Match matches the current configuration/);
+  });
+
+  it("answers 413 to a body over the limit, before anything is parsed", async () => {
+    const res = await request(app)
+      .put("/v1/config/nsid")
+      .set(json)
+      .send(JSON.stringify("x".repeat(4 * 1024 * 1024)));
+    expect(res.status).toBe(413);
+    expect(res.body).toEqual({ error: "request body larger than the limit of 4mb" });
+    expect(api.calls).toEqual([]);
+  });
+
+  it("answers 415 to an unsupported content type", async () => {
+    const res = await request(app)
+      .put("/v1/config/workers")
+      .set("Content-Type", "application/xml")
+      .send("<w/>");
+    expect(res.status).toBe(415);
+    expect(res.body).toEqual({
+      error: `unsupported media type 'application/xml'; accepted: ${ACCEPTED_MEDIA_TYPES.join(", ")}`,
+    });
+    expect(api.calls).toEqual([]);
+  });
+
+  it("answers 400 with line and column to malformed JSON", async () => {
+    const res = await request(app).put("/v1/config/workers").set(json).send('{"a":\n  nope}');
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({
+      error: expect.stringMatching(/^malformed request body: invalid JSON at line 2, column 4: /),
+      line: 2,
+      column: 4,
+    });
+    expect(api.calls).toEqual([]);
+  });
+
+  it("answers 400 with line and column to malformed YAML", async () => {
+    const res = await request(app)
+      .put("/v1/config/cache")
+      .set("Content-Type", "application/yaml")
+      .send("a: 1\nb: [\n");
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({
+      error: expect.stringMatching(/^malformed request body: invalid YAML at line \d+, column \d+: /),
+      line: expect.any(Number),
+      column: expect.any(Number),
+    });
+  });
+
+  it("answers 400 to an empty body", async () => {
+    const res = await request(app).put("/v1/config/workers").set(json).send("");
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: "malformed request body: empty body", line: 1, column: 1 });
+  });
+
+  it("passes the body parser's own 4xx on with its message", async () => {
+    const res = await request(app)
+      .put("/v1/config/workers")
+      .set(json)
+      .set("Content-Encoding", "bogus")
+      .send("3");
+    expect(res.status).toBe(415);
+    expect(res.body).toEqual({ error: 'unsupported content encoding "bogus"' });
+    expect(api.calls).toEqual([]);
+  });
+});
+
+describe("actions", () => {
+  it.each([
+    ["/reload", "reload", false],
+    ["/reload/force", "reload", true],
+    ["/renew", "renew", false],
+    ["/renew/force", "renew", true],
+  ] as const)(
+    "POST %s calls %s(force: %s) named by the request and answers its result",
+    async (path, method, force) => {
+      const res = await request(app).post(path);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual(method === "reload" ? { changed: force, etag: api.etag } : { etag: api.etag });
+      expect(api.calls).toEqual([[method, force, `POST ${path}`]]);
+    },
+  );
+
+  it("POST /stop answers 200, then calls stop once", async () => {
+    const res = await request(app).post("/stop");
+    expect([res.status, res.body]).toEqual([200, { msg: "stopping the resolver" }]);
+    // stop() runs when the answer is finished, which may be a moment after the client has it.
+    for (let i = 0; i < 100 && api.calls.length === 0; i++) await new Promise((r) => setImmediate(r));
+    expect(api.calls).toEqual([["stop"]]);
+  });
+
+  it("POST /cache/clear without a body clears with every default (undefined)", async () => {
+    const res = await request(app).post("/cache/clear");
+    expect([res.status, res.body]).toEqual([200, { count: 7 }]);
+    expect(api.calls).toEqual([["clearCache", undefined]]);
+  });
+
+  it("POST /cache/clear with a blank body is the same as none", async () => {
+    await request(app).post("/cache/clear").set(json).send("  \n").expect(200);
+    expect(api.calls).toEqual([["clearCache", undefined]]);
+  });
+
+  it("POST /cache/clear passes a JSON or YAML body parsed", async () => {
+    await request(app).post("/cache/clear").set(json).send('{"name": "example.com."}').expect(200);
+    await request(app)
+      .post("/cache/clear")
+      .set("Content-Type", "text/yaml")
+      .send("exact-name: true\n")
+      .expect(200);
+    expect(api.callsTo("clearCache")).toEqual([[{ name: "example.com." }], [{ "exact-name": true }]]);
+  });
+
+  it("POST /cache/clear answers 400 to a malformed body and 415 to an unsupported type", async () => {
+    await request(app).post("/cache/clear").set(json).send("{").expect(400);
+    await request(app).post("/cache/clear").set("Content-Type", "image/png").send("x").expect(415);
+    expect(api.calls).toEqual([]);
+  });
+});
+
+describe("reports", () => {
+  it("GET /schema answers the JSON Schema", async () => {
+    const res = await request(app).get("/schema");
+    expect([res.status, res.body]).toEqual([200, SCHEMA]);
+  });
+
+  it("GET /metrics moves permanently (301) to /metrics/json", async () => {
+    const res = await request(app).get("/metrics");
+    expect([res.status, res.headers.location]).toEqual([301, "/metrics/json"]);
+    expect(api.calls).toEqual([]);
+  });
+
+  it("GET /metrics/json answers the workers' statistics", async () => {
+    const res = await request(app).get("/metrics/json");
+    expect([res.status, res.body]).toEqual([200, METRICS]);
+  });
+
+  it("GET /metrics/prometheus answers the text exposition format with its content type", async () => {
+    const res = await request(app).get("/metrics/prometheus");
+    expect([res.status, res.headers["content-type"], res.text]).toEqual([
+      200,
+      PROMETHEUS_CONTENT_TYPE,
+      PROMETHEUS_TEXT,
+    ]);
+  });
+
+  it("GET /processes lists all processes", async () => {
+    const res = await request(app).get("/processes");
+    expect([res.status, res.body]).toEqual([200, PROCESSES]);
+    expect(api.calls).toEqual([["processes", "all"]]);
+  });
+
+  it.each(["kresd", "gc", "all"] as const)("GET /processes/%s lists those processes", async (filter) => {
+    const res = await request(app).get(`/processes/${filter}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual(PROCESSES.filter((p) => filter === "all" || p.type === filter));
+    expect(api.calls).toEqual([["processes", filter]]);
+  });
+
+  it("answers 404 to an unknown process filter", async () => {
+    const res = await request(app).get("/processes/nope");
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({ error: "unknown process filter 'nope'; use kresd, gc or all" });
+    expect(api.calls).toEqual([]);
+  });
+});
+
+describe("routes and methods", () => {
+  const postOnly = ["/reload", "/reload/force", "/renew", "/renew/force", "/stop", "/cache/clear"];
+  const getOnly = [
+    "/schema",
+    "/metrics",
+    "/metrics/json",
+    "/metrics/prometheus",
+    "/processes",
+    "/processes/kresd",
+  ];
+
+  it.each(postOnly.flatMap((path) => ["GET", "PUT", "DELETE"].map((method) => [method, path])))(
+    "answers 405 with Allow: POST to %s %s",
+    async (method, path) => {
+      const res = await request(app)[method.toLowerCase() as "get" | "put" | "delete"](path);
+      expect([res.status, res.headers.allow]).toEqual([405, "POST"]);
+      expect(res.body).toEqual({ error: `${method} is not allowed on ${path}; allowed: POST` });
+      expect(api.calls).toEqual([]);
+    },
+  );
+
+  it.each(getOnly.flatMap((path) => ["POST", "PUT", "DELETE"].map((method) => [method, path])))(
+    "answers 405 with Allow: GET, HEAD to %s %s",
+    async (method, path) => {
+      const res = await request(app)[method.toLowerCase() as "post" | "put" | "delete"](path);
+      expect([res.status, res.headers.allow]).toEqual([405, "GET, HEAD"]);
+      expect(api.calls).toEqual([]);
+    },
+  );
+
+  it.each([
+    ["GET", "/no/such/endpoint"],
+    ["POST", "/v1"],
+    ["GET", "/v1/configuration"],
+    ["GET", "/reload/now"],
+  ])("answers 404 to %s %s", async (method, path) => {
+    const res = await request(app)[method.toLowerCase() as "get" | "post"](path);
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({ error: `no such endpoint: ${method} ${path}` });
+  });
+
+  it("sends no X-Powered-By header", async () => {
+    const res = await request(app).get("/");
+    expect(res.headers["x-powered-by"]).toBeUndefined();
+  });
+});
+
+describe("errors from the API", () => {
+  const problems = [{ pointer: "/workers", message: "expected a number" }];
+  const answers: [string, unknown, number, Record<string, unknown>][] = [
+    [
+      "ConfigValidationError",
+      new ConfigValidationError(problems),
+      422,
+      { error: "the configuration is invalid", details: ["/workers: expected a number"], problems },
+    ],
+    [
+      "ConfigParseError",
+      new ConfigParseError("bad YAML", "config.yaml"),
+      422,
+      { error: "config.yaml: bad YAML" },
+    ],
+    ["ChangeRefused", new ChangeRefused("refused"), 422, { error: "refused" }],
+    [
+      "ChangeRefused with problems",
+      new ChangeRefused("cannot change at run time", [{ pointer: "/rundir", message: "fixed" }]),
+      422,
+      {
+        error: "cannot change at run time",
+        details: ["/rundir: fixed"],
+        problems: [{ pointer: "/rundir", message: "fixed" }],
+      },
+    ],
+    [
+      "ChangeRefused with the worker's output",
+      new ChangeRefused("canary kresd: no", [{ pointer: "/lua", message: "x" }], ["line 1", "line 2"]),
+      422,
+      {
+        error: "canary kresd: no",
+        details: ["line 1", "line 2"],
+        problems: [{ pointer: "/lua", message: "x" }],
+      },
+    ],
+    [
+      "PreconditionFailed",
+      new PreconditionFailed("If-Match does not match"),
+      412,
+      { error: "If-Match does not match" },
+    ],
+    ["ApplyFailed", new ApplyFailed("kresd1 died", true), 500, { error: "kresd1 died", restored: true }],
+    [
+      "ControllerUnavailable",
+      new ControllerUnavailable("ECONNREFUSED"),
+      503,
+      { error: "cannot reach supervisord: ECONNREFUSED" },
+    ],
+    ["CacheClearFailed", new CacheClearFailed("no running worker"), 500, { error: "no running worker" }],
+    [
+      "InvalidCacheClearRequest",
+      new InvalidCacheClearRequest([{ pointer: "/rr-type", message: "unknown" }]),
+      400,
+      {
+        error: "invalid cache clear request: /rr-type: unknown",
+        details: ["/rr-type: unknown"],
+        problems: [{ pointer: "/rr-type", message: "unknown" }],
+      },
+    ],
+    [
+      "BodyParseError",
+      new BodyParseError("invalid YAML", 3, 4),
+      400,
+      { error: "malformed request body: invalid YAML", line: 3, column: 4 },
+    ],
+    [
+      "UnsupportedMediaType",
+      new UnsupportedMediaType("text/html"),
+      415,
+      { error: `unsupported media type 'text/html'; accepted: ${ACCEPTED_MEDIA_TYPES.join(", ")}` },
+    ],
+    [
+      "JsonPointerError",
+      new JsonPointerError("/a", "no value at 'a'"),
+      404,
+      { error: "no such configuration path: /a: no value at 'a'" },
+    ],
+  ];
+
+  it.each(answers)("answers %s with its status and body", async (_name, error, status, body) => {
+    api.failWith = error;
+    const res = await request(app).post("/reload");
+    expect([res.status, res.body]).toEqual([status, body]);
+  });
+
+  it("maps an error a synchronous call throws the same way", async () => {
+    api.failWith = new ControllerUnavailable("gone");
+    const res = await request(app).get("/schema");
+    expect([res.status, res.body]).toEqual([503, { error: "cannot reach supervisord: gone" }]);
+  });
+
+  it.each([
+    ["SubprocessError", new SubprocessError("kresd:kresd0", "spawn error")],
+    ["SupervisordFault", new SupervisordFault("supervisor.startProcess", 50, "SPAWN_ERROR")],
+    ["SupervisordUnreachable", new SupervisordUnreachable("supervisor.getState", "ECONNREFUSED")],
+    ["WorkerGone", new WorkerGone("kresd0 is gone")],
+    ["StatisticsFormatError", new StatisticsFormatError("not statistics")],
+    ["NestingTooDeep", new NestingTooDeep()],
+    ["TooManyValues", new TooManyValues()],
+    ["an Error", new Error("secret detail")],
+    ["a thrown string", "secret detail"],
+  ])("answers %s with 500 and no detail, and logs it", async (_name, error) => {
+    const logged = jest.spyOn(logger, "error");
+    try {
+      api.failWith = error;
+      const res = await request(app).get("/metrics/json");
+      expect([res.status, res.body]).toEqual([500, { error: "internal error; see the manager's log" }]);
+      expect(logged).toHaveBeenCalledTimes(1);
+      const line = String(logged.mock.calls[0]?.[0]);
+      expect(line).toContain("GET /metrics/json: ");
+      expect(line).toContain(error instanceof Error ? error.message : String(error));
+    } finally {
+      logged.mockRestore();
+    }
+  });
+
+  it("logs a client's error at info level, not as an error", async () => {
+    const info = jest.spyOn(logger, "info");
+    const error = jest.spyOn(logger, "error");
+    try {
+      await request(app).get("/v1/config/nope").expect(404);
+      expect(info).toHaveBeenCalledWith(
+        "GET /v1/config/nope: 404 no such configuration path: /nope: no value at 'nope'",
+      );
+      expect(error).not.toHaveBeenCalled();
+    } finally {
+      info.mockRestore();
+      error.mockRestore();
+    }
+  });
+});
