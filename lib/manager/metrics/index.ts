@@ -4,7 +4,11 @@
  */
 import type { SubprocessController, SubprocessStatus } from "../../controller/interface.js";
 import type { KresConfig } from "../../datamodel/config.js";
-import { METRIC_KEYS, metricValuesQuery, statisticsQuery } from "../../datamodel/sections/monitoring/render.js";
+import {
+  METRIC_KEYS,
+  metricValuesQuery,
+  statisticsQuery,
+} from "../../datamodel/sections/monitoring/render.js";
 import { logger } from "../logger.js";
 import { collectStatistics, metricsWorkers, type MetricsWorker, type WorkerReport } from "./collect.js";
 import { renderPrometheus } from "./prometheus.js";
