@@ -3,56 +3,18 @@
  * worker, WorkerGone when there is no worker to ask. The workers are fake control sockets.
  */
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { WorkerGone } from "../../../lib/controller/interface.js";
 import { KresdCommands } from "../../../lib/controller/kresd/commands.js";
+import { FakeControlSocket } from "../../../harness/fake-control-socket.js";
 import { testRundir } from "../../../harness/validation.js";
 
 const rundir = testRundir("krm-commands-");
 fs.mkdirSync(path.join(rundir, "control"));
 
-/** Greets with "> ", then answers each line after `__binary` with `=<line>`, length-framed. */
-class FakeWorker {
-  connections = 0;
-  private readonly server: net.Server;
-  private readonly sockets = new Set<net.Socket>();
-
-  constructor(readonly pid: number) {
-    this.server = net.createServer((sock) => {
-      this.connections++;
-      this.sockets.add(sock);
-      sock.on("close", () => this.sockets.delete(sock));
-      sock.write("> ");
-      let buf = "";
-      sock.on("data", (d) => {
-        buf += d.toString();
-        let nl: number;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          if (line === "__binary") continue;
-          const answer = Buffer.from(`=${line}`);
-          const len = Buffer.alloc(4);
-          len.writeUInt32BE(answer.length);
-          sock.write(Buffer.concat([len, answer]));
-        }
-      });
-    });
-  }
-
-  listen(): Promise<void> {
-    return new Promise((resolve) =>
-      this.server.listen(path.join(rundir, "control", String(this.pid)), resolve),
-    );
-  }
-
-  /** Drops the connections and stops listening, as an exiting kresd does. */
-  exit(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
+/** A fake worker answering each line with `=<line>`. */
+const fakeWorker = (pid: number) =>
+  new FakeControlSocket(path.join(rundir, "control", String(pid)), { answer: (line) => `=${line}` });
 
 const control = new KresdCommands(rundir);
 afterAll(() => control.close());
@@ -65,21 +27,21 @@ const keeps = (pid: number): boolean =>
 
 describe("KresdCommands", () => {
   it("asks a worker on its control socket, over one kept connection", async () => {
-    const w = new FakeWorker(2001);
+    const w = fakeWorker(2001);
     await w.listen();
     const worker = { name: "kresd:kresd0", pid: 2001 };
     expect(await control.command(worker, "1")).toBe("=1");
     expect(await control.command(worker, "worker.stats().concurrent")).toBe("=worker.stats().concurrent");
     expect(w.connections).toBe(1);
-    await w.exit();
+    await w.close();
   });
 
   it("forgets a kept connection once its worker exits", async () => {
-    const w = new FakeWorker(2011);
+    const w = fakeWorker(2011);
     await w.listen();
     expect(await control.command({ name: "kresd:kresd0", pid: 2011 }, "1")).toBe("=1");
     expect(keeps(2011)).toBe(true);
-    await w.exit();
+    await w.close();
     await new Promise((r) => setTimeout(r, 50));
     expect(keeps(2011)).toBe(false);
   });
@@ -94,9 +56,9 @@ describe("KresdCommands", () => {
   });
 
   it("rejects Lua that spans lines", async () => {
-    const w = new FakeWorker(2031);
+    const w = fakeWorker(2031);
     await w.listen();
     await expect(control.command({ name: "kresd:kresd0", pid: 2031 }, "a\nb")).rejects.toThrow(/one line/);
-    await w.exit();
+    await w.close();
   });
 });

@@ -4,7 +4,6 @@
  * The workers here are fake control sockets speaking kresd 5.6's protocol.
  */
 import * as fs from "node:fs";
-import * as net from "node:net";
 import { METRIC_KEYS } from "../../../lib/datamodel/sections/monitoring/render.js";
 import * as path from "node:path";
 import type { SubprocessStatus } from "../../../lib/controller/interface.js";
@@ -14,6 +13,7 @@ import { logger } from "../../../lib/manager/logger.js";
 import { collectStatistics, metricsWorkers } from "../../../lib/manager/metrics/collect.js";
 import { WorkerMetrics } from "../../../lib/manager/metrics/index.js";
 import { parseStatisticsAnswer } from "../../../lib/manager/metrics/statistics.js";
+import { FakeControlSocket } from "../../../harness/fake-control-socket.js";
 import { testRundir } from "../../../harness/validation.js";
 
 logger.silent = true;
@@ -25,62 +25,17 @@ const command = control.command.bind(control);
 
 type Behaviour = "answer" | "hang" | "lua-error";
 
-/** A fake kresd control socket RUNDIR/control/<pid>; records the lines it was sent. */
-class FakeWorker {
-  readonly lines: string[] = [];
-  connections = 0;
-  private readonly server: net.Server;
-  private readonly sockets = new Set<net.Socket>();
-
-  constructor(
-    readonly pid: number,
-    behaviour: Behaviour,
-    answer = `'{"answer.total":${pid},"request.udp":1}'`,
-  ) {
-    this.server = net.createServer((sock) => {
-      this.connections++;
-      this.sockets.add(sock);
-      sock.on("close", () => this.sockets.delete(sock));
-      if (behaviour === "hang") return; // accepted, never greets: what a SIGSTOPped kresd does
-      sock.write("> ");
-      let buf = "";
-      sock.on("data", (d) => {
-        buf += d.toString();
-        let nl: number;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          if (line === "__binary") continue;
-          this.lines.push(line);
-          const text =
-            behaviour !== "answer"
-              ? "[string]:1: attempt to call a nil value"
-              : line === "collect_metric_values()"
-                ? metricValues(answer)
-                : answer;
-          const len = Buffer.alloc(4);
-          len.writeUInt32BE(Buffer.byteLength(text));
-          sock.write(Buffer.concat([len, Buffer.from(text)]));
-        }
-      });
-    });
-  }
-
-  listen(): Promise<void> {
-    return new Promise((resolve) =>
-      this.server.listen(path.join(rundir, "control", String(this.pid)), resolve),
-    );
-  }
-
-  /** Drops the open connections, as kresd does when it restarts. */
-  hangUp(): void {
-    for (const s of this.sockets) s.destroy();
-  }
-
-  close(): Promise<void> {
-    this.hangUp();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
+/** A fake kresd control socket RUNDIR/control/<pid> answering statistics questions as `behaviour` says. */
+function fakeWorker(pid: number, behaviour: Behaviour, answer = `'{"answer.total":${pid},"request.udp":1}'`) {
+  return new FakeControlSocket(path.join(rundir, "control", String(pid)), {
+    hang: behaviour === "hang",
+    answer: (line) =>
+      behaviour !== "answer"
+        ? "[string]:1: attempt to call a nil value"
+        : line === "collect_metric_values()"
+          ? metricValues(answer)
+          : answer,
+  });
 }
 
 /** The compact answer kresd gives to collect_metric_values() for the counters of a JSON answer. */
@@ -89,9 +44,9 @@ function metricValues(jsonAnswer: string): string {
   return `'${METRIC_KEYS.map((k) => (k in flat ? String(flat[k]) : "-")).join(" ")}'`;
 }
 
-const workers: FakeWorker[] = [];
-async function fake(pid: number, behaviour: Behaviour, answer?: string): Promise<FakeWorker> {
-  const w = new FakeWorker(pid, behaviour, answer);
+const workers: FakeControlSocket[] = [];
+async function fake(pid: number, behaviour: Behaviour, answer?: string): Promise<FakeControlSocket> {
+  const w = fakeWorker(pid, behaviour, answer);
   await w.listen();
   workers.push(w);
   return w;
