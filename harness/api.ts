@@ -32,8 +32,11 @@ export function apiRequest(
   const tcp = /^(.+):(\d+)$/.exec(socket);
   const target = tcp ? { host: tcp[1], port: Number(tcp[2]) } : { socketPath: socket };
   return new Promise((resolve, reject) => {
+    // A connection per request (agent: false): node's default agent keeps connections alive and
+    // may reuse one the server is just closing (its keep-alive timeout, or after a 413), which
+    // fails the next request with EPIPE or ECONNRESET though the server did nothing wrong.
     const req = http.request(
-      { ...target, method, path: urlPath, headers: opts.headers ?? {}, timeout: timeoutMs },
+      { ...target, method, path: urlPath, headers: opts.headers ?? {}, timeout: timeoutMs, agent: false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
