@@ -1,5 +1,5 @@
 import * as http from "node:http";
-import { printable } from "../datamodel/errors.js";
+import { printable } from "../utils/printable.js";
 import { isPlainObject } from "../utils/parsing.js";
 import { CliError } from "./common.js";
 import type { GlobalArgs } from "./common.js";

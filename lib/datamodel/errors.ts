@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { KresError } from "../utils/errors.js";
 import { toPointer } from "../utils/json-pointer.js";
+import { printable } from "../utils/printable.js";
 
 /** One problem in a config: where (JSON pointer) and what. */
 export interface Problem {
@@ -62,18 +63,6 @@ export class InvalidCacheClearRequest extends DataModelError {
   override get publicDetails(): Readonly<Record<string, unknown>> {
     return { details: this.details, problems: this.problems };
   }
-}
-
-// Control characters and bidi overrides from a quoted value must not reach a terminal raw, nor
-// split one problem over several lines.
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-
-/** The text with every unprintable character written as an escape (\n, \u202e…). */
-export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, (c) =>
-    c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
 }
 
 /** Problems as text for a terminal or log: one line each, nothing unprintable. */

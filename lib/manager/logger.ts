@@ -1,5 +1,6 @@
 import winston from "winston";
 import type { KresConfig } from "../datamodel/config.js";
+import { printable } from "../utils/printable.js";
 
 /** Config's logging.level → winston's syslog level names. */
 const LEVELS: Record<KresConfig["logging"]["level"], string> = {
@@ -19,7 +20,9 @@ const LEVELS: Record<KresConfig["logging"]["level"], string> = {
 export const logger = winston.createLogger({
   levels: winston.config.syslog.levels,
   level: "notice",
-  format: winston.format.printf(({ level, message }) => `${level}: ${String(message).replace(/\n/g, "\\n")}`),
+  // Every control character escaped: a request path or config value must not forge log lines or
+  // send escape sequences to the operator's terminal.
+  format: winston.format.printf(({ level, message }) => `${level}: ${printable(String(message))}`),
   transports: [new winston.transports.Console({ stderrLevels: [] })],
 });
 

@@ -213,7 +213,7 @@ export class ApiServer {
   close(): void {
     this.server?.close();
     this.server?.closeAllConnections();
-    if (this.socketPath) fs.rmSync(this.socketPath, { force: true });
+    if (this.socketPath && isSocket(this.socketPath)) fs.rmSync(this.socketPath, { force: true });
     this.server = undefined;
   }
 }
@@ -230,7 +230,19 @@ function listenOn(server: http.Server, where: net.ListenOptions): Promise<void> 
 
 /** A socket file nobody answers on is left over from a dead manager; a live one is refused. */
 async function removeStaleSocket(file: string): Promise<void> {
-  if (!fs.existsSync(file)) return;
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw e;
+  }
+  // Only a socket can be a dead manager's leftover: any other file there is somebody's data (a
+  // mistyped path could name the cache's data.mdb), so it is left alone and start-up stops.
+  if (!st.isSocket())
+    throw new Error(
+      `${file} exists and is ${fileKind(st)}, not a socket; refusing to replace it (remove it or set another management.unix-socket)`,
+    );
   const alive = await new Promise<boolean>((resolve) => {
     const c = net.connect({ path: file });
     c.once("connect", () => {
@@ -241,4 +253,19 @@ async function removeStaleSocket(file: string): Promise<void> {
   });
   if (alive) throw new Error(`the management socket ${file} is in use by another process`);
   fs.rmSync(file, { force: true });
+}
+
+function fileKind(st: fs.Stats): string {
+  if (st.isSymbolicLink()) return "a symbolic link";
+  if (st.isDirectory()) return "a directory";
+  if (st.isFile()) return "a regular file";
+  return "a special file";
+}
+
+function isSocket(file: string): boolean {
+  try {
+    return fs.lstatSync(file).isSocket();
+  } catch {
+    return false;
+  }
 }

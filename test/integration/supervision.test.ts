@@ -6,7 +6,7 @@ import { jest } from "@jest/globals";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { kdigAt, run, waitFor, KNOT_RESOLVER } from "../../harness/index.js";
+import { kdigAt, run, tmpDir, waitFor, KNOT_RESOLVER } from "../../harness/index.js";
 import { startResolver, type Resolver } from "../../harness/resolver.js";
 
 jest.setTimeout(120_000);
@@ -268,6 +268,19 @@ describe("stale state and a second instance", () => {
     expect(second.stderr).toContain(`supervisord pid ${r.pid}`);
     expect(fs.statSync(r.supervisordConf).mtimeMs).toBe(conf);
     expect(await r.status()).toEqual(before);
+  });
+});
+
+describe("the management socket path", () => {
+  it("a file there that is not a socket survives start-up, which stops and says why", async () => {
+    const dir = tmpDir("krm-socket-path-");
+    const precious = path.join(dir, "data.mdb");
+    fs.writeFileSync(precious, "the cache");
+    const r = await resolver({ config: { management: { "unix-socket": precious } }, waitReady: false });
+    expect(await r.proc.exited).toEqual({ code: 1, signal: null });
+    expect(r.log).toContain(`${precious} exists and is a regular file, not a socket; refusing to replace it`);
+    expect(fs.readFileSync(precious, "utf8")).toBe("the cache");
+    expect(r.leftovers()).toEqual([]);
   });
 });
 

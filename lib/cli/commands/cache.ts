@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from "yargs";
 import { parseCacheClearRequest } from "../../datamodel/cache-clear/schema.js";
-import { InvalidCacheClearRequest, printable } from "../../datamodel/errors.js";
+import { InvalidCacheClearRequest } from "../../datamodel/errors.js";
+import { printable } from "../../utils/printable.js";
 import { CliError, runCommand, type CommandContext, type GlobalArgs } from "../common.js";
 import { dumpData, formatOf } from "../format.js";
 import { clientFor } from "../http.js";

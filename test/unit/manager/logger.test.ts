@@ -1,0 +1,35 @@
+import { Writable } from "node:stream";
+import winston from "winston";
+import { logger } from "../../../lib/manager/logger.js";
+
+/** What the manager's logger writes for one event, captured instead of printed. */
+function logged(message: string): string {
+  let out = "";
+  const sink = new winston.transports.Stream({
+    stream: new Writable({
+      write(chunk: Buffer, _enc, done) {
+        out += chunk.toString();
+        done();
+      },
+    }),
+  });
+  const saved = logger.transports.slice();
+  logger.clear().add(sink);
+  try {
+    logger.notice(message);
+  } finally {
+    logger.clear();
+    for (const t of saved) logger.add(t);
+  }
+  return out;
+}
+
+describe("the manager's log lines", () => {
+  it("are one line per event with every control character escaped", () => {
+    // What a request for /v1/config/%0d%1b[2J... would put in a message.
+    const line = logged("PUT /v1/config/\r\u001b[2Jfake: 404 no such path\nnotice: forged line");
+    expect(line).toBe(
+      "notice: PUT /v1/config/\\u000d\\u001b[2Jfake: 404 no such path\\nnotice: forged line\n",
+    );
+  });
+});
