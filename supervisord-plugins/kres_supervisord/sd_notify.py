@@ -4,8 +4,8 @@ Configuration::
 
     [rpcinterface:sd_notify]
     supervisor.rpcinterface_factory = kres_supervisord.sd_notify:inject
-    ; optional: where to listen ("@name" = abstract socket, or a path);
-    ; default "@kres-supervisord-notify-<supervisord pid>-<random>"
+    ; optional: where to listen ("@name" = abstract socket, or a path: created
+    ; mode 0600); default "@kres-supervisord-notify-<supervisord pid>-<random>"
     ;socket = /run/knot-resolver/notify.sock
 
     [program:kresd]
@@ -136,6 +136,10 @@ class NotifySocket:
             if not name.startswith("@"):
                 _remove_stale_socket(name)
             self.sock.bind(socket_address(name))
+            if not name.startswith("@"):
+                # Only supervisord's own user may send READY=1 for its programs: an abstract socket
+                # has no permissions, a file socket 0600 has.
+                os.chmod(name, 0o600)
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         except BaseException:
             self.sock.close()

@@ -2,6 +2,7 @@ import array
 import os
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -103,6 +104,20 @@ class Datagrams(unittest.TestCase):
             self.assertTrue(os.path.exists(path))
             second.close()
             self.assertFalse(os.path.exists(path))
+
+    def test_path_socket_is_for_its_owner_only(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "notify")
+            old = os.umask(0)
+            try:
+                listener = sd_notify.NotifySocket(path, lambda *_: None, None)
+            finally:
+                os.umask(old)
+            try:
+                self.assertEqual(stat.S_IMODE(os.lstat(path).st_mode), 0o600)
+                self.assertTrue(stat.S_ISSOCK(os.lstat(path).st_mode))
+            finally:
+                listener.close()
 
 
 class Ancestry(unittest.TestCase):

@@ -271,6 +271,19 @@ describe("stale state and a second instance", () => {
   });
 });
 
+describe("readiness notifications", () => {
+  it("reach supervisord on a file socket in the rundir that only its owner can use", async () => {
+    const r = await resolver();
+    const pid = await r.pidOf("kresd:kresd0");
+    const env = fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+    const notify = path.join(r.rundir, "notify.sock");
+    expect(env).toContain(`NOTIFY_SOCKET=${notify}`);
+    const st = fs.lstatSync(notify);
+    expect(st.isSocket()).toBe(true);
+    expect(st.mode & 0o777).toBe(0o600);
+  });
+});
+
 describe("the management socket path", () => {
   it("a file there that is not a socket survives start-up, which stops and says why", async () => {
     const dir = tmpDir("krm-socket-path-");

@@ -17,6 +17,8 @@ export function rundirFiles(rundir: string) {
     conf: path.join(rundir, "supervisord.conf"),
     pid: path.join(rundir, "supervisord.pid"),
     sock: path.join(rundir, "supervisord.sock"),
+    /** Where the sd_notify plugin takes READY=1 from the workers (a file socket, mode 0600). */
+    notify: path.join(rundir, "notify.sock"),
     workerLua: (id: number) => path.join(rundir, `kresd${id}.lua`),
     /** The sockets the listen_fds plugin hands to that worker (JSON). */
     workerListen: (id: number) => path.join(rundir, `kresd${id}.listen`),
@@ -29,6 +31,20 @@ export interface ManagerCommand {
   argv: string[];
   /** Extra environment for the manager. */
   env?: Record<string, string>;
+}
+
+/** A unix socket path longer than this does not fit in sockaddr_un (108 bytes with the NUL). */
+const UNIX_PATH_MAX = 107;
+
+/**
+ * The sd_notify plugin's socket: a file in the rundir, which only supervisord's user can reach,
+ * when its path fits a unix socket address; else the plugin's abstract socket (reachable by any
+ * local user: a rundir path that long is rare).
+ */
+function notifySocketLine(file: string): string {
+  return Buffer.byteLength(file) <= UNIX_PATH_MAX
+    ? `socket = ${ini(file)}`
+    : `; rundir path too long for a notify socket file: abstract socket`;
 }
 
 /** supervisord expands %(name)s in values: a literal '%' must be doubled. */
@@ -99,6 +115,7 @@ supervisor.rpcinterface_factory = kres_supervisord.manager_integration:inject
 
 [rpcinterface:sd_notify]
 supervisor.rpcinterface_factory = kres_supervisord.sd_notify:inject
+${notifySocketLine(files.notify)}
 
 [rpcinterface:listen_fds]
 supervisor.rpcinterface_factory = kres_supervisord.listen_fds:inject
