@@ -1,8 +1,11 @@
 import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Argv } from "yargs";
 import { ConfigParseError, ConfigValidationError, formatProblems } from "../datamodel/errors.js";
-import { loadConfigFiles, parseConfigText, validateConfig } from "../datamodel/load.js";
+import { parseConfigText, readConfigFile, validateConfig } from "../datamodel/load.js";
 import type { KresConfig } from "../datamodel/config.js";
 import { KresError } from "../utils/errors.js";
+import { deepMerge } from "../utils/parsing.js";
 
 export const DEFAULT_CONFIG_FILE = "/etc/knot-resolver/config.yaml";
 export const DEFAULT_API_SOCKET = "/run/knot-resolver/kres-api.sock";
@@ -57,16 +60,20 @@ export interface CommandContext {
 }
 
 /**
- * Reads and validates one config file; STDIN ("-" on the command line) reads standard input, and
- * relative paths in it are then resolved against the current directory. `strict: false` skips the
- * file-system checks.
+ * Reads config files, later ones overriding earlier ones (as `knot-resolver -c A -c B` merges
+ * them), and validates the result; relative paths in it are resolved against the first file's
+ * directory. STDIN ("-" on the command line) reads standard input (relative paths then against the
+ * current directory). `strict: false` skips the file-system checks.
  */
-export function loadConfig(file: string, strict: boolean, io: CliIo): KresConfig {
-  if (file === STDIN) {
-    const data = parseConfigText(io.readStdin(), "<stdin>");
-    return validateConfig(data, { strict, baseDir: process.cwd() });
+export function loadConfigs(files: readonly string[], strict: boolean, io: CliIo): KresConfig {
+  let data: unknown = {};
+  for (const file of files) {
+    const parsed = file === STDIN ? parseConfigText(io.readStdin(), "<stdin>") : readConfigFile(file);
+    data = deepMerge(data, parsed ?? {});
   }
-  return loadConfigFiles([file], { strict }).config;
+  const first = files[0];
+  const baseDir = first === undefined || first === STDIN ? process.cwd() : path.dirname(path.resolve(first));
+  return validateConfig(data, { strict, baseDir });
 }
 
 /** The text to show for an error that is the user's to fix; undefined for anything else (a bug). */
@@ -111,4 +118,30 @@ export function writeOutput(io: CliIo, text: string, file: string | undefined): 
   } catch (e) {
     throw new CliError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
+}
+
+/** How several file arguments are named in messages: "a.yaml + b.yaml". */
+export function sourceName(files: readonly string[]): string {
+  return files.map(displayName).join(" + ");
+}
+
+/** The FILE... positional of validate and convert: one or more files merged, as upstream. */
+export function filesPositional<T>(y: Argv<T>): Argv<T & { files: string[] }> {
+  return y.positional("files", {
+    type: "string",
+    array: true,
+    default: [DEFAULT_CONFIG_FILE],
+    describe:
+      'Configuration files (YAML or JSON), merged in order as `knot-resolver -c FILE -c FILE` merges them; "-" reads standard input',
+  }) as Argv<T & { files: string[] }>;
+}
+
+/** --strict, off by default as upstream's since 6.0.15. */
+export function strictOption<T>(y: Argv<T>): Argv<T & { strict: boolean }> {
+  return y.option("strict", {
+    type: "boolean",
+    default: false,
+    describe:
+      "Also check the file system as the resolver would (paths exist, are readable or writable); checks run as the current user",
+  }) as Argv<T & { strict: boolean }>;
 }

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import type { Argv, CommandModule } from "yargs";
 import { parseYamlOrJson } from "../../utils/parsing.js";
 import { CliError, STDIN, runCommand, writeOutput, type CommandContext, type GlobalArgs } from "../common.js";
-import { dumpData, formatOf } from "../format.js";
+import { dumpData, formatOf, type DataFormat } from "../format.js";
 import { clientFor } from "../http.js";
 import { configUrl, normalizePointer, pointerAndRest } from "../pointer.js";
 
@@ -34,10 +34,16 @@ function pathOption<T>(y: Argv<T>): Argv<T & { path?: string }> {
   return y.option("path", { alias: "p", type: "string", requiresArg: true, describe: POINTER_HELP });
 }
 
-function formatOptions<T>(y: Argv<T>, what: string): Argv<T & { json?: boolean; yaml?: boolean }> {
+/** --json/--yaml; the default differs as upstream's: `get` prints YAML, `set` echoes JSON. */
+function formatOptions<T>(
+  y: Argv<T>,
+  what: string,
+  fallback: DataFormat,
+): Argv<T & { json?: boolean; yaml?: boolean }> {
+  const dflt = (f: DataFormat) => (f === fallback ? " (the default)" : "");
   return y
-    .option("json", { type: "boolean", describe: `Print ${what} as JSON (the default)` })
-    .option("yaml", { type: "boolean", describe: `Print ${what} as YAML` })
+    .option("json", { type: "boolean", describe: `Print ${what} as JSON${dflt("json")}` })
+    .option("yaml", { type: "boolean", describe: `Print ${what} as YAML${dflt("yaml")}` })
     .conflicts("json", "yaml");
 }
 
@@ -46,17 +52,17 @@ function getCommand(ctx: CommandContext): CommandModule<GlobalArgs, GetArgs> {
     command: "get [pointer] [file]",
     describe: "Print the running configuration, or the part of it at a JSON pointer",
     builder: (y) =>
-      formatOptions(pathOption(y), "the configuration")
+      formatOptions(pathOption(y), "the configuration", "yaml")
         .positional("pointer", { type: "string", describe: `${POINTER_HELP} (same as -p)` })
         .positional("file", { type: "string", describe: "File to save it to (default: standard output)" })
-        .example("$0 config get /network", "")
-        .example("$0 config get --yaml -p /network network.yaml", "") as Argv<GetArgs>,
+        .example("$0 config get -p /network", "")
+        .example("$0 config get --json -p /network network.json", "") as Argv<GetArgs>,
     handler: (args) =>
       runCommand(ctx, async () => {
         const { pointer, rest } = pointerAndRest(args.path, [args.pointer, args.file]);
         if (rest.length > 1) throw new CliError(`config get: unexpected argument '${rest[1]}'`);
         const value = await clientFor(args, ctx.env).json("GET", configUrl(pointer));
-        const text = dumpData(value, formatOf(args, "json"));
+        const text = dumpData(value, formatOf(args, "yaml"));
         const file = rest[0];
         writeOutput(ctx.io, text, file);
         if (file !== undefined && file !== STDIN) ctx.io.out(`saved to: ${file}\n`);
@@ -97,7 +103,7 @@ function setCommand(ctx: CommandContext): CommandModule<GlobalArgs, SetArgs> {
     command: "set [pointer] [value]",
     describe: "Change the running configuration at a JSON pointer (or replace all of it)",
     builder: (y) =>
-      formatOptions(pathOption(y), "the new value")
+      formatOptions(pathOption(y), "the new value", "json")
         .positional("pointer", { type: "string", describe: `${POINTER_HELP} (same as -p)` })
         .positional("value", {
           type: "string",
@@ -110,8 +116,8 @@ function setCommand(ctx: CommandContext): CommandModule<GlobalArgs, SetArgs> {
           requiresArg: true,
           describe: 'File with the new value (JSON or YAML); "-" reads standard input',
         })
-        .example("$0 config set /workers 4", "")
-        .example("$0 config set -p /network/listen --file listen.yaml", "") as Argv<SetArgs>,
+        .example("$0 config set -p /workers 4", "")
+        .example("$0 config set -p /network/listen listen.yaml", "") as Argv<SetArgs>,
     handler: (args) =>
       runCommand(ctx, async () => {
         const { pointer, rest } = pointerAndRest(args.path, [args.pointer, args.value]);
@@ -140,7 +146,7 @@ function deleteCommand(ctx: CommandContext): CommandModule<GlobalArgs, DeleteArg
     builder: (y) =>
       pathOption(y)
         .positional("pointer", { type: "string", describe: "JSON pointer of what to remove (same as -p)" })
-        .example("$0 config delete /local-data/addresses/foo.example", "") as Argv<DeleteArgs>,
+        .example("$0 config delete -p /local-data/addresses/foo.example", "") as Argv<DeleteArgs>,
     handler: (args) =>
       runCommand(ctx, async () => {
         if (args.path !== undefined && args.pointer !== undefined)

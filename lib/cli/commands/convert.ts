@@ -1,47 +1,60 @@
 import type { Argv, CommandModule } from "yargs";
 import { renderWorkerLua } from "../../datamodel/worker-lua.js";
 import {
-  DEFAULT_CONFIG_FILE,
-  displayName,
-  loadConfig,
+  CliError,
+  filesPositional,
+  loadConfigs,
   runCommand,
+  sourceName,
+  strictOption,
   writeOutput,
   type CommandContext,
   type GlobalArgs,
 } from "../common.js";
 
+/** What upstream's convert can generate; only a worker's script has a kresd 5.6 equivalent. */
+const TYPES = ["worker", "policy-loader"] as const;
+
 interface ConvertArgs extends GlobalArgs {
-  file: string;
+  files: string[];
   output?: string;
   strict: boolean;
+  type: (typeof TYPES)[number];
 }
 
-/** `kresctl convert [FILE] [OUTPUT]`: the Lua config a kresd 5.6 worker would run for FILE. */
+/** `kresctl convert [--strict] [--type worker] [-o FILE] [FILE...]`: the Lua a kresd 5.6 worker would run. */
 export function convertCommand(ctx: CommandContext): CommandModule<GlobalArgs, ConvertArgs> {
   return {
-    command: "convert [file] [output]",
-    describe: "Convert a configuration file to the Lua script of a kresd worker",
+    command: "convert [files..]",
+    describe: "Convert configuration files to the Lua script of a kresd worker",
     builder: (y: Argv<GlobalArgs>) =>
-      y
-        .positional("file", {
+      strictOption(filesPositional(y))
+        .option("output", {
+          alias: "o",
           type: "string",
-          default: DEFAULT_CONFIG_FILE,
-          describe: 'Configuration file (YAML or JSON); "-" reads standard input',
-        })
-        .positional("output", {
-          type: "string",
+          requiresArg: true,
           describe: "File to write the Lua to (default: standard output)",
         })
-        .option("strict", {
-          type: "boolean",
-          default: true,
-          describe: "Also check the file system while validating; --no-strict skips that",
-        }) as Argv<ConvertArgs>,
+        .option("type", {
+          choices: TYPES,
+          default: "worker" as const,
+          describe:
+            "Which Lua script: a worker's (policy-loader, upstream's separate rule loader, has no kresd 5.6 equivalent)",
+        })
+        .example("$0 convert -o worker.lua /etc/knot-resolver/config.yaml", "") as Argv<ConvertArgs>,
     handler: (args) =>
       runCommand(
         ctx,
-        () => writeOutput(ctx.io, renderWorkerLua(loadConfig(args.file, args.strict, ctx.io)), args.output),
-        displayName(args.file),
+        () => {
+          // Upstream 6's policy-loader fills the rule database its workers share; kresd 5.6 has no
+          // such database: each worker loads local data and policies itself, in its own script.
+          if (args.type !== "worker")
+            throw new CliError(
+              `convert --type ${args.type}: kresd 5.6 has no policy loader (each worker loads its rules itself); use --type worker`,
+            );
+          writeOutput(ctx.io, renderWorkerLua(loadConfigs(args.files, args.strict, ctx.io)), args.output);
+        },
+        sourceName(args.files),
       ),
   };
 }

@@ -1,45 +1,38 @@
 import type { Argv, CommandModule } from "yargs";
 import {
-  DEFAULT_CONFIG_FILE,
-  displayName,
-  loadConfig,
+  filesPositional,
+  loadConfigs,
   runCommand,
+  sourceName,
+  strictOption,
   type CommandContext,
   type GlobalArgs,
 } from "../common.js";
 
 interface ValidateArgs extends GlobalArgs {
-  file: string;
+  files: string[];
   strict: boolean;
 }
 
-/** `kresctl validate [FILE]`: checks a config file offline; every problem with its JSON pointer. */
+/** `kresctl validate [--strict] [FILE...]`: checks config files offline; every problem with its JSON pointer. */
 export function validateCommand(ctx: CommandContext): CommandModule<GlobalArgs, ValidateArgs> {
   return {
-    command: "validate [file]",
-    describe: "Validate a configuration file (YAML or JSON) without a running resolver",
+    command: "validate [files..]",
+    describe: "Validate configuration files (YAML or JSON) without a running resolver",
     builder: (y: Argv<GlobalArgs>) =>
-      y
-        .positional("file", {
-          type: "string",
-          default: DEFAULT_CONFIG_FILE,
-          describe: 'Configuration file; "-" reads standard input',
-        })
-        .option("strict", {
-          type: "boolean",
-          default: true,
-          describe: "Also check the file system (paths exist, are readable/writable); --no-strict skips that",
-        }) as Argv<ValidateArgs>,
+      strictOption(filesPositional(y))
+        .example("$0 validate --strict /etc/knot-resolver/config.yaml", "")
+        .example("$0 validate base.yaml local.yaml", "") as Argv<ValidateArgs>,
     handler: (args) =>
       runCommand(
         ctx,
         () => {
-          loadConfig(args.file, args.strict, ctx.io);
+          loadConfigs(args.files, args.strict, ctx.io);
           ctx.io.out(
-            `${displayName(args.file)}: valid${args.strict ? "" : " (file-system checks skipped)"}\n`,
+            `${sourceName(args.files)}: valid${args.strict ? "" : " (file-system checks skipped; --strict runs them)"}\n`,
           );
         },
-        displayName(args.file),
+        sourceName(args.files),
       ),
   };
 }

@@ -62,16 +62,20 @@ const api = (...args: string[]) => kresctl(["-s", fake.socket, ...args]);
 const last = () => fake.seen[fake.seen.length - 1];
 
 describe("kresctl config get", () => {
-  it("prints the whole configuration as JSON indented by four spaces (the default)", async () => {
+  it("prints the whole configuration as YAML (the default, as upstream)", async () => {
     expect(await api("config", "get")).toEqual({
       code: 0,
-      out: JSON.stringify(CONFIG, null, 4) + "\n",
+      out: "workers: 2\nnetwork:\n  listen:\n    - interface: 127.0.0.1@53\n",
       err: "",
     });
     expect(last()).toMatchObject({ method: "GET", url: "/v1/config" });
   });
 
-  it("takes the JSON pointer with -p/--path or as the first argument", async () => {
+  it("prints JSON indented by four spaces with --json", async () => {
+    expect((await api("config", "get", "--json")).out).toBe(JSON.stringify(CONFIG, null, 4) + "\n");
+  });
+
+  it("takes the JSON pointer with -p/--path as upstream, or as the first argument", async () => {
     for (const args of [["-p", "/workers"], ["--path", "/workers"], ["/workers"], ["-p", "workers"]]) {
       expect(await api("config", "get", ...args)).toEqual({ code: 0, out: "2\n", err: "" });
       expect(last()?.url).toBe("/v1/config/workers");
@@ -82,8 +86,8 @@ describe("kresctl config get", () => {
     expect((await api("config", "get", "/local-data/addresses/a b.example")).out).toContain("192.0.2.1");
   });
 
-  it("prints YAML with --yaml", async () => {
-    expect((await api("config", "get", "--yaml", "/network")).out).toBe(
+  it("prints YAML with --yaml too", async () => {
+    expect((await api("config", "get", "--yaml", "-p", "/network")).out).toBe(
       "listen:\n  - interface: 127.0.0.1@53\n",
     );
   });
@@ -103,7 +107,7 @@ describe("kresctl config get", () => {
     });
     expect(fs.readFileSync(file, "utf8")).toBe("listen:\n  - interface: 127.0.0.1@53\n");
     const whole = path.join(fake.dir, "whole.json");
-    expect((await api("config", "get", whole)).code).toBe(0);
+    expect((await api("config", "get", "--json", whole)).code).toBe(0);
     expect(last()?.url).toBe("/v1/config");
     expect(JSON.parse(fs.readFileSync(whole, "utf8"))).toEqual(CONFIG);
     expect((await api("config", "get", "/network", path.join(fake.dir, "n.json"))).code).toBe(0);
@@ -121,6 +125,8 @@ describe("kresctl config get", () => {
 
 describe("kresctl config set", () => {
   it("PUTs the value given as an argument, parsed as JSON/YAML, and prints the new value", async () => {
+    expect(await api("config", "set", "-p", "/workers", "3")).toEqual({ code: 0, out: "3\n", err: "" });
+    expect(last()).toMatchObject({ method: "PUT", url: "/v1/config/workers", body: "3" });
     expect(await api("config", "set", "/workers", "3")).toEqual({ code: 0, out: "3\n", err: "" });
     expect(last()).toMatchObject({ method: "PUT", url: "/v1/config/workers", body: "3" });
     expect(last()?.contentType).toBe("application/json");
@@ -172,14 +178,19 @@ describe("kresctl config set", () => {
 });
 
 describe("kresctl config delete", () => {
-  it("DELETEs at the pointer (-p or argument) and prints nothing", async () => {
+  it("DELETEs at the pointer (-p as upstream, or an argument) and prints nothing", async () => {
     expect(await api("config", "delete", "/local-data/addresses/x.example")).toEqual({
       code: 0,
       out: "",
       err: "",
     });
     expect(last()).toMatchObject({ method: "DELETE", url: "/v1/config/local-data/addresses/x.example" });
-    expect((await api("config", "delete", "-p", "/local-data/addresses/x.example")).code).toBe(0);
+    expect(await api("config", "delete", "-p", "/local-data/addresses/x.example")).toEqual({
+      code: 0,
+      out: "",
+      err: "",
+    });
+    expect((await api("config", "delete", "--path", "/local-data/addresses/x.example")).code).toBe(0);
   });
 
   it("refuses to run without a pointer", async () => {
