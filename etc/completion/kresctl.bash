@@ -5,7 +5,7 @@
 # The subcommands of a command path.
 _kresctl_subcommands() {
     case "$1" in
-        '') echo 'config reload stop metrics cache pids debug schema validate convert migrate completion' ;;
+        '') echo 'config reload stop metrics cache pids debug schema validate convert migrate completion help' ;;
         'config') echo 'get set delete' ;;
         'cache') echo 'clear' ;;
     esac
@@ -27,10 +27,11 @@ _kresctl_options() {
         'pids') echo '--socket -s --config -c --help -h --json' ;;
         'debug') echo '--socket -s --config -c --help -h --gdb --sudo --print-only' ;;
         'schema') echo '--socket -s --config -c --help -h --output -o --live -l' ;;
-        'validate') echo '--socket -s --config -c --help -h --strict --no-strict' ;;
-        'convert') echo '--socket -s --config -c --help -h --strict --no-strict' ;;
+        'validate') echo '--socket -s --config -c --help -h --strict' ;;
+        'convert') echo '--socket -s --config -c --help -h --strict --output -o --type' ;;
         'migrate') echo '--socket -s --config -c --help -h --json --yaml' ;;
-        'completion') echo '--socket -s --config -c --help -h --bash --zsh' ;;
+        'completion') echo '--socket -s --config -c --help -h --bash --fish --zsh' ;;
+        'help') echo '--socket -s --config -c --help -h' ;;
     esac
 }
 
@@ -50,6 +51,9 @@ _kresctl_option_value() {
         'debug|--gdb') echo '@files' ;;
         'schema|--output') echo '@files' ;;
         'schema|-o') echo '@files' ;;
+        'convert|--output') echo '@files' ;;
+        'convert|-o') echo '@files' ;;
+        'convert|--type') echo 'worker policy-loader' ;;
         *'|--socket') echo '@files' ;;
         *'|-s') echo '@files' ;;
         *'|--config') echo '@files' ;;
@@ -72,10 +76,13 @@ _kresctl_positional() {
         'debug|*') echo 'kresd gc all' ;;
         'schema|0') echo '@files' ;;
         'validate|0') echo '@files' ;;
+        'validate|*') echo '@files' ;;
         'convert|0') echo '@files' ;;
-        'convert|1') echo '@files' ;;
+        'convert|*') echo '@files' ;;
         'migrate|0') echo '@files' ;;
         'migrate|1') echo '@files' ;;
+        'help|0') echo '@any' ;;
+        'help|*') echo '@any' ;;
     esac
 }
 

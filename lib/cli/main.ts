@@ -8,6 +8,7 @@ import { completionCommand, type CliShape } from "./commands/completion.js";
 import { configCommand } from "./commands/config.js";
 import { convertCommand } from "./commands/convert.js";
 import { debugCommand } from "./commands/debug.js";
+import { helpCommand } from "./commands/help.js";
 import { metricsCommand } from "./commands/metrics.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { pidsCommand } from "./commands/pids.js";
@@ -72,11 +73,11 @@ function shapeOf(list: readonly AnyCommand[]): CliShape {
 }
 
 export function cliShape(): CliShape {
-  return shapeOf(commands({ io: processIo, exitCode: 0, env: {} }));
+  return shapeOf(commands({ io: processIo, exitCode: 0, env: {} }, async () => 0));
 }
 
-/** Every command, in the order --help lists them. */
-function commands(ctx: CommandContext): AnyCommand[] {
+/** Every command, in the order --help lists them; `showHelp` runs kresctl with --help (for `help`). */
+function commands(ctx: CommandContext, showHelp: (words: string[]) => Promise<number>): AnyCommand[] {
   const list: AnyCommand[] = [
     configCommand(ctx),
     reloadCommand(ctx),
@@ -91,6 +92,8 @@ function commands(ctx: CommandContext): AnyCommand[] {
     migrateCommand(ctx),
   ] as unknown as AnyCommand[];
   list.push(completionCommand(ctx, () => shapeOf(list)) as unknown as AnyCommand);
+  const names = () => list.map((c) => String(c.command).split(" ")[0] as string);
+  list.push(helpCommand(ctx, names, showHelp) as unknown as AnyCommand);
   return list;
 }
 
@@ -113,7 +116,8 @@ export async function main(
   let parser = globalOptions(yargs(args))
     .scriptName("kresctl")
     .usage(`Usage: $0 [-s SOCKET | -c FILE] COMMAND [ARGS...]\n\n${DESCRIPTION}`);
-  for (const c of commands(ctx)) parser = parser.command(c);
+  const showHelp = (words: string[]) => main([...words, "--help"], io, env);
+  for (const c of commands(ctx, showHelp)) parser = parser.command(c);
   parser = parser
     .demandCommand(1, "Say which command to run.")
     .strict()

@@ -54,25 +54,38 @@ afterAll(async () => {
 });
 
 describe("config get", () => {
-  it("prints the running configuration as JSON by default", async () => {
-    const config = JSON.parse(ok(await ctl("config", "get")).stdout) as Record<string, unknown>;
+  it("prints the running configuration as YAML by default, as upstream; as JSON with --json", async () => {
+    const yamlText = ok(await ctl("config", "get")).stdout;
+    expect(yamlText).toMatch(/^workers: 2$/m);
+    expect(yamlText).toContain(`rundir: ${r.rundir}\n`);
+    const config = JSON.parse(ok(await ctl("config", "get", "--json")).stdout) as Record<string, unknown>;
     expect(config).toMatchObject({ workers: 2, rundir: r.rundir });
   });
 
-  it("prints a subtree by JSON pointer, as JSON or YAML", async () => {
+  it("prints a subtree by JSON pointer given with -p/--path (or as an argument), as YAML or JSON", async () => {
+    expect(ok(await ctl("config", "get", "-p", "/workers")).stdout).toBe("2\n");
+    expect(ok(await ctl("config", "get", "--path", "/workers", "--json")).stdout).toBe("2\n");
     expect(ok(await ctl("config", "get", "/workers")).stdout).toBe("2\n");
-    expect(ok(await ctl("config", "get", "--yaml", "-p", "/local-data/addresses")).stdout).toBe(
+    expect(ok(await ctl("config", "get", "-p", "/local-data/addresses")).stdout).toBe(
       "one.test.: 192.0.2.1\n",
     );
   });
 
+  it("saves to FILE and says so", async () => {
+    const file = path.join(r.dir, "addresses.json");
+    expect(ok(await ctl("config", "get", "--json", "-p", "/local-data/addresses", file)).stdout).toBe(
+      `saved to: ${file}\n`,
+    );
+    expect(JSON.parse(fs.readFileSync(file, "utf8"))).toEqual({ "one.test.": "192.0.2.1" });
+  });
+
   it("finds the API through --config FILE's management section", async () => {
-    const res = await run(KRESCTL, ["-c", r.configFile, "config", "get", "/workers"]);
+    const res = await run(KRESCTL, ["-c", r.configFile, "config", "get", "-p", "/workers"]);
     expect(ok(res).stdout).toBe("2\n");
   });
 
   it("exits 1 with the manager's error for an unknown pointer", async () => {
-    const res = await ctl("config", "get", "/cache/nonexistent");
+    const res = await ctl("config", "get", "-p", "/cache/nonexistent");
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/^kresctl: no such configuration path: .*\n$/);
   });
@@ -94,19 +107,39 @@ describe("pids", () => {
 });
 
 describe("config set / delete", () => {
-  it("config set /workers 3 runs three kresd", async () => {
-    expect(ok(await ctl("config", "set", "/workers", "3")).stdout).toBe("3\n");
+  it("config set -p /workers 3 runs three kresd", async () => {
+    expect(ok(await ctl("config", "set", "-p", "/workers", "3")).stdout).toBe("3\n");
     const pids = await workerPids();
     expect([...pids.keys()].sort()).toEqual(["kresd:kresd0", "kresd:kresd1", "kresd:kresd2"]);
     expect(printedPids(ok(await ctl("pids", "kresd")))).toEqual(sorted(pids.values()));
   });
 
-  it("config set of a new local-data address makes DNS answer it; config delete removes it", async () => {
-    ok(await ctl("config", "set", "/local-data/addresses/two.test.", "192.0.2.2"));
+  it("config set -p of a new local-data address makes DNS answer it; config delete -p removes it", async () => {
+    ok(await ctl("config", "set", "-p", "/local-data/addresses/two.test.", "192.0.2.2"));
     expect(await addressesOf("two.test.")).toEqual(["192.0.2.2"]);
-    expect(ok(await ctl("config", "delete", "/local-data/addresses/two.test.")).stdout).toBe("");
+    expect(ok(await ctl("config", "delete", "-p", "/local-data/addresses/two.test.")).stdout).toBe("");
     expect(await addressesOf("two.test.")).toEqual([]);
     expect(await addressesOf("one.test.")).toEqual(["192.0.2.1"]);
+  });
+
+  it("config set -p takes the value from a file named positionally, or from standard input", async () => {
+    const file = path.join(r.dir, "three.yaml");
+    fs.writeFileSync(file, "192.0.2.3\n");
+    ok(await ctl("config", "set", "-p", "/local-data/addresses/three.test.", file));
+    expect(await addressesOf("three.test.")).toEqual(["192.0.2.3"]);
+    const piped = await run(
+      KRESCTL,
+      ["-s", r.apiSocket, "config", "set", "-p", "/local-data/addresses/four.test."],
+      {
+        input: "192.0.2.4\n",
+        timeoutMs: 120_000,
+      },
+    );
+    ok(piped);
+    expect(await addressesOf("four.test.")).toEqual(["192.0.2.4"]);
+    ok(await ctl("config", "delete", "--path", "/local-data/addresses/three.test."));
+    ok(await ctl("config", "delete", "/local-data/addresses/four.test."));
+    expect(await addressesOf("three.test.")).toEqual([]);
   });
 
   it("a refused change exits 1 with the reasons and changes nothing", async () => {
@@ -215,6 +248,52 @@ describe("an unreachable manager", () => {
     expect(res.stderr).toBe(
       `kresctl: cannot reach the management API at unix socket ${socket} (--socket): no such socket (ENOENT); is the resolver running?\n`,
     );
+  });
+});
+
+describe("validate and convert, on what the resolver runs", () => {
+  it("validate merges several files: the running configuration and an override", async () => {
+    const running = path.join(r.dir, "running.yaml");
+    ok(await ctl("config", "get", running));
+    const extra = path.join(r.dir, "extra.yaml");
+    fs.writeFileSync(extra, "local-data:\n  addresses:\n    five.test.: 192.0.2.5\n");
+    expect(ok(await run(KRESCTL, ["validate", running, extra])).stdout).toBe(
+      `${running} + ${extra}: valid (file-system checks skipped; --strict runs them)\n`,
+    );
+    expect(ok(await run(KRESCTL, ["validate", "--strict", running, extra])).stdout).toBe(
+      `${running} + ${extra}: valid\n`,
+    );
+    fs.writeFileSync(extra, "workers: none\n");
+    const bad = await run(KRESCTL, ["validate", running, extra]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(
+      `kresctl: ${running} + ${extra}: configuration is invalid (1 problem):\n  /workers: `,
+    );
+  });
+
+  it("convert -o FILE writes the worker Lua of the merged files", async () => {
+    const running = path.join(r.dir, "running.yaml");
+    const extra = path.join(r.dir, "extra-convert.yaml");
+    fs.writeFileSync(extra, "local-data:\n  addresses:\n    six.test.: 192.0.2.6\n");
+    const lua = path.join(r.dir, "worker.lua");
+    expect(ok(await run(KRESCTL, ["convert", "-o", lua, running, extra])).stdout).toBe("");
+    const text = fs.readFileSync(lua, "utf8");
+    expect(text).toMatch(/^-- Generated by knot-resolver-manager/);
+    expect(text).toContain("six.test.");
+    expect(text).toContain("one.test.");
+  });
+});
+
+describe("help", () => {
+  it("kresctl help prints the usage with every command on stdout, exit 0", async () => {
+    const res = ok(await ctl("help"));
+    expect(res.stdout).toContain("Usage: kresctl");
+    for (const command of ["config", "validate", "convert", "migrate", "completion", "help"])
+      expect(res.stdout).toMatch(new RegExp(`^  kresctl ${command}\\b`, "m"));
+  });
+
+  it("kresctl help COMMAND prints that command's usage", async () => {
+    expect(ok(await ctl("help", "config", "get")).stdout).toContain("--path");
   });
 });
 

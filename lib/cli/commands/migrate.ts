@@ -33,14 +33,17 @@ function readInput(file: string, ctx: CommandContext): string {
 }
 
 /**
- * `kresctl migrate INPUT [OUTPUT]`: the configuration rewritten for this manager's schema. The
- * migrated configuration goes alone to OUTPUT or stdout (so it can be redirected); what changed
- * goes to stderr. A result that still does not validate is written anyway, its problems listed, exit 1.
+ * `kresctl migrate INPUT [OUTPUT]`: a Knot Resolver 6.0.x configuration rewritten in the shape of
+ * 6.0.17 and later (6.4), as upstream's migrate does (config-migration.ts). The migrated
+ * configuration goes alone to OUTPUT or stdout (so it can be redirected; upstream prints a title
+ * before it); what changed goes to stderr. A result that still does not validate is written
+ * anyway, its problems listed, exit 1.
  */
 export function migrateCommand(ctx: CommandContext): CommandModule<GlobalArgs, MigrateArgs> {
   return {
     command: "migrate <input> [output]",
-    describe: "Rewrite a configuration written for another Knot Resolver 6 release to the current schema",
+    describe:
+      "Rewrite a configuration written for Knot Resolver 6.0.x in the shape of 6.0.17 and later (6.4)",
     builder: (y: Argv<GlobalArgs>) =>
       y
         .positional("input", {

@@ -42,6 +42,7 @@ const FILE_VALUES: ReadonlySet<string> = new Set([
   "socket",
   "config",
   "file",
+  "files",
   "output",
   "input",
   "value",

@@ -1,6 +1,6 @@
 /**
  * The shell completion scripts: generated from the CLI's own builders, kept in etc/completion/
- * (regenerate with `npm run completion`), and completing what a user types in bash and zsh.
+ * (regenerate with `npm run completion`), and completing what a user types in bash, zsh and fish.
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -11,10 +11,12 @@ import { kresctl } from "./fake-manager.js";
 
 const BASH_FILE = path.join(REPO_ROOT, "etc/completion/kresctl.bash");
 const ZSH_FILE = path.join(REPO_ROOT, "etc/completion/_kresctl");
+const FISH_FILE = path.join(REPO_ROOT, "etc/completion/kresctl.fish");
 const ZSH = "/usr/bin/zsh";
+const FISH = "/usr/bin/fish";
 
 describe("kresctl completion", () => {
-  it("prints the bash script by default and with --bash, the zsh one with --zsh", async () => {
+  it("prints the bash script by default and with --bash, the zsh one with --zsh, the fish one with --fish", async () => {
     const bash = await kresctl(["completion", "--bash"]);
     expect(bash).toMatchObject({ code: 0, err: "" });
     expect(bash.out).toContain("complete -F _kresctl kresctl");
@@ -22,11 +24,20 @@ describe("kresctl completion", () => {
     const zsh = await kresctl(["completion", "--zsh"]);
     expect(zsh.out.split("\n")[0]).toBe("#compdef kresctl");
     expect((await kresctl(["completion", "--bash", "--zsh"])).code).toBe(1);
+    const fish = await kresctl(["completion", "--fish"]);
+    expect(fish.out.split("\n")[0]).toBe("# fish completion for kresctl");
+    expect(fish.out).toContain("complete -c kresctl ");
+    for (const both of [
+      ["--fish", "--bash"],
+      ["--fish", "--zsh"],
+    ])
+      expect((await kresctl(["completion", ...both])).code).toBe(1);
   });
 
   it("matches the files in etc/completion/ (run `npm run completion` after changing the CLI)", async () => {
     expect(fs.readFileSync(BASH_FILE, "utf8")).toBe((await kresctl(["completion", "--bash"])).out);
     expect(fs.readFileSync(ZSH_FILE, "utf8")).toBe((await kresctl(["completion", "--zsh"])).out);
+    expect(fs.readFileSync(FISH_FILE, "utf8")).toBe((await kresctl(["completion", "--fish"])).out);
   });
 
   it("knows every command kresctl --help lists", async () => {
@@ -78,7 +89,8 @@ describe("the bash script", () => {
       ].sort(),
     );
     expect(bashComplete("kresctl reload --f")).toEqual(["--force"]);
-    expect(bashComplete("kresctl validate --no")).toEqual(["--no-strict"]);
+    expect(bashComplete("kresctl validate --s")).toEqual(["--socket", "--strict"]);
+    expect(bashComplete("kresctl convert --")).toContain("--output");
   });
 
   it("completes values: choices, config pointers, file names, nothing for free text", () => {
@@ -88,6 +100,7 @@ describe("the bash script", () => {
     expect(bashComplete("kresctl config set /lo")).toEqual(["/local-data", "/logging"]);
     expect(bashComplete("kresctl -s con")).toEqual(["config.json", "config.yaml"]);
     expect(bashComplete("kresctl validate config.y")).toEqual(["config.yaml"]);
+    expect(bashComplete("kresctl validate config.yaml config.j")).toEqual(["config.json"]);
     expect(bashComplete("kresctl cache clear --rr-type ")).toEqual([]);
   });
 
@@ -132,5 +145,69 @@ withZsh(`the zsh script (needs ${ZSH})`, () => {
     expect(zshComplete("kresctl -s /tmp/x cache clear --r")).toEqual(["--rr-type"]);
     expect(zshComplete("kresctl pids ")).toEqual(["all", "gc", "kresd"]);
     expect(zshComplete("kresctl config set -p /wo")).toEqual(["/workers"]);
+  });
+});
+
+/** What fish offers for the line typed so far (`complete -C`), sorted, without descriptions. */
+function fishComplete(line: string): string[] {
+  const out = execFileSync(
+    FISH,
+    ["--no-config", "-c", "source $argv[1]; complete -C $argv[2]", FISH_FILE, line],
+    {
+      cwd: dir,
+      encoding: "utf8",
+    },
+  );
+  return out
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.split("\t")[0] as string)
+    .sort();
+}
+
+// fish is the Debian package `fish`; without it these tests cannot run and say so in their names.
+const withFish = fs.existsSync(FISH) ? describe : describe.skip;
+withFish(`the fish script (needs ${FISH})`, () => {
+  it("loads without a syntax error", () => {
+    expect(() => execFileSync(FISH, ["--no-execute", FISH_FILE])).not.toThrow();
+  });
+
+  it("completes commands and subcommands, after global options too", () => {
+    expect(fishComplete("kresctl co")).toEqual(["completion", "config", "convert"]);
+    expect(fishComplete("kresctl config ")).toEqual(["delete", "get", "set"]);
+    expect(fishComplete("kresctl -s /run/x.sock cache ")).toEqual(["clear"]);
+  });
+
+  it("completes the options of the command typed, global ones included", () => {
+    expect(fishComplete("kresctl cache clear --")).toEqual(
+      [
+        "--chunk-size",
+        "--config",
+        "--exact-name",
+        "--help",
+        "--json",
+        "--rr-type",
+        "--socket",
+        "--yaml",
+      ].sort(),
+    );
+    expect(fishComplete("kresctl completion --")).toEqual(
+      ["--bash", "--config", "--fish", "--help", "--socket", "--zsh"].sort(),
+    );
+  });
+
+  it("completes values: choices, config pointers, file names, nothing for free text", () => {
+    expect(fishComplete("kresctl pids ")).toEqual(["all", "gc", "kresd"]);
+    expect(fishComplete("kresctl pids kresd ")).toEqual([]);
+    expect(fishComplete("kresctl convert --type ")).toEqual(["policy-loader", "worker"]);
+    expect(fishComplete("kresctl config get -p /w")).toEqual(["/workers"]);
+    expect(fishComplete("kresctl validate config.y")).toEqual(["config.yaml"]);
+    expect(fishComplete("kresctl validate --strict config.yaml config.j")).toEqual(["config.json"]);
+    expect(fishComplete("kresctl -s con")).toEqual(["config.json", "config.yaml"]);
+    expect(fishComplete("kresctl cache clear --rr-type ")).toEqual([]);
+  });
+
+  it("stops at --", () => {
+    expect(fishComplete("kresctl debug -- ")).toEqual([]);
   });
 });

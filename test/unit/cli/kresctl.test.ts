@@ -50,7 +50,8 @@ describe("kresctl validate", () => {
   });
 
   it("reads /etc/knot-resolver/config.yaml without a file argument", async () => {
-    expect((await kresctl(["validate"])).err).toContain("/etc/knot-resolver/config.yaml");
+    const r = await kresctl(["validate"]);
+    expect(r.out + r.err).toMatch(/^(kresctl: )?\/etc\/knot-resolver\/config\.yaml: /);
   });
 
   it("lists every problem with its JSON pointer on stderr and exits 1", async () => {
@@ -188,6 +189,7 @@ describe("kresctl usage", () => {
       "convert",
       "migrate",
       "completion",
+      "help",
     ]);
     for (const option of ["--socket", "--config", "--help", "--version"]) expect(r.out).toContain(option);
   });
@@ -197,6 +199,16 @@ describe("kresctl usage", () => {
     expect(r.code).toBe(0);
     for (const option of ["--exact-name", "--rr-type", "--chunk-size", "--json"])
       expect(r.out).toContain(option);
+  });
+
+  it("prints the same usage with the help command, as upstream; help COMMAND prints that command's", async () => {
+    expect(await kresctl(["help"])).toEqual(await kresctl(["--help"]));
+    expect(await kresctl(["help", "cache", "clear"])).toEqual(await kresctl(["cache", "clear", "--help"]));
+    expect(await kresctl(["help", "frobnicate"])).toEqual({
+      code: 1,
+      out: "",
+      err: "kresctl: help: no such command 'frobnicate'; kresctl help lists them\n",
+    });
   });
 
   it("prints the version with --version", async () => {
