@@ -15,6 +15,7 @@ import { refuseFixedChanges } from "./runtime-limits.js";
 import { ApiServer, createApp } from "./server.js";
 import { ManagerService } from "./service.js";
 import { configureLogging, logger } from "./logger.js";
+import { UnrepresentableSetting } from "../controller/errors.js";
 
 /** Refusal to start, with the reason for the operator. */
 export class StartupError extends ManagerError {}
@@ -47,7 +48,14 @@ export async function startUp(files: readonly string[], initial: ConfigVersion):
   configureLogging(config);
   const rundir = config.rundir;
   const state = await inspectRundir(rundir);
-  const conf = renderSupervisordConf(config, managerCommand(files));
+  let conf: string;
+  try {
+    conf = renderSupervisordConf(config, managerCommand(files));
+  } catch (e) {
+    if (e instanceof UnrepresentableSetting)
+      throw new StartupError(`cannot write supervisord's config: ${e.message}`);
+    throw e;
+  }
   if (state.kind === "free") {
     writeSupervisordConf(rundir, conf);
     return { kind: "exec", argv: supervisordExecArgv(rundir) };

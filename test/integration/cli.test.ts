@@ -189,6 +189,18 @@ describe("knot-resolver", () => {
     expect(overridden.stderr).toContain("  /workers: must be at least 1");
   });
 
+  it("refuses a rundir supervisord's config cannot hold, with one line why and nothing written", async () => {
+    const odd = path.join(dir, "run ;odd");
+    fs.mkdirSync(odd, { recursive: true });
+    const file = write("odd-rundir.yaml", `rundir: "${odd}"\ncache:\n  storage: "${odd}"\n`);
+    const r = await run(KNOT_RESOLVER, ["-c", file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `knot-resolver: cannot write supervisord's config: supervisord would cut ${JSON.stringify(path.join(odd, "supervisord.pid"))} at its ';' or '#' after a blank (an inline comment in its config)\n`,
+    );
+    expect(fs.readdirSync(odd)).toEqual([]);
+  });
+
   it("prints a problem quoting a hostile value on one line, control characters escaped", async () => {
     const file = write(
       "hostile.yaml",

@@ -2,6 +2,7 @@ import * as path from "node:path";
 import { cacheGcArgs, cacheGcEnabled, KRES_CACHE_GC } from "../cache-gc.js";
 import type { KresConfig } from "../../datamodel/config.js";
 import { projectRoot } from "../../utils/paths.js";
+import { UnrepresentableSetting } from "../errors.js";
 
 // Overridable so a test (or another distribution) can point at a different kresd binary.
 export const KRESD = process.env.KRES_KRESD ?? "/usr/sbin/kresd";
@@ -47,26 +48,60 @@ function notifySocketLine(file: string): string {
     : `; rundir path too long for a notify socket file: abstract socket`;
 }
 
+/**
+ * supervisord reads its config with Python's configparser, which ends a value at ';' or '#' after
+ * whitespace (an inline comment), quoted or not; values never hold that sequence.
+ */
+const INLINE_COMMENT = /\s[;#]/;
+
 /** supervisord expands %(name)s in values: a literal '%' must be doubled. */
 function ini(value: string): string {
   if (/[\r\n]/.test(value))
-    throw new Error(`a supervisord config value cannot span lines: ${JSON.stringify(value)}`);
+    throw new UnrepresentableSetting(
+      `a supervisord config value cannot span lines: ${JSON.stringify(value)}`,
+    );
+  if (INLINE_COMMENT.test(value))
+    throw new UnrepresentableSetting(
+      `supervisord would cut ${JSON.stringify(value)} at its ';' or '#' after a blank (an inline comment in its config)`,
+    );
   return value.replace(/%/g, "%%");
 }
 
-/** One argument for supervisord's shlex-split command line. */
+const SHELL_SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/**
+ * One argument for the command line supervisord splits with Python's shlex (POSIX rules): every
+ * other character gets a backslash, so a blank is never followed by ';' or '#' (see ini()).
+ */
 function shellArg(arg: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'"'"'`)}'`;
+  if (arg === "") return "''";
+  return SHELL_SAFE.test(arg) ? arg : arg.replace(/[^A-Za-z0-9_@%+=:,./-]/g, (c) => `\\${c}`);
 }
 
 function command(argv: readonly string[]): string {
   return ini(argv.map(shellArg).join(" "));
 }
 
+/**
+ * supervisord's `environment`: KEY="value",… read by a non-POSIX shlex, which knows no escapes,
+ * and then strips every quote character from both ends of a value. So a value is quoted with the
+ * quote it does not contain, and one that holds both or starts or ends with one is refused.
+ */
+function envValue(key: string, value: string): string {
+  const refuse = (why: string) =>
+    new UnrepresentableSetting(
+      `supervisord cannot pass ${key}=${JSON.stringify(value)} to a program: ${why}`,
+    );
+  if (/^['"]|['"]$/.test(value)) throw refuse("it starts or ends with a quote");
+  if (!value.includes('"')) return `"${value}"`;
+  if (!value.includes("'")) return `'${value}'`;
+  throw refuse("it holds both quote characters");
+}
+
 function environment(env: Record<string, string>): string {
   return ini(
     Object.entries(env)
-      .map(([k, v]) => `${k}="${v.replace(/[\\"]/g, (c) => "\\" + c)}"`)
+      .map(([k, v]) => `${k}=${envValue(k, v)}`)
       .join(","),
   );
 }
@@ -140,7 +175,7 @@ stderr_logfile = NONE`,
 process_name = %(program_name)s%(process_num)d
 numprocs = ${cfg["max-workers"] + 1}
 command = ${command([KRESD, "-c", files.workerLua(PROCESS_NUM), "-n", cfg.rundir]).replace(String(PROCESS_NUM), "%(process_num)d")}
-environment = ${environment(notify)},SYSTEMD_INSTANCE="%(process_num)d",KRES_LISTEN_SPEC="${ini(files.workerListen(PROCESS_NUM)).replace(String(PROCESS_NUM), "%(process_num)d")}"
+environment = ${environment({ ...notify, SYSTEMD_INSTANCE: String(PROCESS_NUM), KRES_LISTEN_SPEC: files.workerListen(PROCESS_NUM) }).replaceAll(String(PROCESS_NUM), "%(process_num)d")}
 directory = ${ini(cfg.rundir)}
 autostart = false
 autorestart = true

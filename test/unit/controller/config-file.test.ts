@@ -1,5 +1,10 @@
 import { renderSupervisordConf, rundirFiles } from "../../../lib/controller/supervisord/config-file.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { KRESD } from "../../../lib/controller/supervisord/config-file.js";
+import { REPO_ROOT, run } from "../../../harness/repo.js";
+import { tmpDir } from "../../../harness/tmp.js";
 import { testRundir } from "../../../harness/validation.js";
 
 const rundir = testRundir("krm-conf-");
@@ -44,7 +49,7 @@ describe("supervisord.conf", () => {
 
   it("runs the manager as a notify program, quoting its arguments and doubling '%'", () => {
     const m = sections(conf()).get("program:manager");
-    expect(m?.get("command")).toBe("/usr/bin/node /opt/krm/main.js -c '/etc/k r/100%%.yaml'");
+    expect(m?.get("command")).toBe("/usr/bin/node /opt/krm/main.js -c /etc/k\\ r/100%%.yaml");
     expect(m?.get("environment")).toBe('X-SUPERVISORD-TYPE="notify"');
     expect(m?.get("autorestart")).toBe("true");
   });
@@ -77,5 +82,66 @@ describe("supervisord.conf", () => {
   it("refuses a value that would span lines rather than write a broken file", () => {
     const cfg = validateConfig({ rundir, cache: { storage: rundir } }, { strict: false });
     expect(() => renderSupervisordConf(cfg, { argv: ["/bin/x", "a\nb"] })).toThrow("cannot span lines");
+  });
+});
+
+/** What supervisord itself reads from a rendered file: each program's argv and environment. */
+async function asSupervisordReadsIt(
+  text: string,
+): Promise<Record<string, { argv: string[]; env: Record<string, string> }>> {
+  // Debian's interpreter: the first python3 on PATH may lack the supervisor module.
+  const r = await run("/usr/bin/python3", [path.join(REPO_ROOT, "test/fixtures/supervisord/parse-conf.py")], {
+    input: text,
+  });
+  if (r.code !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout) as Record<string, { argv: string[]; env: Record<string, string> }>;
+}
+
+describe("supervisord.conf as supervisord's own parser reads it", () => {
+  // Blanks before ';' and '#' (inline comments to configparser), quotes, '%', backslashes, UTF-8.
+  const hostile = [
+    "a ;b",
+    "a #b",
+    "x;y#z",
+    "it's",
+    'say "hi"',
+    "100%",
+    "%(ENV_HOME)s",
+    "back\\slash",
+    "příklad ✓",
+    "",
+  ];
+
+  it("gives the manager exactly its arguments, whatever they hold", async () => {
+    const argv = ["/usr/bin/node", "/opt/krm/main.js", ...hostile.flatMap((h) => ["-c", h])];
+    const cfg = validateConfig({ rundir, cache: { storage: rundir } }, { strict: false });
+    const read = await asSupervisordReadsIt(renderSupervisordConf(cfg, { argv }));
+    expect(read.manager?.argv).toEqual(argv);
+  });
+
+  it("gives kresd and cache-gc their paths in a rundir named with every such character it can hold", async () => {
+    const odd = path.join(tmpDir("krm-conf-odd-"), "run;x#y 100% it's \\ ✓");
+    fs.mkdirSync(odd);
+    const cfg = validateConfig({ rundir: odd, cache: { storage: odd } }, { strict: false });
+    const read = await asSupervisordReadsIt(renderSupervisordConf(cfg, manager));
+    expect(read.kresd?.argv).toEqual([KRESD, "-c", path.join(odd, "kresd0.lua"), "-n", odd]);
+    expect(read.kresd?.env.KRES_LISTEN_SPEC).toBe(path.join(odd, "kresd0.listen"));
+    expect(read.kresd?.env.SYSTEMD_INSTANCE).toBe("0");
+    expect(read["cache-gc"]?.argv.slice(1, 3)).toEqual(["-c", odd]);
+  });
+
+  it("refuses a rundir it cannot hold: a blank before ';' or '#' would start a comment", () => {
+    const odd = path.join(tmpDir("krm-conf-odd-"), "run ;x");
+    fs.mkdirSync(odd);
+    const cfg = validateConfig({ rundir: odd, cache: { storage: odd } }, { strict: false });
+    expect(() => renderSupervisordConf(cfg, manager)).toThrow(
+      `supervisord would cut ${JSON.stringify(path.join(odd, "supervisord.pid"))} at its ';' or '#' after a blank`,
+    );
+  });
+
+  it("refuses an environment value it cannot pass unchanged, naming it", () => {
+    const cfg = validateConfig({ rundir, cache: { storage: rundir } }, { strict: false });
+    for (const value of [`both ' and "`, '"quoted"', "a ;b"])
+      expect(() => renderSupervisordConf(cfg, { ...manager, env: { X: value } })).toThrow(/supervisord/);
   });
 });
