@@ -1,6 +1,6 @@
 import type { KresConfig } from "../datamodel/config.js";
 import { structuralEtag } from "../utils/etag.js";
-import { ApplyFailed } from "./errors.js";
+import { ApplyFailed, ChangesBacklogged } from "./errors.js";
 import { SerialQueue } from "../utils/serial-queue.js";
 import { logger } from "./logger.js";
 
@@ -63,6 +63,9 @@ function snapshotOf(v: ConfigVersion): Snapshot {
   return { document: v.document, config: v.config, etag: structuralEtag(v.document) };
 }
 
+/** How many changes may wait at once, the running one included. */
+export const MAX_QUEUED_CHANGES = 64;
+
 /**
  * Holds the running config. Changes queue up and run one at a time in arrival order: each one
  * computes its proposal from the config current at its turn (so If-Match is checked race-free),
@@ -78,7 +81,11 @@ export class ConfigStore {
   private stable: Snapshot;
   private rollback: RollbackRecord | undefined;
 
-  constructor(initial: ConfigVersion) {
+  constructor(
+    initial: ConfigVersion,
+    /** Changes that may wait (the running one included) before more are turned away. */
+    private readonly maxQueued = MAX_QUEUED_CHANGES,
+  ) {
     this.current = snapshotOf(initial);
     this.stable = this.current;
   }
@@ -135,6 +142,14 @@ export class ConfigStore {
    * it may throw to refuse (precondition, validation), which changes nothing.
    */
   change(propose: (current: Snapshot) => ConfigVersion, options: ChangeOptions): Promise<ChangeOutcome> {
+    // Each waiting change holds its request body and a client: a flood of them must not pile up
+    // behind a slow rolling restart. (Rollbacks are the manager's own and always queue.)
+    if (this.queue.size >= this.maxQueued)
+      return Promise.reject(
+        new ChangesBacklogged(
+          `${this.queue.size} configuration changes are already waiting (at most ${this.maxQueued}); try again later`,
+        ),
+      );
     return this.queue.run(() => this.run(propose, options));
   }
 

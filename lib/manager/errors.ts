@@ -56,3 +56,11 @@ export class ApplyFailed extends ManagerError {
     return { restored: this.restored };
   }
 }
+
+/** Too many changes are waiting already: this one is turned away at once, nothing queued (HTTP 503). */
+export class ChangesBacklogged extends ManagerError {
+  override readonly status = 503;
+  override get expose(): boolean {
+    return true;
+  }
+}

@@ -185,15 +185,47 @@ function answerTo(err: unknown): { status: number; body: ErrorBody } {
   return { status: 500, body: { error: INTERNAL_ERROR_MESSAGE } };
 }
 
+/** What one client may hold of the API server: time to send a request, connections at once. */
+export interface HttpLimits {
+  /** Until the request's headers are in. */
+  headersTimeoutMs: number;
+  /** Until the whole request (body included) is in; answering it may take longer. */
+  requestTimeoutMs: number;
+  /** Open connections; more are closed at once. */
+  maxConnections: number;
+  /** How often the server looks for requests past their timeouts. */
+  checkIntervalMs: number;
+}
+
+// Node's defaults (60 s for headers, 300 s per request, no connection cap) let a few idle or
+// trickling clients hold the manager's only API for minutes.
+export const HTTP_LIMITS: HttpLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  maxConnections: 128,
+  checkIntervalMs: 1_000,
+};
+
 /** The HTTP server on the management socket or address. */
 export class ApiServer {
   private server: http.Server | undefined;
   private socketPath: string | undefined;
 
-  constructor(private readonly app: express.Express) {}
+  constructor(
+    private readonly app: express.Express,
+    private readonly limits: HttpLimits = HTTP_LIMITS,
+  ) {}
 
   async listen(management: ManagementConfig): Promise<string> {
-    const server = http.createServer(this.app);
+    const server = http.createServer(
+      {
+        headersTimeout: this.limits.headersTimeoutMs,
+        requestTimeout: this.limits.requestTimeoutMs,
+        connectionsCheckingInterval: this.limits.checkIntervalMs,
+      },
+      this.app,
+    );
+    server.maxConnections = this.limits.maxConnections;
     const socket = management["unix-socket"];
     if (socket !== undefined) {
       await removeStaleSocket(socket);

@@ -5,6 +5,12 @@
 export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
   private running = false;
+  private count = 0;
+
+  /** Jobs not finished yet: the running one and those waiting. */
+  get size(): number {
+    return this.count;
+  }
 
   /** A job is running now (queued ones do not count). */
   get busy(): boolean {
@@ -12,12 +18,14 @@ export class SerialQueue {
   }
 
   run<T>(job: () => Promise<T>): Promise<T> {
+    this.count++;
     const start = async () => {
       this.running = true;
       try {
         return await job();
       } finally {
         this.running = false;
+        this.count--;
       }
     };
     const result = this.tail.then(start, start);

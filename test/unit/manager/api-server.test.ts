@@ -7,7 +7,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import express from "express";
 import type { ManagementConfig } from "../../../lib/datamodel/sections/management/schema.js";
-import { ApiServer } from "../../../lib/manager/server.js";
+import { ApiServer, HTTP_LIMITS } from "../../../lib/manager/server.js";
 import { tmpDir } from "../../../harness/tmp.js";
 
 const dir = tmpDir("krm-api-server-");
@@ -64,5 +64,67 @@ describe("ApiServer on a unix socket", () => {
     );
     const after = fs.lstatSync(file);
     expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+  });
+});
+
+describe("ApiServer limits", () => {
+  const limits = {
+    ...HTTP_LIMITS,
+    headersTimeoutMs: 300,
+    requestTimeoutMs: 600,
+    checkIntervalMs: 50,
+    maxConnections: 2,
+  };
+  const app = express().get("/", (_req, res) => {
+    res.send("ok");
+  });
+
+  /** A raw connection that records what the server sends and when it closes. */
+  function connect(file: string) {
+    const c = net.connect(file);
+    const seen = { data: "", closed: false };
+    c.on("data", (d: Buffer) => (seen.data += d.toString()));
+    c.on("close", () => (seen.closed = true));
+    c.on("error", () => {});
+    return { c, seen, ready: new Promise<void>((resolve) => c.once("connect", () => resolve())) };
+  }
+  const within = async (ms: number, done: () => boolean) => {
+    for (const end = Date.now() + ms; Date.now() < end && !done();)
+      await new Promise((r) => setTimeout(r, 20));
+    return done();
+  };
+
+  it("drops a client that never finishes its request head", async () => {
+    const file = path.join(dir, "slow.sock");
+    const server = new ApiServer(app, limits);
+    await server.listen(at(file));
+    try {
+      const slow = connect(file);
+      await slow.ready;
+      slow.c.write("GET / HTTP/1.1\r\nHost: x\r\n"); // and never the blank line
+      expect(await within(3000, () => slow.seen.closed)).toBe(true);
+      expect(slow.seen.data).toMatch(/^HTTP\/1\.1 408/);
+    } finally {
+      server.close();
+    }
+  });
+
+  it("closes connections beyond its cap at once and serves the others", async () => {
+    const file = path.join(dir, "cap.sock");
+    const server = new ApiServer(app, { ...limits, headersTimeoutMs: 60_000, requestTimeoutMs: 60_000 });
+    await server.listen(at(file));
+    try {
+      const held = [connect(file), connect(file)];
+      await Promise.all(held.map((h) => h.ready));
+      await new Promise((r) => setTimeout(r, 100));
+      const third = connect(file);
+      expect(await within(3000, () => third.seen.closed)).toBe(true);
+      expect(held.map((h) => h.seen.closed)).toEqual([false, false]);
+      held[0]?.c.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      expect(await within(3000, () => held[0]?.seen.data.includes("ok") ?? false)).toBe(true);
+      for (const h of held) h.c.destroy();
+    } finally {
+      server.close();
+    }
   });
 });

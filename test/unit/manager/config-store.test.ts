@@ -1,6 +1,6 @@
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { ConfigStore, type ConfigVersion } from "../../../lib/manager/config-store.js";
-import { ApplyFailed, ChangeRefused } from "../../../lib/manager/errors.js";
+import { ApplyFailed, ChangeRefused, ChangesBacklogged } from "../../../lib/manager/errors.js";
 import { logger } from "../../../lib/manager/logger.js";
 import { refuseFixedChanges } from "../../../lib/manager/runtime-limits.js";
 import { testRundir } from "../../../harness/validation.js";
@@ -92,6 +92,29 @@ describe("ConfigStore", () => {
     });
     await store.change(() => version(), { source: "POST /reload/force", force: true });
     expect(seen).toEqual([{ source: "POST /reload/force", force: true }]);
+  });
+
+  it("turns a change away at once (503) when the queue is full, and takes changes again once it drains", async () => {
+    const store = new ConfigStore(version(), 3);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    store.addApplier(() => gate);
+    const queued = [1, 2, 3].map((n) => store.change(() => version({ nsid: `n${n}` }), { source: `c${n}` }));
+    const started = Date.now();
+    const turnedAway = await store
+      .change(() => version({ nsid: "n4" }), { source: "c4" })
+      .catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(turnedAway).toBeInstanceOf(ChangesBacklogged);
+    expect((turnedAway as ChangesBacklogged).status).toBe(503);
+    expect((turnedAway as Error).message).toBe(
+      "3 configuration changes are already waiting (at most 3); try again later",
+    );
+    release();
+    await Promise.all(queued);
+    expect(store.snapshot.config.nsid).toBe("n3");
+    await store.change(() => version({ nsid: "n5" }), { source: "c5" });
+    expect(store.snapshot.config.nsid).toBe("n5");
   });
 });
 
