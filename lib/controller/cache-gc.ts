@@ -6,8 +6,7 @@ export const KRES_CACHE_GC = "/usr/sbin/kres-cache-gc";
 
 /** Whether the configuration wants the cache garbage collector (kres-cache-gc) running. */
 export function cacheGcEnabled(cfg: KresConfig): boolean {
-  const gc = cfg.cache["garbage-collector"];
-  return gc !== false && gc.enable;
+  return cfg.cache["garbage-collector"].enable;
 }
 
 /**
@@ -21,8 +20,7 @@ export function cacheGcEnabled(cfg: KresConfig): boolean {
  */
 export function cacheGcArgs(cfg: KresConfig): string[] {
   const gc = cfg.cache["garbage-collector"];
-  if (gc === false || !gc.enable)
-    throw new Error("the cache garbage collector is disabled in the configuration");
+  if (!gc.enable) throw new Error("the cache garbage collector is disabled in the configuration");
   const args = [
     "-c",
     cfg.cache.storage,

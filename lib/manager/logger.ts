@@ -27,7 +27,9 @@ export const logger = winston.createLogger({
 });
 
 export function configureLogging(cfg: KresConfig): void {
-  logger.level = LEVELS[cfg.logging.level] ?? "notice";
+  // As upstream, the 'manager' logging group puts the manager at the debug level.
+  const level = cfg.logging.groups?.includes("manager") ? "debug" : cfg.logging.level;
+  logger.level = LEVELS[level] ?? "notice";
   const stderrLevels = cfg.logging.target === "stderr" ? Object.keys(winston.config.syslog.levels) : [];
   logger.clear().add(new winston.transports.Console({ stderrLevels }));
 }

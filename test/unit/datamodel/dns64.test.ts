@@ -5,32 +5,64 @@ import { section, testRundir } from "../../../harness/validation.js";
 const tmp = testRundir("kres-dns64-");
 const { valid, problems } = section("dns64", { rundir: tmp, ctx: { strict: false } });
 
-describe("dns64 schema", () => {
+const OFF = { enable: false, prefix: "64:ff9b::/96" };
+const MIGRATE = "'kresctl migrate' rewrites a Knot Resolver 6.0 configuration";
+
+describe("dns64 schema (Knot Resolver 6.4)", () => {
   it("is off by default, as upstream", () => {
-    expect(valid(undefined).dns64).toBe(false);
-    expect(valid(false).dns64).toBe(false);
+    expect(valid(undefined).dns64).toEqual(OFF);
+    expect(valid({}).dns64).toEqual(OFF);
   });
 
-  it("turns true into the default object with upstream's well-known prefix", () => {
-    expect(valid(true).dns64).toEqual({ prefix: "64:ff9b::/96" });
-    expect(valid({}).dns64).toEqual({ prefix: "64:ff9b::/96" });
+  it("is on only with enable: true, with upstream's well-known prefix by default", () => {
+    expect(valid({ enable: true }).dns64).toEqual({ enable: true, prefix: "64:ff9b::/96" });
   });
 
-  it("keeps values as written", () => {
+  it("keeps a prefix without enable off, as upstream (6.0 read the object as on)", () => {
+    const cfg = valid({ prefix: "2001:db8:64::/96" });
+    expect(cfg.dns64.enable).toBe(false);
+    expect(renderDns64(cfg)).toBe("");
+  });
+
+  it("keeps values as written, null meaning unset", () => {
     expect(
-      valid({ prefix: "2001:db8:64::/96", "rev-ttl": "1m", "exclude-subnets": ["2001:db8::/32"] }).dns64,
+      valid({
+        enable: true,
+        prefix: "2001:db8:64::/96",
+        "reverse-ttl": "1m",
+        "exclude-subnets": ["2001:db8::/32"],
+      }).dns64,
     ).toEqual({
+      enable: true,
       prefix: "2001:db8:64::/96",
-      "rev-ttl": "1m",
+      "reverse-ttl": "1m",
       "exclude-subnets": ["2001:db8::/32"],
     });
+    expect(valid({ "reverse-ttl": null, "exclude-subnets": null }).dns64).toEqual(OFF);
   });
 
   describe("refuses", () => {
-    it("anything but a boolean or an object", () => {
-      expect(problems("64:ff9b::/96")).toEqual([
-        { pointer: "/dns64", message: "expected true, false or an object with DNS64 settings" },
+    it("the 6.0.x spellings, naming the 6.4 one and kresctl migrate", () => {
+      expect(problems(true)).toEqual([
+        {
+          pointer: "/dns64",
+          message: `'dns64: true' is the Knot Resolver 6.0.16 spelling; since 6.0.17 it is 'dns64: {enable: true}' (${MIGRATE})`,
+        },
       ]);
+      expect(problems(false)[0]?.message).toContain("'dns64: {enable: false}'");
+      expect(problems({ enable: true, "rev-ttl": "1m" })).toEqual([
+        {
+          pointer: "/dns64/rev-ttl",
+          message: `'rev-ttl' is the Knot Resolver 6.0.16 spelling; since 6.0.17 it is 'reverse-ttl' (${MIGRATE})`,
+        },
+      ]);
+    });
+
+    it("anything but an object, and unknown keys", () => {
+      expect(problems("64:ff9b::/96")).toEqual([
+        { pointer: "/dns64", message: "expected an object of dns64 settings" },
+      ]);
+      expect(problems({ enabled: true })).toEqual([{ pointer: "/dns64/enabled", message: "unknown key" }]);
     });
 
     it("a prefix that is not exactly an IPv6 /96 (upstream's rule, and all kresd synthesizes with)", () => {
@@ -54,49 +86,52 @@ describe("dns64 schema", () => {
       ]);
     });
 
-    it("a malformed or oversized rev-ttl", () => {
-      expect(problems({ "rev-ttl": 60 })).toEqual([
-        { pointer: "/dns64/rev-ttl", message: expect.stringContaining("time") },
+    it("a malformed or oversized reverse-ttl", () => {
+      expect(problems({ "reverse-ttl": 60 })).toEqual([
+        { pointer: "/dns64/reverse-ttl", message: expect.stringContaining("time") },
       ]);
-      expect(problems({ "rev-ttl": "100000d" })).toEqual([
+      expect(problems({ "reverse-ttl": "100000d" })).toEqual([
         {
-          pointer: "/dns64/rev-ttl",
+          pointer: "/dns64/reverse-ttl",
           message: "not supported by kresd 5.6: a TTL is at most 2147483647 seconds, got '100000d'",
         },
       ]);
     });
-
-    it("unknown keys, including later upstream versions' names", () => {
-      expect(problems({ "reverse-ttl": "1m" })).toEqual([
-        { pointer: "/dns64/reverse-ttl", message: "unknown key" },
-      ]);
-      expect(problems({ enable: true })).toEqual([{ pointer: "/dns64/enable", message: "unknown key" }]);
-    });
   });
 
-  it("shows its default in the JSON Schema", () => {
-    const schema = configJsonSchema() as { properties: Record<string, { default?: unknown }> };
-    expect(schema.properties.dns64?.default).toBe(false);
+  it("shows its default (off) in the JSON Schema", () => {
+    const schema = configJsonSchema() as {
+      properties: Record<string, { properties?: Record<string, { default?: unknown }> }>;
+    };
+    expect(schema.properties.dns64?.properties?.enable?.default).toBe(false);
+    expect(Object.keys(schema.properties.dns64?.properties ?? {}).sort()).toEqual([
+      "enable",
+      "exclude-subnets",
+      "prefix",
+      "reverse-ttl",
+    ]);
   });
 });
 
 describe("dns64 Lua", () => {
-  it("renders nothing when off", () => {
-    expect(renderDns64(valid(false))).toBe("");
+  it("renders nothing when off, whatever else is set", () => {
+    expect(renderDns64(valid(undefined))).toBe("");
+    expect(renderDns64(valid({ enable: false, prefix: "2001:db8:64::/96", "reverse-ttl": "1m" }))).toBe("");
   });
 
   it("loads the module with the prefix's address", () => {
-    expect(renderDns64(valid(true))).toBe(
+    expect(renderDns64(valid({ enable: true }))).toBe(
       ["modules.load('dns64')", 'dns64.config({prefix = "64:ff9b::"})'].join("\n"),
     );
   });
 
-  it("passes rev-ttl in seconds and the excluded subnets", () => {
+  it("passes reverse-ttl in seconds and the excluded subnets", () => {
     expect(
       renderDns64(
         valid({
+          enable: true,
           prefix: "2001:db8:64::/96",
-          "rev-ttl": "2m",
+          "reverse-ttl": "2m",
           "exclude-subnets": ["::ffff:0:0/96", "2001:db8::/32"],
         }),
       ),
@@ -109,7 +144,7 @@ describe("dns64 Lua", () => {
   });
 
   it("keeps the module's default exclusion for an empty exclude-subnets list, as upstream", () => {
-    expect(renderDns64(valid({ "exclude-subnets": [] }))).toBe(
+    expect(renderDns64(valid({ enable: true, "exclude-subnets": [] }))).toBe(
       ["modules.load('dns64')", 'dns64.config({prefix = "64:ff9b::"})'].join("\n"),
     );
   });

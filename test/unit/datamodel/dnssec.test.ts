@@ -15,29 +15,36 @@ fs.writeFileSync(
 
 const DS = ". 3600 IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D";
 const DEFAULTS = {
-  "trust-anchor-sentinel": true,
-  "trust-anchor-signal-query": true,
-  "time-skew-detection": true,
-  "keep-removed": 0,
-  "hold-down-time": "30d",
+  enable: true,
+  "log-bogus": false,
+  sentinel: true,
+  "signal-query": true,
 };
+const MIGRATE = "'kresctl migrate' rewrites a Knot Resolver 6.0 configuration";
 
 const { valid, problems } = section("dnssec", { rundir: tmp, ctx: { strict: false } });
 
-describe("dnssec schema", () => {
-  it("validates by default, as upstream: the default is the object with upstream's defaults", () => {
+describe("dnssec schema (Knot Resolver 6.4)", () => {
+  it("validates by default, as upstream: enable true with upstream's defaults", () => {
     expect(valid(undefined).dnssec).toEqual(DEFAULTS);
+    expect(valid({}).dnssec).toEqual(DEFAULTS);
   });
 
-  it("turns true into the default object and keeps false", () => {
-    expect(valid(true).dnssec).toEqual(DEFAULTS);
-    expect(valid(false).dnssec).toBe(false);
+  it("takes upstream's keys, null for a list meaning unset", () => {
+    expect(
+      valid({
+        enable: false,
+        "log-bogus": true,
+        sentinel: false,
+        "signal-query": false,
+        "trust-anchors": null,
+      }).dnssec,
+    ).toEqual({ enable: false, "log-bogus": true, sentinel: false, "signal-query": false });
   });
 
   it("fills defaults around the keys given", () => {
-    expect(valid({ "keep-removed": 2, "negative-trust-anchors": ["bad.example"] }).dnssec).toEqual({
+    expect(valid({ "negative-trust-anchors": ["bad.example"] }).dnssec).toEqual({
       ...DEFAULTS,
-      "keep-removed": 2,
       "negative-trust-anchors": ["bad.example"],
     });
     expect(valid({ "trust-anchors-files": [{ file: keyFile }] }).dnssec).toMatchObject({
@@ -50,31 +57,59 @@ describe("dnssec schema", () => {
       { rundir: tmp, dnssec: { "trust-anchors-files": [{ file: "root.key" }] } },
       { baseDir: tmp },
     );
-    expect(cfg.dnssec !== false && cfg.dnssec["trust-anchors-files"]).toEqual([
-      { file: keyFile, "read-only": false },
-    ]);
+    expect(cfg.dnssec["trust-anchors-files"]).toEqual([{ file: keyFile, "read-only": false }]);
+  });
+
+  describe("refuses 6.0.x spellings, naming the 6.4 one and kresctl migrate", () => {
+    it("a boolean for the section", () => {
+      expect(problems(false)).toEqual([
+        {
+          pointer: "/dnssec",
+          message: `'dnssec: false' is the Knot Resolver 6.0.16 spelling; since 6.0.17 it is 'dnssec: {enable: false}' (${MIGRATE})`,
+        },
+      ]);
+      expect(problems(true)[0]?.message).toContain("'dnssec: {enable: true}'");
+    });
+
+    it("the renamed keys", () => {
+      expect(problems({ "trust-anchor-sentinel": false, "trust-anchor-signal-query": false })).toEqual([
+        {
+          pointer: "/dnssec/trust-anchor-sentinel",
+          message: `'trust-anchor-sentinel' is the Knot Resolver 6.0.16 spelling; since 6.0.17 it is 'sentinel' (${MIGRATE})`,
+        },
+        {
+          pointer: "/dnssec/trust-anchor-signal-query",
+          message: expect.stringContaining("since 6.0.17 it is 'signal-query'"),
+        },
+      ]);
+    });
+
+    it("the removed RFC 5011 and time-skew keys", () => {
+      const found = problems({
+        "time-skew-detection": false,
+        "keep-removed": 2,
+        "refresh-time": "1h",
+        "hold-down-time": "30d",
+      });
+      expect(found.map((p) => p.pointer)).toEqual([
+        "/dnssec/time-skew-detection",
+        "/dnssec/keep-removed",
+        "/dnssec/refresh-time",
+        "/dnssec/hold-down-time",
+      ]);
+      for (const p of found) {
+        expect(p.message).toMatch(/^'[a-z-]+' was removed in Knot Resolver 6\.0\.17.*kresctl migrate/);
+      }
+    });
   });
 
   describe("refuses", () => {
-    it("anything but a boolean or an object", () => {
+    it("anything but an object, and unknown keys", () => {
       expect(problems("yes")).toEqual([
-        { pointer: "/dnssec", message: "expected true, false or an object with DNSSEC settings" },
+        { pointer: "/dnssec", message: "expected an object of dnssec settings" },
       ]);
-    });
-
-    it("unknown keys, including later upstream versions' names", () => {
-      expect(problems({ enable: false })).toEqual([{ pointer: "/dnssec/enable", message: "unknown key" }]);
-      expect(problems({ sentinel: false })).toEqual([
-        { pointer: "/dnssec/sentinel", message: "unknown key" },
-      ]);
-    });
-
-    it("malformed numbers and times", () => {
-      expect(problems({ "keep-removed": -1, "hold-down-time": "30 days", "refresh-time": 5 })).toEqual([
-        { pointer: "/dnssec/keep-removed", message: "must be at least 0" },
-        { pointer: "/dnssec/refresh-time", message: expect.stringContaining("expected a time") },
-        { pointer: "/dnssec/hold-down-time", message: expect.stringContaining("expected a time") },
-      ]);
+      expect(problems({ enabled: false })).toEqual([{ pointer: "/dnssec/enabled", message: "unknown key" }]);
+      expect(problems({ enable: "no" })[0]?.pointer).toBe("/dnssec/enable");
     });
 
     it("a trust anchor that is not a DS or DNSKEY record", () => {
@@ -151,21 +186,29 @@ describe("dnssec schema", () => {
     expect(trustAnchorOwner("example.com")).toHaveProperty("problem");
   });
 
-  it("shows its default in the JSON Schema", () => {
-    const schema = configJsonSchema() as { properties: Record<string, { default?: unknown }> };
-    expect(schema.properties.dnssec?.default).toBe(true);
+  it("shows upstream's property names in the JSON Schema, not the 6.0 ones it refuses", () => {
+    const schema = configJsonSchema() as { properties: Record<string, { properties?: object }> };
+    expect(Object.keys(schema.properties.dnssec?.properties ?? {}).sort()).toEqual(
+      [
+        "enable",
+        "log-bogus",
+        "negative-trust-anchors",
+        "sentinel",
+        "signal-query",
+        "trust-anchors",
+        "trust-anchors-files",
+      ].sort(),
+    );
   });
 });
 
 describe("dnssec Lua", () => {
-  it("by default only restates kresd's RFC 5011 defaults (validation is on with the root key)", () => {
-    expect(renderDnssec(valid(undefined))).toBe(
-      ["ta_update.keep_removed = 0", "ta_update.hold_down_time = 2592000000"].join("\n"),
-    );
+  it("renders nothing by default: kresd 5.6 validates with the root key and its helper modules", () => {
+    expect(renderDnssec(valid(undefined))).toBe("");
   });
 
-  it("with false removes the root trust anchor and unloads the DNSSEC helper modules", () => {
-    expect(renderDnssec(valid(false))).toBe(
+  it("with enable: false removes the root trust anchor and unloads the DNSSEC helper modules", () => {
+    expect(renderDnssec(valid({ enable: false, "log-bogus": true, "trust-anchors": [DS] }))).toBe(
       [
         "-- validation off: without a trust anchor kresd validates nothing",
         "trust_anchors.remove('.')",
@@ -179,12 +222,9 @@ describe("dnssec Lua", () => {
   it("renders every option", () => {
     const out = renderDnssec(
       valid({
-        "trust-anchor-sentinel": false,
-        "trust-anchor-signal-query": false,
-        "time-skew-detection": false,
-        "keep-removed": 3,
-        "refresh-time": "1h",
-        "hold-down-time": "10d",
+        "log-bogus": true,
+        sentinel: false,
+        "signal-query": false,
         "trust-anchors-files": [{ file: keyFile, "read-only": true }],
         "trust-anchors": ["example.com. 300 IN DNSKEY 257 3 13 AAAA"],
         "negative-trust-anchors": ["Bad.Example", "other.example."],
@@ -192,12 +232,9 @@ describe("dnssec Lua", () => {
     );
     expect(out).toBe(
       [
+        'modules.load("bogus_log")',
         'if ta_sentinel ~= nil then modules.unload("ta_sentinel") end',
         'if ta_signal_query ~= nil then modules.unload("ta_signal_query") end',
-        'if detect_time_skew ~= nil then modules.unload("detect_time_skew") end',
-        "ta_update.keep_removed = 3",
-        "ta_update.hold_down_time = 864000000",
-        "ta_update.refresh_time = 3600000",
         `trust_anchors.add_file("${keyFile}", true)`,
         'trust_anchors.add("example.com. 300 IN DNSKEY 257 3 13 AAAA")',
         'trust_anchors.set_insecure({"bad.example.", "other.example."})',

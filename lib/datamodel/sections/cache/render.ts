@@ -33,9 +33,9 @@ export function renderCache(cfg: KresConfig): string {
   }
 
   const { expiring, prediction } = c.prefetch;
-  if (expiring || prediction) {
+  if (expiring || prediction.enable) {
     // 5.6's predict module always refreshes expiring records; a period of 0 turns prediction off.
-    const settings = prediction
+    const settings = prediction.enable
       ? { window: timeMinutes(prediction.window), period: prediction.period }
       : { period: 0 };
     lines.push(

@@ -22,6 +22,7 @@ import {
   NS_TIMEOUT_MAX_MS,
   PREFILL_INTERVAL_MIN_SECONDS,
 } from "../../kresd56.js";
+import { enableObjectError, orNull } from "../../upstream.js";
 
 /** Upstream's default cache directory (Debian's knot-resolver package creates it). */
 export const DEFAULT_CACHE_DIR = "/var/cache/knot-resolver";
@@ -45,9 +46,9 @@ const prefillItemSchema = z
     "refresh-interval": timeUnit
       .default("1d")
       .meta({ description: "How often the zone file is downloaded and imported again." }),
-    "ca-file": readableFile
-      .optional()
-      .meta({ description: "CA bundle used to authenticate the HTTPS server; the system's by default." }),
+    "ca-file": orNull(readableFile).meta({
+      description: "CA bundle used to authenticate the HTTPS server; the system's by default.",
+    }),
   })
   .superRefine((item, ctx) => {
     if (typeof item.origin === "string" && item.origin !== ".") {
@@ -75,29 +76,32 @@ const prefillItemSchema = z
   })
   .meta({ description: "Periodic import of a zone file downloaded over HTTPS into the cache." });
 
-const garbageCollectorObject = z
-  .strictObject({
-    enable: z.boolean().default(true).meta({
-      description: "Run the garbage collector (same as setting 'garbage-collector: false' when off).",
-    }),
-    interval: timeUnit.default("1s").meta({ description: "Pause between two garbage collection runs." }),
-    threshold: percent.default(80).meta({ description: "Cache usage (percent) that starts a collection." }),
-    release: percent.default(10).meta({ description: "Percent of the used cache that a collection frees." }),
-    "temp-keys-space": sizeUnit
-      .default("0M")
-      .meta({ description: "Memory limit for keys copied during a collection; 0 means unlimited." }),
-    "rw-deletes": intNonNegative
-      .default(100)
-      .meta({ description: "Records deleted per read-write transaction at most; 0 means unlimited." }),
-    "rw-reads": intNonNegative
-      .default(200)
-      .meta({ description: "Records read per read-write transaction at most; 0 means unlimited." }),
-    "rw-duration": timeUnit
-      .default("0us")
-      .meta({ description: "Longest read-write transaction; 0 means unlimited." }),
-    "rw-delay": timeUnit.default("0us").meta({ description: "Pause between two read-write transactions." }),
-    "dry-run": z.boolean().default(false).meta({ description: "Only report what would be deleted." }),
-  })
+const garbageCollectorSchema = z
+  .strictObject(
+    {
+      enable: z.boolean().default(true).meta({ description: "Run the garbage collector." }),
+      interval: timeUnit.default("1s").meta({ description: "Pause between two garbage collection runs." }),
+      threshold: percent.default(80).meta({ description: "Cache usage (percent) that starts a collection." }),
+      release: percent
+        .default(10)
+        .meta({ description: "Percent of the used cache that a collection frees." }),
+      "temp-keys-space": sizeUnit
+        .default("0M")
+        .meta({ description: "Memory limit for keys copied during a collection; 0 means unlimited." }),
+      "rw-deletes": intNonNegative
+        .default(100)
+        .meta({ description: "Records deleted per read-write transaction at most; 0 means unlimited." }),
+      "rw-reads": intNonNegative
+        .default(200)
+        .meta({ description: "Records read per read-write transaction at most; 0 means unlimited." }),
+      "rw-duration": timeUnit
+        .default("0us")
+        .meta({ description: "Longest read-write transaction; 0 means unlimited." }),
+      "rw-delay": timeUnit.default("0us").meta({ description: "Pause between two read-write transactions." }),
+      "dry-run": z.boolean().default(false).meta({ description: "Only report what would be deleted." }),
+    },
+    { error: enableObjectError("garbage-collector") },
+  )
   .superRefine((gc, ctx) => {
     // kres-cache-gc parses its numeric options as C longs; keep them exact integers.
     const numbers: [keyof typeof gc, number | undefined][] = [
@@ -116,21 +120,25 @@ const garbageCollectorObject = z
       }
     }
   })
-  .meta({ description: "Settings of the cache garbage collector (kres-cache-gc)." });
-
-const garbageCollectorSchema = z
-  .union([z.literal(false), garbageCollectorObject], {
-    error: "expected false or an object of garbage collector settings",
-  })
   .prefault({})
-  .meta({ description: "The cache garbage collector (kres-cache-gc), or false to run none." });
+  .meta({ description: "The cache garbage collector (kres-cache-gc)." });
 
 const predictionSchema = z
-  .strictObject({
-    window: timeUnit.default("15m").meta({ description: "Length of one sampling window (whole minutes)." }),
-    period: intPositive.default(24).meta({ description: "Number of sampling windows remembered." }),
-  })
-  .meta({ description: "Prefetch records predicted from repetitive query patterns." });
+  .strictObject(
+    {
+      enable: z
+        .boolean()
+        .default(false)
+        .meta({ description: "Prefetch records predicted from query patterns." }),
+      window: timeUnit.default("15m").meta({ description: "Length of one sampling window (whole minutes)." }),
+      period: intPositive.default(24).meta({ description: "Number of sampling windows remembered." }),
+    },
+    { error: enableObjectError("prediction") },
+  )
+  .prefault({})
+  .meta({
+    description: "Prefetch records predicted from repetitive query patterns; off unless 'enable: true'.",
+  });
 
 const prefetchSchema = z
   .strictObject({
@@ -138,17 +146,19 @@ const prefetchSchema = z
       .boolean()
       .default(false)
       .meta({ description: "Refresh records about to expire when they are used." }),
-    prediction: predictionSchema.optional(),
+    prediction: predictionSchema,
   })
   .superRefine((p, ctx) => {
-    if (typeof p.prediction === "object" && p.prediction !== null && p.expiring === false) {
+    // A prediction that is off says nothing kresd has to do: only an enabled one is checked.
+    if (!p.prediction.enable) return;
+    if (!p.expiring) {
       ctx.addIssue({
         code: "custom",
         path: ["expiring"],
         message: `${UNSUPPORTED}: its predict module always prefetches expiring records too; set 'expiring: true' to use 'prediction'`,
       });
     }
-    const window = p.prediction?.window;
+    const window = p.prediction.window;
     const micros = converted(timeMicros, window);
     if (micros !== undefined && (micros < 60e6 || micros % 60e6 !== 0)) {
       ctx.addIssue({
@@ -177,10 +187,9 @@ export const cacheSchema = z
     "ns-timeout": timeUnit
       .default("1000ms")
       .meta({ description: "How long a name server that gave no useful answer is avoided." }),
-    prefill: z
-      .array(prefillItemSchema, { error: "expected a list of prefill entries" })
-      .optional()
-      .meta({ description: "Zones imported into the cache periodically." }),
+    prefill: orNull(z.array(prefillItemSchema, { error: "expected a list of prefill entries" })).meta({
+      description: "Zones imported into the cache periodically.",
+    }),
     prefetch: prefetchSchema,
   })
   .superRefine((c, ctx) => {
@@ -194,11 +203,18 @@ export const cacheSchema = z
     }
     const min = converted(timeSeconds, c["ttl-min"]);
     const max = converted(timeSeconds, c["ttl-max"]);
-    if (min !== undefined && max !== undefined && min >= max) {
+    if (min !== undefined && max !== undefined && min > max) {
       ctx.addIssue({
         code: "custom",
         path: ["ttl-max"],
-        message: `'ttl-max' (${c["ttl-max"]}) must be larger than 'ttl-min' (${c["ttl-min"]}), counted in whole seconds`,
+        message: `'ttl-max' (${c["ttl-max"]}) can't be smaller than 'ttl-min' (${c["ttl-min"]}), counted in whole seconds`,
+      });
+    }
+    if (max !== undefined && max < 1) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["ttl-max"],
+        message: `${UNSUPPORTED}: its cache.max_ttl() takes at least 1 second, got '${c["ttl-max"]}'`,
       });
     }
     if (max !== undefined && max > TTL_MAX_SECONDS) {

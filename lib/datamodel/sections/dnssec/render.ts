@@ -1,16 +1,18 @@
 import type { KresConfig } from "../../config.js";
-import { absoluteName, timeMillis } from "../../types/index.js";
-import { luaBool, luaNum, luaStr, luaStrList } from "../../../utils/lua-literal.js";
+import { absoluteName } from "../../types/index.js";
+import { luaBool, luaStr, luaStrList } from "../../../utils/lua-literal.js";
 
 /**
  * Modules kresd 5.6 loads by default for DNSSEC, with the dnssec key that controls each.
  * Unloading is guarded: kresd errors when unloading a module that is not loaded.
  */
 const DNSSEC_MODULES = [
-  ["trust-anchor-sentinel", "ta_sentinel"],
-  ["trust-anchor-signal-query", "ta_signal_query"],
-  ["time-skew-detection", "detect_time_skew"],
+  ["sentinel", "ta_sentinel"],
+  ["signal-query", "ta_signal_query"],
 ] as const;
+
+/** Loaded by default and kept while validating (upstream has no switch for it since 6.0.17). */
+const TIME_SKEW_MODULE = "detect_time_skew";
 
 function unload(module: string): string {
   return `if ${module} ~= nil then modules.unload(${luaStr(module)}) end`;
@@ -22,7 +24,7 @@ function unload(module: string): string {
  * `dnssec: false` is expressed as a negative trust anchor). Absolute, deduplicated, in order.
  */
 export function insecureNames(cfg: KresConfig): string[] {
-  const own = cfg.dnssec === false ? [] : (cfg.dnssec["negative-trust-anchors"] ?? []);
+  const own = cfg.dnssec.enable ? (cfg.dnssec["negative-trust-anchors"] ?? []) : [];
   return [...new Set([...own.map(absoluteName), ...forwardedInsecure(cfg)])];
 }
 
@@ -35,28 +37,23 @@ export function forwardedInsecure(cfg: KresConfig): string[] {
 /**
  * The `dnssec` section. kresd 5.6 validates whenever it has a trust anchor; it starts with the
  * root's (Debian's /usr/share/dns/root.key, read-only) and the sentinel, signal-query and
- * time-skew modules loaded. `dnssec: false` removes the root trust anchor, which is how 5.6
- * turns validation off.
+ * time-skew modules loaded. `enable: false` removes the root trust anchor, which is how 5.6
+ * turns validation off (and unloads the modules that only make sense while validating).
  */
 export function renderDnssec(cfg: KresConfig): string {
   const d = cfg.dnssec;
   const lines: string[] = [];
   const insecure = insecureNames(cfg);
-  if (d === false) {
+  if (!d.enable) {
     lines.push(
       "-- validation off: without a trust anchor kresd validates nothing",
       "trust_anchors.remove('.')",
     );
     for (const [, module] of DNSSEC_MODULES) lines.push(unload(module));
+    lines.push(unload(TIME_SKEW_MODULE));
   } else {
+    if (d["log-bogus"]) lines.push(`modules.load(${luaStr("bogus_log")})`);
     for (const [key, module] of DNSSEC_MODULES) if (!d[key]) lines.push(unload(module));
-    lines.push(
-      `ta_update.keep_removed = ${luaNum(d["keep-removed"])}`,
-      `ta_update.hold_down_time = ${luaNum(timeMillis(d["hold-down-time"]))}`,
-    );
-    if (d["refresh-time"] !== undefined) {
-      lines.push(`ta_update.refresh_time = ${luaNum(timeMillis(d["refresh-time"]))}`);
-    }
     for (const taf of d["trust-anchors-files"] ?? []) {
       lines.push(`trust_anchors.add_file(${luaStr(taf.file)}, ${luaBool(taf["read-only"])})`);
     }
@@ -76,7 +73,7 @@ export function renderDnssec(cfg: KresConfig): string {
   }
   const ntas = insecure.filter((n) => n !== ".");
   const forwarded = forwardedInsecure(cfg).filter((n) => n !== ".");
-  if (d !== false && forwarded.length > 0) {
+  if (d.enable && forwarded.length > 0) {
     // Upstream's per-rule switch ignores trust anchors in the subtree; kresd 5.6 refuses an NTA
     // where a trust anchor is, so one at a forwarded name is dropped first.
     lines.push(`for _, name in ipairs(${luaStrList(forwarded)}) do trust_anchors.remove(name) end`);

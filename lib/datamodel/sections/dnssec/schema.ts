@@ -2,14 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { validationContext } from "../../context.js";
-import {
-  absoluteName,
-  domainName,
-  freeText,
-  intNonNegative,
-  readableFile,
-  timeUnit,
-} from "../../types/index.js";
+import { absoluteName, domainName, freeText, readableFile } from "../../types/index.js";
+import { enableObjectError, orNull, removedIn6, renamedIn6, retiredKey } from "../../upstream.js";
 
 const TA_TYPE_RE = /^(?:DS|DNSKEY)$/i;
 
@@ -55,43 +49,45 @@ const trustAnchorFileSchema = z
   })
   .meta({ description: "A trust anchor file." });
 
-const dnssecObjectSchema = z
-  .strictObject({
-    "trust-anchor-sentinel": z
-      .boolean()
-      .default(true)
-      .meta({ description: "Let clients find out which root keys the resolver trusts (RFC 8509)." }),
-    "trust-anchor-signal-query": z.boolean().default(true).meta({
-      description: "Signal the trusted keys to authoritative servers with key tag queries (RFC 8145).",
-    }),
-    "time-skew-detection": z
-      .boolean()
-      .default(true)
-      .meta({ description: "Warn when the system clock disagrees with the root's DNSSEC signatures." }),
-    "keep-removed": intNonNegative
-      .default(0)
-      .meta({ description: "How many removed keys are kept in the key file's history." }),
-    "refresh-time": timeUnit.optional().meta({
-      description: "Refresh the trust anchors this often instead of following RFC 5011 (testing only).",
-    }),
-    "hold-down-time": timeUnit
-      .default("30d")
-      .meta({ description: "RFC 5011 hold-down time for new keys (testing only)." }),
-    "trust-anchors": z
-      .array(freeText, { error: "expected a list of DS/DNSKEY records" })
-      .optional()
-      .meta({ description: "Static trust anchors: DS or DNSKEY records in presentation format." }),
-    "negative-trust-anchors": z
-      .array(domainName, { error: "expected a list of domain names" })
-      .optional()
-      .meta({ description: "Domains below which DNSSEC validation is turned off (RFC 7646)." }),
-    "trust-anchors-files": z
-      .array(trustAnchorFileSchema, { error: "expected a list of trust anchor files" })
-      .optional()
-      .meta({
+const REMOVED_BECAUSE = "kresd's own default applies";
+
+/** `dnssec` as in Knot Resolver 6.4: validation is on unless `enable: false`. */
+export const dnssecSchema = z
+  .strictObject(
+    {
+      enable: z.boolean().default(true).meta({ description: "Validate answers with DNSSEC." }),
+      "log-bogus": z.boolean().default(false).meta({
+        description: "Log each DNSSEC validation failure (at level notice or more verbose).",
+      }),
+      sentinel: z
+        .boolean()
+        .default(true)
+        .meta({ description: "Let clients find out which root keys the resolver trusts (RFC 8509)." }),
+      "signal-query": z.boolean().default(true).meta({
+        description: "Signal the trusted keys to authoritative servers with key tag queries (RFC 8145).",
+      }),
+      "trust-anchors": orNull(z.array(freeText, { error: "expected a list of DS/DNSKEY records" })).meta({
+        description: "Static trust anchors: DS or DNSKEY records in presentation format.",
+      }),
+      "trust-anchors-files": orNull(
+        z.array(trustAnchorFileSchema, { error: "expected a list of trust anchor files" }),
+      ).meta({
         description: "Zone files holding trust anchors, kept up to date per RFC 5011 unless read-only.",
       }),
-  })
+      "negative-trust-anchors": orNull(
+        z.array(domainName, { error: "expected a list of domain names" }),
+      ).meta({
+        description: "Domains below which DNSSEC validation is turned off (RFC 7646).",
+      }),
+      "trust-anchor-sentinel": retiredKey(renamedIn6("'trust-anchor-sentinel'", "'sentinel'")),
+      "trust-anchor-signal-query": retiredKey(renamedIn6("'trust-anchor-signal-query'", "'signal-query'")),
+      "time-skew-detection": retiredKey(removedIn6("'time-skew-detection'", "the detection always runs")),
+      "keep-removed": retiredKey(removedIn6("'keep-removed'", REMOVED_BECAUSE)),
+      "refresh-time": retiredKey(removedIn6("'refresh-time'", REMOVED_BECAUSE)),
+      "hold-down-time": retiredKey(removedIn6("'hold-down-time'", REMOVED_BECAUSE)),
+    },
+    { error: enableObjectError("dnssec") },
+  )
   .superRefine((d, ctx) => {
     const anchored = new Map<string, number>();
     d["trust-anchors"]?.forEach((record, i) => {
@@ -111,17 +107,7 @@ const dnssecObjectSchema = z
       }
     });
   })
-  .meta({ description: "DNSSEC validation settings." });
-
-/** `dnssec`: false turns validation off, true (the default) or an object turns it on. */
-export const dnssecSchema = z
-  .union([z.boolean(), dnssecObjectSchema], {
-    error: "expected true, false or an object with DNSSEC settings",
-  })
-  // prefault: the default goes through the union like a written value (and shows in the JSON Schema).
-  .prefault(true)
-  .transform((v) => (v === true ? dnssecObjectSchema.parse({}) : v))
-  .meta({ description: "DNSSEC validation: false disables it, true or an object enables it." });
+  .prefault({})
+  .meta({ description: "DNSSEC validation settings; on by default." });
 
 export type DnssecConfig = z.output<typeof dnssecSchema>;
-export type DnssecSettings = Exclude<DnssecConfig, false>;

@@ -1,24 +1,21 @@
 import type { KresConfig } from "../../config.js";
-import { kresdLogGroups } from "./schema.js";
-import { timeMillis } from "../../types/index.js";
-import { luaBool, luaNum, luaStr, luaStrList, luaValue } from "../../../utils/lua-literal.js";
+import { kresdLogGroups, kresdLogLevel } from "./schema.js";
+import { luaStr, luaStrList, luaValue } from "../../../utils/lua-literal.js";
 
 /**
- * The `logging` section for kresd 5.6: log_level(), log_target(), log_groups() (only the
- * groups kresd knows; manager-side ones stay with the manager), bogus_log for dnssec-bogus,
- * the dnstap module, and the `debugging` assertion knobs.
+ * The `logging` section for kresd 5.6: log_level() (debug with the 'kresd' group), log_target(),
+ * log_groups() (only the groups kresd knows; process and manager ones stay outside) and the
+ * dnstap module. (dnssec.log-bogus is the dnssec section's.)
  */
 export function renderLogging(cfg: KresConfig): string {
   const log = cfg.logging;
-  const lines = [`log_level(${luaStr(log.level)})`, `log_target(${luaStr(log.target)})`];
+  const lines = [`log_level(${luaStr(kresdLogLevel(log))})`, `log_target(${luaStr(log.target)})`];
 
   const groups = kresdLogGroups(log);
   if (groups.length > 0) lines.push(`log_groups(${luaStrList(groups)})`);
 
-  if (log["dnssec-bogus"]) lines.push(`modules.load(${luaStr("bogus_log")})`);
-
-  if (log.dnstap !== false) {
-    const dnstap = log.dnstap;
+  const dnstap = log.dnstap;
+  if (dnstap.enable && dnstap["unix-socket"] !== undefined) {
     lines.push(
       `modules.load(${luaStr("dnstap")})`,
       `dnstap.config(${luaValue({
@@ -31,11 +28,5 @@ export function renderLogging(cfg: KresConfig): string {
       })})`,
     );
   }
-
-  const dbg = log.debugging;
-  lines.push(
-    `debugging.assertion_abort = ${luaBool(dbg["assertion-abort"])}`,
-    `debugging.assertion_fork = ${luaNum(timeMillis(dbg["assertion-fork"]))}`,
-  );
   return lines.join("\n");
 }

@@ -1,17 +1,23 @@
 import { z } from "zod";
-import { timeUnit, writableFilePath } from "../../types/index.js";
+import { writableFilePath } from "../../types/index.js";
 import { UNSUPPORTED } from "../../kresd56.js";
+import { enableObjectError, orNull, removedIn6, renamedIn6, retiredKey } from "../../upstream.js";
 
-// The `logging` section, as in Knot Resolver 6.0.10–6.0.16 (the releases that also have
-// rate-limiting and defer): level, target, groups, dnssec-bogus, dnstap, debugging.
+// The `logging` section, as in Knot Resolver 6.4: level, target, groups, dnstap (off unless
+// `enable: true`).
 
 export const LOG_LEVELS = ["crit", "err", "warning", "notice", "info", "debug"] as const;
 export const LOG_TARGETS = ["syslog", "stderr", "stdout"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogTarget = (typeof LOG_TARGETS)[number];
 
-/** Groups that belong to the processes around kresd; kresd itself never sees them. */
-export const MANAGER_LOG_GROUPS = ["manager", "supervisord", "cache-gc"] as const;
+/**
+ * Groups of whole processes and of the manager's parts; kresd's log_groups() never sees them.
+ * 'kresd' sets the workers' level to debug; 'policy-loader' names a process that does not exist
+ * with kresd 5.6 (nothing to log, so harmless).
+ */
+export const PROCESS_LOG_GROUPS = ["manager", "supervisord", "policy-loader", "kresd", "cache-gc"] as const;
+export const MANAGER_LOG_GROUPS = ["files", "metrics", "server"] as const;
 
 /** kresd log groups that kresd 5.6 knows (its `log_groups()` accepts exactly these). */
 export const KRESD_LOG_GROUPS = [
@@ -66,9 +72,12 @@ export const KRES6_ONLY_LOG_GROUPS = {
   rules: "the rules database (local-data rules) is new in Knot Resolver 6",
   prlayr: "protocol layers are new in Knot Resolver 6",
   defer: "request prioritization (defer) is new in Knot Resolver 6",
+  doq: "DNS over QUIC is new in Knot Resolver 6",
+  ngtcp2: "DNS over QUIC (ngtcp2) is new in Knot Resolver 6",
 } as const;
 
 export const LOG_GROUPS = [
+  ...PROCESS_LOG_GROUPS,
   ...MANAGER_LOG_GROUPS,
   ...KRESD_LOG_GROUPS,
   ...(Object.keys(KRES6_ONLY_LOG_GROUPS) as (keyof typeof KRES6_ONLY_LOG_GROUPS)[]),
@@ -109,51 +118,48 @@ const logGroup = z.enum(LOG_GROUPS, {
 });
 
 const dnstapSchema = z
-  .strictObject({
-    "unix-socket": writableFilePath.meta({
-      description: "Path of the unix socket that dnstap messages are sent to.",
-    }),
-    "log-queries": z.boolean().default(true).meta({ description: "Log queries from clients (wire format)." }),
-    "log-responses": z
-      .boolean()
-      .default(true)
-      .meta({ description: "Log responses to clients (wire format)." }),
-    "log-tcp-rtt": z.boolean().default(true).meta({ description: "Log the TCP round-trip time." }),
-  })
-  .meta({ description: "Logging of DNS queries and responses to a unix socket (dnstap)." });
-
-const debuggingSchema = z
-  .strictObject({
-    "assertion-abort": z
-      .boolean()
-      .default(false)
-      .meta({ description: "Abort the kresd process when an internal assertion fails." }),
-    "assertion-fork": timeUnit.default("5m").meta({
-      description:
-        "On a failed assertion, fork and abort the child (for a core dump) at most once per this period; the parent keeps running. '0s' disables it.",
-    }),
+  .strictObject(
+    {
+      enable: z.boolean().default(false).meta({ description: "Log DNS queries and responses (dnstap)." }),
+      "unix-socket": orNull(writableFilePath).meta({
+        description: "Path of the unix socket that dnstap messages are sent to (required to enable).",
+      }),
+      "log-queries": z
+        .boolean()
+        .default(false)
+        .meta({ description: "Log queries from clients (wire format)." }),
+      "log-responses": z
+        .boolean()
+        .default(false)
+        .meta({ description: "Log responses to clients (wire format)." }),
+      "log-tcp-rtt": z.boolean().default(false).meta({ description: "Log the TCP round-trip time." }),
+    },
+    { error: enableObjectError("dnstap") },
+  )
+  .superRefine((d, ctx) => {
+    if (d.enable && d["unix-socket"] === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["unix-socket"],
+        message: "DNS queries logging enabled, but 'unix-socket' not specified",
+      });
+    }
   })
   .prefault({})
-  .meta({ description: "Advanced debugging parameters of kresd." });
+  .meta({
+    description: "Logging of DNS queries and responses to a unix socket (dnstap); off unless 'enable: true'.",
+  });
 
 export const loggingSchema = z
   .strictObject({
     level: logLevel.default("notice"),
     target: logTarget,
-    groups: z
-      .array(logGroup, { error: "expected a list of logging groups" })
-      .nullish()
-      .transform((g) => g ?? undefined)
-      .meta({ description: "Groups logged at the debug level whatever the global level." }),
-    "dnssec-bogus": z
-      .boolean()
-      .default(false)
-      .meta({ description: "Log a message for each DNSSEC validation failure." }),
-    dnstap: z
-      .union([z.literal(false), dnstapSchema], { error: "expected false or a dnstap object" })
-      .default(false)
-      .meta({ description: "Logging of DNS requests and responses to a unix socket, or false." }),
-    debugging: debuggingSchema,
+    groups: orNull(z.array(logGroup, { error: "expected a list of logging groups" })).meta({
+      description: "Groups logged at the debug level whatever the global level.",
+    }),
+    dnstap: dnstapSchema,
+    "dnssec-bogus": retiredKey(renamedIn6("'dnssec-bogus'", "'/dnssec/log-bogus'")),
+    debugging: retiredKey(removedIn6("'debugging'", "kresd's defaults apply")),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();
@@ -182,8 +188,13 @@ export const loggingSchema = z
 export type LoggingConfig = z.output<typeof loggingSchema>;
 export type DnstapConfig = z.output<typeof dnstapSchema>;
 
-/** The configured groups that reach kresd's log_groups() (manager-side ones filtered out). */
+/** The configured groups that reach kresd's log_groups() (process and manager ones filtered out). */
 export function kresdLogGroups(cfg: LoggingConfig): string[] {
-  const managerSide: readonly string[] = MANAGER_LOG_GROUPS;
-  return (cfg.groups ?? []).filter((g) => !managerSide.includes(g));
+  const notKresd: readonly string[] = [...PROCESS_LOG_GROUPS, ...MANAGER_LOG_GROUPS];
+  return (cfg.groups ?? []).filter((g) => !notKresd.includes(g));
+}
+
+/** kresd's log level: debug when the 'kresd' group is listed, as upstream. */
+export function kresdLogLevel(cfg: LoggingConfig): LogLevel {
+  return cfg.groups?.includes("kresd") ? "debug" : cfg.level;
 }

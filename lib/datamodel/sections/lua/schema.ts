@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { readableFile } from "../../types/index.js";
 import { UNSUPPORTED } from "../../kresd56.js";
+import { orNull } from "../../upstream.js";
 
 const NO_POLICY_LOADER = "there is no policy-loader process (no shared rules database), use 'script' instead";
 
@@ -9,23 +10,21 @@ export const luaSchema = z
     "script-only": z.boolean().default(false).meta({
       description: "Give the workers only the Lua of this section, nothing generated from the rest.",
     }),
-    script: z
-      .string({ error: "expected a string of Lua code" })
-      .optional()
-      .meta({ description: "Lua code run by every worker after the generated configuration." }),
-    "script-file": readableFile
-      .optional()
-      .meta({ description: "File of Lua code run by every worker after the generated configuration." }),
+    script: orNull(z.string({ error: "expected a string of Lua code" })).meta({
+      description: "Lua code run by every worker after the generated configuration.",
+    }),
+    "script-file": orNull(readableFile).meta({
+      description: "File of Lua code run by every worker after the generated configuration.",
+    }),
     "policy-script-only": z.boolean().default(false).meta({
       description: "Upstream's policy-loader counterpart of script-only; kresd 5.6 has no policy-loader.",
     }),
-    "policy-script": z
-      .string({ error: "expected a string of Lua code" })
-      .optional()
-      .meta({ description: "Upstream's Lua for the policy-loader; kresd 5.6 has no policy-loader." }),
-    "policy-script-file": readableFile
-      .optional()
-      .meta({ description: "Upstream's Lua file for the policy-loader; kresd 5.6 has no policy-loader." }),
+    "policy-script": orNull(z.string({ error: "expected a string of Lua code" })).meta({
+      description: "Upstream's Lua for the policy-loader; kresd 5.6 has no policy-loader.",
+    }),
+    "policy-script-file": orNull(readableFile).meta({
+      description: "Upstream's Lua file for the policy-loader; kresd 5.6 has no policy-loader.",
+    }),
   })
   .superRefine((lua, ctx) => {
     if (lua.script && lua["script-file"] !== undefined) {

@@ -60,7 +60,7 @@ export const METRIC_VALUES_FN = "collect_metric_values";
 
 /** Lua expression for the METRIC_KEYS values of a worker, if it keeps statistics. */
 export function metricValuesQuery(cfg: KresConfig): string | undefined {
-  return cfg.monitoring.enabled === "manager-only" ? undefined : `${METRIC_VALUES_FN}()`;
+  return cfg.monitoring.metrics === "manager-only" ? undefined : `${METRIC_VALUES_FN}()`;
 }
 
 /**
@@ -69,7 +69,7 @@ export function metricValuesQuery(cfg: KresConfig): string | undefined {
  * string: in single quotes, bytes outside printable ASCII, `'` and `\` as `\ddd`.
  */
 export function statisticsQuery(cfg: KresConfig): string | undefined {
-  return cfg.monitoring.enabled === "manager-only" ? undefined : `tojson(${COLLECT_STATISTICS_FN}())`;
+  return cfg.monitoring.metrics === "manager-only" ? undefined : `tojson(${COLLECT_STATISTICS_FN}())`;
 }
 
 /**
@@ -77,13 +77,13 @@ export function statisticsQuery(cfg: KresConfig): string | undefined {
  * - 'always' loads the `stats` module at start; 'lazy' defers that to the first call of
  *   collect_statistics() (what the manager does when metrics are first asked for), as upstream;
  *   'manager-only' keeps stats out of the workers.
- * - `graphite` loads kresd's graphite module (which loads stats itself) and configures it.
+ * - `graphite` (when enabled) loads kresd's graphite module (which loads stats itself) and configures it.
  */
 export function renderMonitoring(cfg: KresConfig): string {
   const mon = cfg.monitoring;
   const lines: string[] = [];
-  if (mon.enabled === "always") lines.push(`modules.load(${luaStr("stats")})`);
-  if (mon.enabled !== "manager-only") {
+  if (mon.metrics === "always") lines.push(`modules.load(${luaStr("stats")})`);
+  if (mon.metrics !== "manager-only") {
     lines.push(
       `function ${COLLECT_STATISTICS_FN}()`,
       `\tif stats == nil then modules.load(${luaStr("stats")}) end`,
@@ -97,8 +97,8 @@ export function renderMonitoring(cfg: KresConfig): string {
       "end",
     );
   }
-  if (mon.graphite !== false) {
-    const g = mon.graphite;
+  const g = mon.graphite;
+  if (g.enable && g.host !== undefined) {
     const host = isIP(g.host) ? g.host : (punycode(g.host) ?? g.host);
     const fields = [
       `host = ${luaStr(host)}`,
