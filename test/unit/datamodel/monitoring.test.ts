@@ -26,47 +26,75 @@ const COLLECT_FN = [
   "end",
 ].join("\n");
 
-describe("monitoring schema", () => {
-  it("defaults to lazy statistics and no graphite", () => {
-    expect(validateConfig({ rundir }).monitoring).toEqual({ enabled: "lazy", graphite: false });
+const GRAPHITE_OFF = { enable: false, port: 2003, prefix: "", interval: "5s", tcp: false };
+const MIGRATE = "'kresctl migrate' rewrites a Knot Resolver 6.0 configuration";
+
+describe("monitoring schema (Knot Resolver 6.4)", () => {
+  it("defaults to lazy metrics and graphite off", () => {
+    expect(validateConfig({ rundir }).monitoring).toEqual({ metrics: "lazy", graphite: GRAPHITE_OFF });
   });
 
-  it("accepts the three upstream modes", () => {
-    for (const enabled of ["manager-only", "lazy", "always"]) {
-      expect(valid({ enabled }).monitoring.enabled).toBe(enabled);
+  it("accepts the three upstream metrics modes", () => {
+    for (const metrics of ["manager-only", "lazy", "always"]) {
+      expect(valid({ metrics }).monitoring.metrics).toBe(metrics);
     }
   });
 
   it("refuses other modes, naming the value", () => {
-    expect(problems({ enabled: true })).toEqual([
+    expect(problems({ metrics: true })).toEqual([
       {
-        pointer: "/monitoring/enabled",
-        message: "'true' is not a monitoring mode; expected one of manager-only, lazy, always",
+        pointer: "/monitoring/metrics",
+        message: "'true' is not a metrics mode; expected one of manager-only, lazy, always",
       },
     ]);
   });
 
+  it("keeps graphite with a host but without enable off, as upstream (6.0 read the object as on)", () => {
+    const cfg = valid({ graphite: { host: "192.0.2.1" } });
+    expect(cfg.monitoring.graphite).toEqual({ ...GRAPHITE_OFF, host: "192.0.2.1" });
+    expect(renderMonitoring(cfg)).not.toContain("graphite");
+  });
+
   it("fills graphite defaults (port 2003, empty prefix, 5s, UDP)", () => {
-    expect(valid({ graphite: { host: "192.0.2.1" } }).monitoring.graphite).toEqual({
+    expect(valid({ graphite: { enable: true, host: "192.0.2.1" } }).monitoring.graphite).toEqual({
+      ...GRAPHITE_OFF,
+      enable: true,
       host: "192.0.2.1",
-      port: 2003,
-      prefix: "",
-      interval: "5s",
-      tcp: false,
     });
   });
 
-  it("takes an IPv4, IPv6 address or a domain name as graphite host", () => {
+  it("takes an IPv4, IPv6 address or a domain name as graphite host, or null", () => {
     for (const host of ["127.0.0.1", "2001:db8::1", "graphite.example.com", "carbon"]) {
-      expect(valid({ graphite: { host } }).monitoring.graphite).toMatchObject({ host });
+      expect(valid({ graphite: { enable: true, host } }).monitoring.graphite).toMatchObject({ host });
     }
+    expect(valid({ graphite: { host: null } }).monitoring.graphite).toEqual(GRAPHITE_OFF);
+  });
+
+  it("refuses the 6.0.x spellings, naming the 6.4 one and kresctl migrate", () => {
+    expect(problems({ enabled: "always" })).toEqual([
+      {
+        pointer: "/monitoring/enabled",
+        message: `'enabled' is the Knot Resolver 6.0.16 spelling; since 6.0.17 it is 'metrics' (${MIGRATE})`,
+      },
+    ]);
+    expect(problems({ graphite: false })).toEqual([
+      {
+        pointer: "/monitoring/graphite",
+        message: `'graphite: false' is the Knot Resolver 6.0.16 spelling; since 6.0.17 it is 'graphite: {enable: false}' (${MIGRATE})`,
+      },
+    ]);
   });
 
   it("refuses bad graphite values with precise pointers", () => {
-    expect(problems({ graphite: true })).toEqual([
-      { pointer: "/monitoring/graphite", message: "expected false or a graphite object" },
+    expect(problems({ graphite: "x" })).toEqual([
+      { pointer: "/monitoring/graphite", message: "expected an object of graphite settings" },
     ]);
-    expect(problems({ graphite: {} })[0]?.pointer).toBe("/monitoring/graphite/host");
+    expect(problems({ graphite: { enable: true } })).toEqual([
+      {
+        pointer: "/monitoring/graphite/host",
+        message: "'host' has to be configured to enable the graphite bridge",
+      },
+    ]);
     expect(problems({ graphite: { host: "not a host!" } })[0]?.pointer).toBe("/monitoring/graphite/host");
     expect(problems({ graphite: { host: "127.0.0.1", port: 0 } })).toEqual([
       { pointer: "/monitoring/graphite/port", message: "must be at least 1" },
@@ -85,18 +113,12 @@ describe("monitoring schema", () => {
     ]);
   });
 
-  it("refuses a zero graphite interval, which kresd cannot schedule", () => {
-    expect(problems({ graphite: { host: "127.0.0.1", interval: "0s" } })).toEqual([
+  it("refuses a zero interval for an enabled graphite, which kresd 5.6 cannot schedule", () => {
+    expect(problems({ graphite: { enable: true, host: "127.0.0.1", interval: "0s" } })).toEqual([
       {
         pointer: "/monitoring/graphite/interval",
-        message: "'0s' is too short: kresd needs a period of at least 1ms",
+        message: "not supported by kresd 5.6: its graphite module needs a period of at least 1ms, got '0s'",
       },
-    ]);
-  });
-
-  it("refuses unknown keys", () => {
-    expect(problems({ metrics: "always" })).toEqual([
-      { pointer: "/monitoring/metrics", message: "unknown key" },
     ]);
   });
 });
@@ -110,13 +132,13 @@ describe("monitoring Lua", () => {
   });
 
   it("always: loads stats at start and defines the collector", () => {
-    const cfg = valid({ enabled: "always" });
+    const cfg = valid({ metrics: "always" });
     expect(renderMonitoring(cfg)).toBe(`modules.load("stats")\n${COLLECT_FN}`);
     expect(statisticsQuery(cfg)).toBe("tojson(collect_statistics())");
   });
 
   it("manager-only: nothing in the workers, and nothing for the manager to ask", () => {
-    const cfg = valid({ enabled: "manager-only" });
+    const cfg = valid({ metrics: "manager-only" });
     expect(renderMonitoring(cfg)).toBe("");
     expect(statisticsQuery(cfg)).toBeUndefined();
     expect(metricValuesQuery(cfg)).toBeUndefined();
@@ -125,8 +147,8 @@ describe("monitoring Lua", () => {
   it("graphite: loads the module and configures it, interval in milliseconds", () => {
     const lua = renderMonitoring(
       valid({
-        enabled: "manager-only",
-        graphite: { host: "192.0.2.1", port: 2004, interval: "1m", tcp: true },
+        metrics: "manager-only",
+        graphite: { enable: true, host: "192.0.2.1", port: 2004, interval: "1m", tcp: true },
       }),
     );
     expect(lua).toBe(
@@ -136,7 +158,9 @@ describe("monitoring Lua", () => {
   });
 
   it("graphite: a prefix gets the worker ID appended; a unicode host goes out as punycode", () => {
-    const lua = renderMonitoring(valid({ graphite: { host: "bücher.example", prefix: "dns.resolver" } }));
+    const lua = renderMonitoring(
+      valid({ graphite: { enable: true, host: "bücher.example", prefix: "dns.resolver" } }),
+    );
     expect(lua).toContain(
       'graphite.config({host = "xn--bcher-kva.example", port = 2003, interval = 5000, tcp = false, prefix = "dns.resolver." .. worker.id})',
     );
@@ -145,7 +169,7 @@ describe("monitoring Lua", () => {
   it("keeps hostile prefixes inside one escaped Lua string", () => {
     for (const s of hostileStrings(60).filter((x) => !x.includes("\0"))) {
       const lua = renderMonitoring(
-        valid({ enabled: "manager-only", graphite: { host: "127.0.0.1", prefix: s } }),
+        valid({ metrics: "manager-only", graphite: { enable: true, host: "127.0.0.1", prefix: s } }),
       );
       expect(lua).toContain(`prefix = ${luaStr(`${s}.`)} .. worker.id})`);
       expect(lua.split("\n")).toHaveLength(2);
