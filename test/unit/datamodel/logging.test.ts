@@ -5,6 +5,7 @@ import {
   LOG_GROUPS,
   LOGGING_TARGET_ENV,
   MANAGER_LOG_GROUPS,
+  PROCESS_LOG_GROUPS,
   kresdLogGroups,
 } from "../../../lib/datamodel/sections/logging/schema.js";
 import { renderLogging } from "../../../lib/datamodel/sections/logging/render.js";
@@ -25,17 +26,13 @@ afterAll(() => {
 
 const { valid, problems } = section("logging", { rundir, ctx: { strict: true } });
 
-describe("logging schema", () => {
-  it("defaults to notice level on stdout, no groups, no bogus log, no dnstap, default debugging", () => {
+const DNSTAP_OFF = { enable: false, "log-queries": false, "log-responses": false, "log-tcp-rtt": false };
+const MIGRATE = "'kresctl migrate' rewrites a Knot Resolver 6.0 configuration";
+
+describe("logging schema (Knot Resolver 6.4)", () => {
+  it("defaults to notice level on stdout, no groups, dnstap off", () => {
     const cfg = validateConfig({ rundir });
-    expect(cfg.logging).toEqual({
-      level: "notice",
-      target: "stdout",
-      groups: undefined,
-      "dnssec-bogus": false,
-      dnstap: false,
-      debugging: { "assertion-abort": false, "assertion-fork": "5m" },
-    });
+    expect(cfg.logging).toEqual({ level: "notice", target: "stdout", groups: undefined, dnstap: DNSTAP_OFF });
   });
 
   it("accepts every upstream level and target", () => {
@@ -82,8 +79,10 @@ describe("logging schema", () => {
     ]);
   });
 
-  it("accepts every upstream group kresd 5.6 knows, and the manager-side ones", () => {
-    const groups = [...MANAGER_LOG_GROUPS, ...KRESD_LOG_GROUPS];
+  it("accepts every upstream group kresd 5.6 knows, and the process and manager ones", () => {
+    expect(PROCESS_LOG_GROUPS).toEqual(["manager", "supervisord", "policy-loader", "kresd", "cache-gc"]);
+    expect(MANAGER_LOG_GROUPS).toEqual(["files", "metrics", "server"]);
+    const groups = [...PROCESS_LOG_GROUPS, ...MANAGER_LOG_GROUPS, ...KRESD_LOG_GROUPS];
     expect(valid({ groups }).logging.groups).toEqual(groups);
     expect(valid({ groups: [] }).logging.groups).toEqual([]);
     expect(valid({ groups: null }).logging.groups).toBeUndefined();
@@ -105,46 +104,74 @@ describe("logging schema", () => {
   });
 
   it("refuses the Knot Resolver 6 groups that kresd 5.6 does not have", () => {
-    expect(LOG_GROUPS).toEqual(expect.arrayContaining(["rules", "prlayr", "defer"]));
-    const found = problems({ groups: ["io", "rules", "prlayr", "defer"] });
+    expect(LOG_GROUPS).toEqual(expect.arrayContaining(["rules", "prlayr", "defer", "doq", "ngtcp2"]));
+    const found = problems({ groups: ["io", "rules", "prlayr", "defer", "doq", "ngtcp2"] });
     expect(found.map((p) => p.pointer)).toEqual([
       "/logging/groups/1",
       "/logging/groups/2",
       "/logging/groups/3",
+      "/logging/groups/4",
+      "/logging/groups/5",
     ]);
     for (const p of found)
       expect(p.message).toMatch(/^not supported by kresd 5\.6: it has no logging group '/);
   });
 
-  it("takes dnssec-bogus as a boolean", () => {
-    expect(valid({ "dnssec-bogus": true }).logging["dnssec-bogus"]).toBe(true);
-    expect(problems({ "dnssec-bogus": "yes" })[0]?.pointer).toBe("/logging/dnssec-bogus");
+  it("refuses the 6.0.x keys, naming the 6.4 spelling and kresctl migrate", () => {
+    expect(problems({ "dnssec-bogus": true })).toEqual([
+      {
+        pointer: "/logging/dnssec-bogus",
+        message: `'dnssec-bogus' is the Knot Resolver 6.0.16 spelling; since 6.0.17 it is '/dnssec/log-bogus' (${MIGRATE})`,
+      },
+    ]);
+    expect(problems({ debugging: { "assertion-abort": true } })).toEqual([
+      {
+        pointer: "/logging/debugging",
+        message: `'debugging' was removed in Knot Resolver 6.0.17 (kresd's defaults apply); delete it (${MIGRATE})`,
+      },
+    ]);
+    expect(problems({ dnstap: false })).toEqual([
+      {
+        pointer: "/logging/dnstap",
+        message: `'dnstap: false' is the Knot Resolver 6.0.16 spelling; since 6.0.17 it is 'dnstap: {enable: false}' (${MIGRATE})`,
+      },
+    ]);
   });
 
-  it("takes dnstap as false or an object with a writable socket path and upstream defaults", () => {
+  it("takes dnstap with enable, a writable socket path and upstream's defaults (all off)", () => {
     const sock = path.join(rundir, "dnstap.sock");
-    expect(valid({ dnstap: { "unix-socket": sock } }).logging.dnstap).toEqual({
+    expect(valid({ dnstap: { enable: true, "unix-socket": sock } }).logging.dnstap).toEqual({
+      ...DNSTAP_OFF,
+      enable: true,
       "unix-socket": sock,
-      "log-queries": true,
-      "log-responses": true,
-      "log-tcp-rtt": true,
     });
-    expect(valid({ dnstap: false }).logging.dnstap).toBe(false);
+    expect(valid({ dnstap: { "unix-socket": null } }).logging.dnstap).toEqual(DNSTAP_OFF);
+  });
+
+  it("keeps dnstap with a socket but without enable off, as upstream (6.0 read the object as on)", () => {
+    const cfg = valid({ dnstap: { "unix-socket": path.join(rundir, "dnstap.sock"), "log-queries": true } });
+    expect(cfg.logging.dnstap.enable).toBe(false);
+    expect(renderLogging(cfg)).not.toContain("dnstap");
   });
 
   it("resolves a relative dnstap socket path against the config's directory", () => {
     const cfg = validateConfig(
-      { rundir, logging: { dnstap: { "unix-socket": "tap.sock" } } },
+      { rundir, logging: { dnstap: { enable: true, "unix-socket": "tap.sock" } } },
       { baseDir: rundir },
     );
     expect(cfg.logging.dnstap).toMatchObject({ "unix-socket": path.join(rundir, "tap.sock") });
   });
 
   it("refuses bad dnstap values with precise pointers", () => {
-    expect(problems({ dnstap: true })).toEqual([
-      { pointer: "/logging/dnstap", message: "expected false or a dnstap object" },
+    expect(problems({ dnstap: "on" })).toEqual([
+      { pointer: "/logging/dnstap", message: "expected an object of dnstap settings" },
     ]);
-    expect(problems({ dnstap: {} })[0]?.pointer).toBe("/logging/dnstap/unix-socket");
+    expect(problems({ dnstap: { enable: true } })).toEqual([
+      {
+        pointer: "/logging/dnstap/unix-socket",
+        message: "DNS queries logging enabled, but 'unix-socket' not specified",
+      },
+    ]);
     expect(problems({ dnstap: { "unix-socket": "/nonexistent-dir/x.sock" } })).toEqual([
       {
         pointer: "/logging/dnstap/unix-socket",
@@ -159,36 +186,21 @@ describe("logging schema", () => {
     ]);
   });
 
-  it("takes debugging.assertion-abort and assertion-fork (a time)", () => {
-    expect(
-      valid({ debugging: { "assertion-abort": true, "assertion-fork": "1m" } }).logging.debugging,
-    ).toEqual({
-      "assertion-abort": true,
-      "assertion-fork": "1m",
-    });
-    expect(problems({ debugging: { "assertion-fork": 5 } })[0]?.pointer).toBe(
-      "/logging/debugging/assertion-fork",
-    );
-    expect(problems({ debugging: { "assertion-abort": "no" } })[0]?.pointer).toBe(
-      "/logging/debugging/assertion-abort",
-    );
-  });
-
   it("refuses unknown keys", () => {
     expect(problems({ colour: true })).toEqual([{ pointer: "/logging/colour", message: "unknown key" }]);
   });
 });
 
 describe("logging Lua", () => {
-  it("renders level, target and the debugging defaults", () => {
+  it("renders level and target", () => {
     expect(renderLogging(validateConfig({ rundir }))).toBe(
-      [
-        'log_level("notice")',
-        'log_target("stdout")',
-        "debugging.assertion_abort = false",
-        "debugging.assertion_fork = 300000",
-      ].join("\n"),
+      ['log_level("notice")', 'log_target("stdout")'].join("\n"),
     );
+  });
+
+  it("puts kresd at the debug level with the 'kresd' group, as upstream", () => {
+    const lua = renderLogging(valid({ level: "warning", groups: ["kresd", "policy-loader", "files"] }));
+    expect(lua).toBe(['log_level("debug")', 'log_target("stdout")'].join("\n"));
   });
 
   it("passes only kresd's groups to log_groups(), keeping manager-side groups out", () => {
@@ -205,34 +217,26 @@ describe("logging Lua", () => {
     expect(renderLogging(valid({ groups: ["manager", "supervisord"] }))).not.toContain("log_groups");
   });
 
-  it("loads bogus_log for dnssec-bogus", () => {
-    expect(renderLogging(valid({ "dnssec-bogus": true }))).toContain('modules.load("bogus_log")');
-  });
-
-  it("loads and configures dnstap", () => {
+  it("loads and configures dnstap when enabled", () => {
     const sock = path.join(rundir, "dnstap.sock");
-    const lua = renderLogging(valid({ dnstap: { "unix-socket": sock, "log-tcp-rtt": false } }));
+    const lua = renderLogging(
+      valid({ dnstap: { enable: true, "unix-socket": sock, "log-queries": true, "log-responses": true } }),
+    );
     expect(lua).toContain(
       `modules.load("dnstap")\ndnstap.config({socket_path = ${luaStr(sock)}, client = {log_queries = true, log_responses = true, log_tcp_rtt = false}})`,
     );
   });
 
-  it("renders debugging.assertion_fork in milliseconds", () => {
-    const lua = renderLogging(valid({ debugging: { "assertion-abort": true, "assertion-fork": "0s" } }));
-    expect(lua).toContain("debugging.assertion_abort = true");
-    expect(lua.split("\n").at(-1)).toBe("debugging.assertion_fork = 0");
-  });
-
   it("keeps hostile socket paths inside one escaped Lua string", () => {
     for (const s of hostileStrings(60).filter((h) => !h.includes("\0"))) {
       const cfg = validateConfig(
-        { rundir, logging: { dnstap: { "unix-socket": `/x/${s}` } } },
+        { rundir, logging: { dnstap: { enable: true, "unix-socket": `/x/${s}` } } },
         { strict: false },
       );
-      const sock = (cfg.logging.dnstap as { "unix-socket": string })["unix-socket"];
+      const sock = cfg.logging.dnstap["unix-socket"] as string;
       const lua = renderLogging(cfg);
       expect(lua).toContain(`socket_path = ${luaStr(sock)},`);
-      expect(lua.split("\n")).toHaveLength(6);
+      expect(lua.split("\n")).toHaveLength(4);
     }
   });
 });
