@@ -35,7 +35,7 @@ describe("cache schema", () => {
       "ttl-min": "5s",
       "ttl-max": "1d",
       "ns-timeout": "1000ms",
-      prefetch: { expiring: false },
+      prefetch: { expiring: false, prediction: { enable: false, window: "15m", period: 24 } },
     });
   });
 
@@ -75,16 +75,26 @@ describe("cache schema", () => {
     ]);
   });
 
-  it("refuses a ttl-max that is not larger than ttl-min, counted in whole seconds", () => {
+  it("refuses a ttl-max smaller than ttl-min, counted in whole seconds, as upstream", () => {
     expect(problems({ "ttl-min": "1h", "ttl-max": "30m" })).toEqual([
       {
         pointer: "/cache/ttl-max",
-        message: "'ttl-max' (30m) must be larger than 'ttl-min' (1h), counted in whole seconds",
+        message: "'ttl-max' (30m) can't be smaller than 'ttl-min' (1h), counted in whole seconds",
       },
     ]);
-    expect(problems({ "ttl-min": "10s", "ttl-max": "10s" })[0]?.pointer).toBe("/cache/ttl-max");
-    expect(problems({ "ttl-min": "1s", "ttl-max": "1500ms" })[0]?.pointer).toBe("/cache/ttl-max");
+    expect(problems({ "ttl-min": "2s", "ttl-max": "1500ms" })[0]?.pointer).toBe("/cache/ttl-max");
+    expect(valid({ "ttl-min": "10s", "ttl-max": "10s" }).cache["ttl-max"]).toBe("10s");
+    expect(valid({ "ttl-min": "1s", "ttl-max": "1500ms" }).cache["ttl-max"]).toBe("1500ms");
     expect(valid({ "ttl-min": "0s", "ttl-max": "1s" }).cache["ttl-max"]).toBe("1s");
+  });
+
+  it("refuses a ttl-max under one second, which kresd 5.6's cache.max_ttl() refuses", () => {
+    expect(problems({ "ttl-min": "0s", "ttl-max": "0s" })).toEqual([
+      {
+        pointer: "/cache/ttl-max",
+        message: "not supported by kresd 5.6: its cache.max_ttl() takes at least 1 second, got '0s'",
+      },
+    ]);
   });
 
   it("refuses TTLs beyond kresd 5.6's 31-bit range", () => {
@@ -120,20 +130,21 @@ describe("cache schema with several problems", () => {
 });
 
 describe("cache.garbage-collector", () => {
-  it("can be switched off with false or enable: false", () => {
-    const off = valid({ "garbage-collector": false });
-    expect(off.cache["garbage-collector"]).toBe(false);
-    expect(cacheGcEnabled(off)).toBe(false);
+  it("is switched off with enable: false", () => {
     expect(cacheGcEnabled(valid({ "garbage-collector": { enable: false } }))).toBe(false);
     expect(cacheGcEnabled(valid({}))).toBe(true);
   });
 
-  it("refuses true and other non-objects with one message", () => {
-    expect(problems({ "garbage-collector": true })).toEqual([
+  it("refuses the 6.0.x 'garbage-collector: false', naming the 6.4 spelling and kresctl migrate", () => {
+    expect(problems({ "garbage-collector": false })).toEqual([
       {
         pointer: "/cache/garbage-collector",
-        message: "expected false or an object of garbage collector settings",
+        message:
+          "'garbage-collector: false' is the Knot Resolver 6.0.16 spelling; since 6.0.17 it is 'garbage-collector: {enable: false}' ('kresctl migrate' rewrites a Knot Resolver 6.0 configuration)",
       },
+    ]);
+    expect(problems({ "garbage-collector": "x" })).toEqual([
+      { pointer: "/cache/garbage-collector", message: "expected an object of garbage-collector settings" },
     ]);
   });
 
@@ -209,15 +220,21 @@ describe("cache.prefill", () => {
 });
 
 describe("cache.prefetch", () => {
-  it("takes prediction with upstream defaults when expiring is on", () => {
-    expect(valid({ prefetch: { expiring: true, prediction: {} } }).cache.prefetch).toEqual({
+  it("takes prediction with enable and upstream defaults", () => {
+    expect(valid({ prefetch: { expiring: true, prediction: { enable: true } } }).cache.prefetch).toEqual({
       expiring: true,
-      prediction: { window: "15m", period: 24 },
+      prediction: { enable: true, window: "15m", period: 24 },
     });
   });
 
+  it("keeps prediction without enable off, as upstream (6.0 read the object as on)", () => {
+    const cfg = valid({ prefetch: { prediction: { window: "30m", period: 48 } } });
+    expect(cfg.cache.prefetch.prediction).toEqual({ enable: false, window: "30m", period: 48 });
+    expect(renderCache(cfg)).not.toContain("predict");
+  });
+
   it("refuses prediction without expiring: kresd 5.6's predict module always does both", () => {
-    expect(problems({ prefetch: { prediction: {} } })).toEqual([
+    expect(problems({ prefetch: { prediction: { enable: true } } })).toEqual([
       {
         pointer: "/cache/prefetch/expiring",
         message: expect.stringMatching(
@@ -227,9 +244,9 @@ describe("cache.prefetch", () => {
     ]);
   });
 
-  it("refuses a prediction window that is not a whole number of minutes", () => {
+  it("refuses an enabled prediction window that is not a whole number of minutes", () => {
     for (const window of ["90s", "30s", "0m"]) {
-      expect(problems({ prefetch: { expiring: true, prediction: { window } } })).toEqual([
+      expect(problems({ prefetch: { expiring: true, prediction: { enable: true, window } } })).toEqual([
         {
           pointer: "/cache/prefetch/prediction/window",
           message: `not supported by kresd 5.6: the prediction window is a whole number of minutes (at least 1m), got '${window}'`,
@@ -281,7 +298,9 @@ describe("renderCache", () => {
 
   it("configures the prediction window in minutes", () => {
     expect(
-      renderCache(valid({ prefetch: { expiring: true, prediction: { window: "1h", period: 12 } } })),
+      renderCache(
+        valid({ prefetch: { expiring: true, prediction: { enable: true, window: "1h", period: 12 } } }),
+      ),
     ).toContain('modules.load("predict")\npredict.config({window = 60, period = 12})');
   });
 
