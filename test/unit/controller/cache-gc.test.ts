@@ -80,6 +80,6 @@ describe("kres-cache-gc command line", () => {
   });
 
   it("refuses to build arguments for a disabled collector", () => {
-    expect(() => cacheGcArgs(valid({ "garbage-collector": false }))).toThrow(/disabled/);
+    expect(() => cacheGcArgs(valid({ "garbage-collector": { enable: false } }))).toThrow(/disabled/);
   });
 });

@@ -67,7 +67,9 @@ describe("supervisord.conf", () => {
     const gc = sections(conf()).get("program:cache-gc");
     expect(gc?.get("command")).toMatch(new RegExp(`^/usr/sbin/kres-cache-gc -c ${rundir} `));
     expect(
-      sections(conf({ cache: { storage: rundir, "garbage-collector": false } })).has("program:cache-gc"),
+      sections(conf({ cache: { storage: rundir, "garbage-collector": { enable: false } } })).has(
+        "program:cache-gc",
+      ),
     ).toBe(false);
   });
 

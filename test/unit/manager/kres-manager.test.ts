@@ -139,7 +139,7 @@ describe("KresManager start-up", () => {
     c.calls = [];
     const m = new KresManager(
       c,
-      config(1, { cache: { storage: rundir, "garbage-collector": false } }),
+      config(1, { cache: { storage: rundir, "garbage-collector": { enable: false } } }),
       quiet,
     );
     await m.start();
@@ -161,7 +161,7 @@ describe("KresManager start-up", () => {
     c.calls = [];
     const m = new KresManager(
       c,
-      config(1, { cache: { storage: rundir, "garbage-collector": false } }),
+      config(1, { cache: { storage: rundir, "garbage-collector": { enable: false } } }),
       quiet,
     );
     await m.start();
@@ -251,7 +251,7 @@ describe("KresManager watchdog", () => {
 
 describe("KresManager applying a new config", () => {
   const noGc = (workers: number, extra: Record<string, unknown> = {}) =>
-    config(workers, { cache: { storage: rundir, "garbage-collector": false }, ...extra });
+    config(workers, { cache: { storage: rundir, "garbage-collector": { enable: false } }, ...extra });
 
   async function running(workers: number) {
     const c = new FakeController(4, false);
@@ -343,7 +343,7 @@ describe("KresManager applying a new config", () => {
 
 describe("KresManager probation after a change", () => {
   const noGc = (workers: number, extra: Record<string, unknown> = {}) =>
-    config(workers, { cache: { storage: rundir, "garbage-collector": false }, ...extra });
+    config(workers, { cache: { storage: rundir, "garbage-collector": { enable: false } }, ...extra });
 
   async function changed() {
     const c = new FakeController(4, false);

@@ -143,7 +143,7 @@ describe("collecting", () => {
 
 describe("WorkerMetrics", () => {
   const metrics = (monitoring: string, processes: SubprocessStatus[], timeoutMs?: number) => {
-    const cfg = validateConfig({ rundir, workers: 2, monitoring: { enabled: monitoring } });
+    const cfg = validateConfig({ rundir, workers: 2, monitoring: { metrics: monitoring } });
     return new WorkerMetrics({ config: () => cfg, processes: async () => processes, command, timeoutMs });
   };
 
