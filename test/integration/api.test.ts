@@ -351,7 +351,7 @@ describe("cache-gc, renewals and DNS during a rollout", () => {
   });
 
   it("stops cache-gc when the garbage collector is disabled", async () => {
-    const res = await api("PUT", "/v1/config/cache/garbage-collector", { body: false });
+    const res = await api("PUT", "/v1/config/cache/garbage-collector", { body: { enable: false } });
     expect(res.status).toBe(200);
     expect((await r.status()).has("cache-gc")).toBe(false);
   });

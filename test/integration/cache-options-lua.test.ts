@@ -202,7 +202,7 @@ describe("kresd 5.6 with cache, options and lua sections", () => {
           "size-max": "1M",
           "ttl-min": "1s",
           "ttl-max": "3s",
-          prefetch: { expiring: true, prediction: { window: "10m", period: 6 } },
+          prefetch: { expiring: true, prediction: { enable: true, window: "10m", period: 6 } },
         },
         options: {
           "glue-checking": "permissive",

@@ -239,8 +239,8 @@ describe("kresd 5.6 forwarding to knotd", () => {
     expect((await dig(k.port, "www.example.test", "A")).status).toBe("SERVFAIL");
   });
 
-  it("with dnssec: false validates nothing: the root trust anchor is gone", async () => {
-    const k = await startKresd({ dnssec: false, forward: [toKnotd()] });
+  it("with dnssec.enable: false validates nothing: the root trust anchor is gone", async () => {
+    const k = await startKresd({ dnssec: { enable: false }, forward: [toKnotd()] });
     expect(await dig(k.port, "www.example.test", "A")).toMatchObject({ status: "NOERROR" });
     expect(await k.control("trust_anchors.summary()")).toContain(
       "No valid trust anchors, DNSSEC validation is disabled",
@@ -250,8 +250,8 @@ describe("kresd 5.6 forwarding to knotd", () => {
     );
   });
 
-  it("synthesizes AAAA records for A-only names with dns64: true", async () => {
-    const k = await startKresd({ dns64: true, forward: [toKnotd({ dnssec: false })] });
+  it("synthesizes AAAA records for A-only names with dns64.enable: true", async () => {
+    const k = await startKresd({ dns64: { enable: true }, forward: [toKnotd({ dnssec: false })] });
     expect(await dig(k.port, "v4only.example.test", "AAAA")).toEqual({
       status: "NOERROR",
       answer: ["v4only.example.test. 300 IN AAAA 64:ff9b::c633:6407"],
@@ -262,9 +262,23 @@ describe("kresd 5.6 forwarding to knotd", () => {
     ]);
   });
 
-  it("applies the dns64 prefix, exclude-subnets and rev-ttl", async () => {
+  it("keeps DNS64 off with a prefix but without enable, as upstream", async () => {
     const k = await startKresd({
-      dns64: { prefix: "64:ff9b:1::/96", "rev-ttl": "42s", "exclude-subnets": ["2001:db8::/48"] },
+      dns64: { prefix: "64:ff9b:1::/96" },
+      forward: [toKnotd({ dnssec: false })],
+    });
+    expect(await dig(k.port, "v4only.example.test", "AAAA")).toMatchObject({ status: "NOERROR", answer: [] });
+    expect(await k.control("dns64 == nil")).toBe("true");
+  });
+
+  it("applies the dns64 prefix, exclude-subnets and reverse-ttl", async () => {
+    const k = await startKresd({
+      dns64: {
+        enable: true,
+        prefix: "64:ff9b:1::/96",
+        "reverse-ttl": "42s",
+        "exclude-subnets": ["2001:db8::/48"],
+      },
       forward: [
         toKnotd({ dnssec: false }),
         {
@@ -282,7 +296,7 @@ describe("kresd 5.6 forwarding to knotd", () => {
       "dual.example.test. 300 IN AAAA 64:ff9b:1::c000:214",
     ]);
     const reverse = "7.0.4.6.3.3.6.c.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.b.9.f.f.4.6.0.0.ip6.arpa.";
-    // The reverse name of a synthesized address is a CNAME (with rev-ttl) to the IPv4 one. kresd 5.6
+    // The reverse name of a synthesized address is a CNAME (with reverse-ttl) to the IPv4 one. kresd 5.6
     // applies forward rules to the client's QNAME only, not to CNAME targets, so the IPv4 reverse
     // name is asked first (forwarded to knotd) and then comes from the cache.
     expect((await dig(k.port, "7.100.51.198.in-addr.arpa", "PTR")).answer).toEqual([
@@ -303,27 +317,25 @@ describe("kresd 5.6 forwarding to knotd", () => {
     const k = await startKresd(
       {
         dnssec: {
-          "trust-anchor-sentinel": false,
-          "trust-anchor-signal-query": false,
-          "time-skew-detection": false,
-          "keep-removed": 3,
-          "refresh-time": "1h",
-          "hold-down-time": "10d",
+          "log-bogus": true,
+          sentinel: false,
+          "signal-query": false,
           "trust-anchors-files": [{ file: keyFile, "read-only": true }],
           "trust-anchors": ["example.com. 300 IN DS 12345 13 2 " + "AB".repeat(32)],
           "negative-trust-anchors": ["bad.example"],
         },
         forward: [toKnotd({ dnssec: false })],
       },
-      // This test reads ta_update's settings and the root key from the file: DNSSEC stays on.
+      // This test reads the root key from the file: DNSSEC stays on.
       offlineLua({ dnssec: true }),
     );
+    // The RFC 5011 knobs 6.0.17 removed keep kresd's defaults (no refresh override, 30 days).
     expect(
       await k.control(
-        "ta_update.keep_removed .. ' ' .. ta_update.hold_down_time .. ' ' .. ta_update.refresh_time",
+        "ta_update.keep_removed .. ' ' .. ta_update.hold_down_time .. ' ' .. tostring(ta_update.refresh_time)",
       ),
-    ).toBe("'3 864000000 3600000'");
-    expect(await k.control("ta_sentinel == nil and ta_signal_query == nil and detect_time_skew == nil")).toBe(
+    ).toBe("'0 2592000000 nil'");
+    expect(await k.control("ta_sentinel == nil and ta_signal_query == nil and bogus_log ~= nil")).toBe(
       "true",
     );
     const summary = await k.control("trust_anchors.summary()");

@@ -476,14 +476,14 @@ const FIELDS: Field[] = [
   {
     schema: "/dns64/prefix",
     at: "/dns64/prefix",
-    config: (v) => ({ dns64: { prefix: v } }),
+    config: (v) => ({ dns64: { enable: true, prefix: v } }),
     lua: (v) => [v.split("/")[0] as string],
     valid: "64:ff9b:1::/96",
   },
   {
     schema: "/dns64/exclude-subnets/*",
     at: "/dns64/exclude-subnets/0",
-    config: (v) => ({ dns64: { "exclude-subnets": [v] } }),
+    config: (v) => ({ dns64: { enable: true, "exclude-subnets": [v] } }),
     lua: ip,
     valid: "2001:db8::/48",
   },
@@ -491,14 +491,14 @@ const FIELDS: Field[] = [
   {
     schema: "/logging/dnstap/unix-socket",
     at: "/logging/dnstap/unix-socket",
-    config: (v) => ({ logging: { dnstap: { "unix-socket": v } } }),
+    config: (v) => ({ logging: { dnstap: { enable: true, "unix-socket": v } } }),
     lua: asPath,
     valid: "krm-ph.sock",
   },
   {
     schema: "/monitoring/graphite/host",
     at: "/monitoring/graphite/host",
-    config: (v) => ({ monitoring: { graphite: { host: v } } }),
+    config: (v) => ({ monitoring: { graphite: { enable: true, host: v } } }),
     // a host name goes to kresd in its IDNA (punycode) form
     lua: (v) => [net.isIP(v) ? v : (punycode(v) ?? v)],
     valid: "krm-ph.invalid",
@@ -506,7 +506,7 @@ const FIELDS: Field[] = [
   {
     schema: "/monitoring/graphite/prefix",
     at: "/monitoring/graphite/prefix",
-    config: (v) => ({ monitoring: { graphite: { host: "127.0.0.1", prefix: v } } }),
+    config: (v) => ({ monitoring: { graphite: { enable: true, host: "127.0.0.1", prefix: v } } }),
     // each worker appends its ID: prefix .. '.' .. worker.id
     lua: (v) => [`${v}.`],
     valid: "krm-ph",

@@ -58,7 +58,7 @@ beforeAll(async () => {
     config: {
       workers: 3,
       "max-workers": 4,
-      monitoring: { enabled: "lazy" },
+      monitoring: { metrics: "lazy" },
     },
   });
 });
@@ -175,7 +175,14 @@ describe("graphite", () => {
   it("receives every worker's metrics under '<prefix>.<worker id>'", async () => {
     const before = await workerPids();
     const put = await apiCall(r.apiSocket, "PUT", "/v1/config/monitoring/graphite", {
-      body: { host: "127.0.0.1", port: graphitePort, prefix: "krm", interval: "500ms", tcp: true },
+      body: {
+        enable: true,
+        host: "127.0.0.1",
+        port: graphitePort,
+        prefix: "krm",
+        interval: "500ms",
+        tcp: true,
+      },
     });
     expect(put.status).toBe(200);
     // Each worker reports under its slot (the canary of the change, slot 4, did too while it ran).
@@ -206,7 +213,7 @@ describe("graphite", () => {
 
 describe("monitoring 'manager-only'", () => {
   it("asks no worker: JSON null for each, Prometheus only resolver_metrics_loaded 0", async () => {
-    const put = await apiCall(r.apiSocket, "PUT", "/v1/config/monitoring/enabled", { body: "manager-only" });
+    const put = await apiCall(r.apiSocket, "PUT", "/v1/config/monitoring/metrics", { body: "manager-only" });
     expect(put.status).toBe(200);
     const json = await metricsJson();
     expect(json).toEqual(Object.fromEntries(WORKERS.map((id) => [id, null])));

@@ -123,7 +123,7 @@ describe("supervisord config reload", () => {
     const before = await r.status();
     expect(before.has("cache-gc")).toBe(true);
     const cfg = JSON.parse(fs.readFileSync(r.configFile, "utf8"));
-    cfg.cache["garbage-collector"] = false;
+    cfg.cache["garbage-collector"] = { enable: false };
     fs.writeFileSync(r.configFile, JSON.stringify(cfg));
     process.kill(before.get("manager")?.pid as number, "SIGKILL");
     await waitFor(
