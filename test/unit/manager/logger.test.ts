@@ -1,6 +1,7 @@
 import { Writable } from "node:stream";
 import winston from "winston";
-import { logger } from "../../../lib/manager/logger.js";
+import { configureLogging, logger } from "../../../lib/manager/logger.js";
+import { testRundir, validate } from "../../../harness/validation.js";
 
 /** What the manager's logger writes for one event, captured instead of printed. */
 function logged(message: string): string {
@@ -31,5 +32,27 @@ describe("the manager's log lines", () => {
     expect(line).toBe(
       "notice: PUT /v1/config/\\u000d\\u001b[2Jfake: 404 no such path\\nnotice: forged line\n",
     );
+  });
+});
+
+const rundir = testRundir("kres-logger-");
+const cfg = (logging: Record<string, unknown>) =>
+  validate({ rundir, logging: { target: "stdout", ...logging } }, { strict: false });
+
+describe("the manager's log level", () => {
+  afterAll(() => configureLogging(cfg({})));
+
+  it("is logging.level", () => {
+    configureLogging(cfg({ level: "warning" }));
+    expect(logger.level).toBe("warning");
+    configureLogging(cfg({ level: "err" }));
+    expect(logger.level).toBe("error");
+  });
+
+  it("is debug with the 'manager' group whatever the level, as upstream", () => {
+    configureLogging(cfg({ level: "warning", groups: ["manager"] }));
+    expect(logger.level).toBe("debug");
+    configureLogging(cfg({ level: "warning", groups: ["kresd", "cache"] }));
+    expect(logger.level).toBe("warning");
   });
 });
