@@ -140,7 +140,7 @@ describe("cache.garbage-collector", () => {
       {
         pointer: "/cache/garbage-collector",
         message:
-          "'garbage-collector: false' is the Knot Resolver 6.0.16 spelling; since 6.0.17 it is 'garbage-collector: {enable: false}' ('kresctl migrate' rewrites a Knot Resolver 6.0 configuration)",
+          "expected an object; 'garbage-collector: false' is the Knot Resolver 6.0 spelling of 'garbage-collector: {enable: false}'; 'kresctl migrate' rewrites a 6.0 configuration into the current shape",
       },
     ]);
     expect(problems({ "garbage-collector": "x" })).toEqual([

@@ -47,7 +47,7 @@ describe("defer schema (Knot Resolver 6.4 keys, kresd 5.6 default)", () => {
       {
         pointer: "/defer/enabled",
         message:
-          "'enabled' is the Knot Resolver 6.0.16 spelling; since 6.0.17 it is 'enable' ('kresctl migrate' rewrites a Knot Resolver 6.0 configuration)",
+          "renamed to 'defer/enable' in Knot Resolver 6.x; 'kresctl migrate' rewrites a 6.0 configuration into the current shape",
       },
     ]);
   });

@@ -20,7 +20,7 @@ const DEFAULTS = {
   sentinel: true,
   "signal-query": true,
 };
-const MIGRATE = "'kresctl migrate' rewrites a Knot Resolver 6.0 configuration";
+const MIGRATE = "'kresctl migrate' rewrites a 6.0 configuration into the current shape";
 
 const { valid, problems } = section("dnssec", { rundir: tmp, ctx: { strict: false } });
 
@@ -65,7 +65,7 @@ describe("dnssec schema (Knot Resolver 6.4)", () => {
       expect(problems(false)).toEqual([
         {
           pointer: "/dnssec",
-          message: `'dnssec: false' is the Knot Resolver 6.0.16 spelling; since 6.0.17 it is 'dnssec: {enable: false}' (${MIGRATE})`,
+          message: `expected an object; 'dnssec: false' is the Knot Resolver 6.0 spelling of 'dnssec: {enable: false}'; ${MIGRATE}`,
         },
       ]);
       expect(problems(true)[0]?.message).toContain("'dnssec: {enable: true}'");
@@ -75,11 +75,11 @@ describe("dnssec schema (Knot Resolver 6.4)", () => {
       expect(problems({ "trust-anchor-sentinel": false, "trust-anchor-signal-query": false })).toEqual([
         {
           pointer: "/dnssec/trust-anchor-sentinel",
-          message: `'trust-anchor-sentinel' is the Knot Resolver 6.0.16 spelling; since 6.0.17 it is 'sentinel' (${MIGRATE})`,
+          message: `renamed to 'dnssec/sentinel' in Knot Resolver 6.x; ${MIGRATE}`,
         },
         {
           pointer: "/dnssec/trust-anchor-signal-query",
-          message: expect.stringContaining("since 6.0.17 it is 'signal-query'"),
+          message: `renamed to 'dnssec/signal-query' in Knot Resolver 6.x; ${MIGRATE}`,
         },
       ]);
     });
@@ -98,7 +98,7 @@ describe("dnssec schema (Knot Resolver 6.4)", () => {
         "/dnssec/hold-down-time",
       ]);
       for (const p of found) {
-        expect(p.message).toMatch(/^'[a-z-]+' was removed in Knot Resolver 6\.0\.17.*kresctl migrate/);
+        expect(p.message).toMatch(/^removed in Knot Resolver 6\.x \(.*\); 'kresctl migrate'/);
       }
     });
   });

@@ -27,7 +27,7 @@ afterAll(() => {
 const { valid, problems } = section("logging", { rundir, ctx: { strict: true } });
 
 const DNSTAP_OFF = { enable: false, "log-queries": false, "log-responses": false, "log-tcp-rtt": false };
-const MIGRATE = "'kresctl migrate' rewrites a Knot Resolver 6.0 configuration";
+const MIGRATE = "'kresctl migrate' rewrites a 6.0 configuration into the current shape";
 
 describe("logging schema (Knot Resolver 6.4)", () => {
   it("defaults to notice level on stdout, no groups, dnstap off", () => {
@@ -121,19 +121,19 @@ describe("logging schema (Knot Resolver 6.4)", () => {
     expect(problems({ "dnssec-bogus": true })).toEqual([
       {
         pointer: "/logging/dnssec-bogus",
-        message: `'dnssec-bogus' is the Knot Resolver 6.0.16 spelling; since 6.0.17 it is '/dnssec/log-bogus' (${MIGRATE})`,
+        message: `renamed to 'dnssec/log-bogus' in Knot Resolver 6.x; ${MIGRATE}`,
       },
     ]);
     expect(problems({ debugging: { "assertion-abort": true } })).toEqual([
       {
         pointer: "/logging/debugging",
-        message: `'debugging' was removed in Knot Resolver 6.0.17 (kresd's defaults apply); delete it (${MIGRATE})`,
+        message: `removed in Knot Resolver 6.x (kresd's defaults apply); ${MIGRATE}`,
       },
     ]);
     expect(problems({ dnstap: false })).toEqual([
       {
         pointer: "/logging/dnstap",
-        message: `'dnstap: false' is the Knot Resolver 6.0.16 spelling; since 6.0.17 it is 'dnstap: {enable: false}' (${MIGRATE})`,
+        message: `expected an object; 'dnstap: false' is the Knot Resolver 6.0 spelling of 'dnstap: {enable: false}'; ${MIGRATE}`,
       },
     ]);
   });

@@ -27,7 +27,7 @@ const COLLECT_FN = [
 ].join("\n");
 
 const GRAPHITE_OFF = { enable: false, port: 2003, prefix: "", interval: "5s", tcp: false };
-const MIGRATE = "'kresctl migrate' rewrites a Knot Resolver 6.0 configuration";
+const MIGRATE = "'kresctl migrate' rewrites a 6.0 configuration into the current shape";
 
 describe("monitoring schema (Knot Resolver 6.4)", () => {
   it("defaults to lazy metrics and graphite off", () => {
@@ -74,13 +74,13 @@ describe("monitoring schema (Knot Resolver 6.4)", () => {
     expect(problems({ enabled: "always" })).toEqual([
       {
         pointer: "/monitoring/enabled",
-        message: `'enabled' is the Knot Resolver 6.0.16 spelling; since 6.0.17 it is 'metrics' (${MIGRATE})`,
+        message: `renamed to 'monitoring/metrics' in Knot Resolver 6.x; ${MIGRATE}`,
       },
     ]);
     expect(problems({ graphite: false })).toEqual([
       {
         pointer: "/monitoring/graphite",
-        message: `'graphite: false' is the Knot Resolver 6.0.16 spelling; since 6.0.17 it is 'graphite: {enable: false}' (${MIGRATE})`,
+        message: `expected an object; 'graphite: false' is the Knot Resolver 6.0 spelling of 'graphite: {enable: false}'; ${MIGRATE}`,
       },
     ]);
   });

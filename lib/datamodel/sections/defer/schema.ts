@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { timeUnit } from "../../types/index.js";
 import { unsupported } from "../../kresd56.js";
-import { renamedIn6, retiredKey } from "../../upstream.js";
+import { renamedKey } from "../../old-spellings.js";
 
 // The `defer` section (request prioritization), as in Knot Resolver 6.4, except its default:
 // upstream turns defer on by default since 6.1, but kresd 5.6 has no defer (no defer_init(), no
@@ -16,7 +16,7 @@ export const deferSchema = z
     "log-period": timeUnit.default("0s").meta({
       description: "Minimal time between two log messages; '0s' disables logging. Unused while defer is off.",
     }),
-    enabled: retiredKey(renamedIn6("'enabled'", "'enable'")),
+    enabled: renamedKey("defer/enable"),
   })
   .superRefine((cfg, ctx) => {
     if (cfg.enable) {

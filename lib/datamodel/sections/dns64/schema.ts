@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { ipv6Network, ipv6Network96, parseNetwork, timeUnit, timeSeconds } from "../../types/index.js";
 import { UNSUPPORTED, TTL_MAX_SECONDS } from "../../kresd56.js";
-import { enableObjectError, orNull, renamedIn6, retiredKey } from "../../upstream.js";
+import { renamedKey } from "../../old-spellings.js";
+import { enableObjectError, orNull } from "../../upstream.js";
 
 /**
  * `dns64` (RFC 6147) as in Knot Resolver 6.4: off unless `enable: true`. A prefix alone does not
@@ -33,7 +34,7 @@ export const dns64Schema = z
       "exclude-subnets": orNull(z.array(ipv6Network, { error: "expected a list of IPv6 networks" })).meta({
         description: "AAAA records in these subnets are treated as missing (and synthesized).",
       }),
-      "rev-ttl": retiredKey(renamedIn6("'rev-ttl'", "'reverse-ttl'")),
+      "rev-ttl": renamedKey("dns64/reverse-ttl"),
     },
     { error: enableObjectError("dns64") },
   )

@@ -3,7 +3,8 @@ import * as path from "node:path";
 import { z } from "zod";
 import { validationContext } from "../../context.js";
 import { absoluteName, domainName, freeText, readableFile } from "../../types/index.js";
-import { enableObjectError, orNull, removedIn6, renamedIn6, retiredKey } from "../../upstream.js";
+import { removedKey, renamedKey } from "../../old-spellings.js";
+import { enableObjectError, orNull } from "../../upstream.js";
 
 const TA_TYPE_RE = /^(?:DS|DNSKEY)$/i;
 
@@ -49,7 +50,7 @@ const trustAnchorFileSchema = z
   })
   .meta({ description: "A trust anchor file." });
 
-const REMOVED_BECAUSE = "kresd's own default applies";
+const REMOVED_BECAUSE = "kresd's RFC 5011 defaults apply";
 
 /** `dnssec` as in Knot Resolver 6.4: validation is on unless `enable: false`. */
 export const dnssecSchema = z
@@ -79,12 +80,12 @@ export const dnssecSchema = z
       ).meta({
         description: "Domains below which DNSSEC validation is turned off (RFC 7646).",
       }),
-      "trust-anchor-sentinel": retiredKey(renamedIn6("'trust-anchor-sentinel'", "'sentinel'")),
-      "trust-anchor-signal-query": retiredKey(renamedIn6("'trust-anchor-signal-query'", "'signal-query'")),
-      "time-skew-detection": retiredKey(removedIn6("'time-skew-detection'", "the detection always runs")),
-      "keep-removed": retiredKey(removedIn6("'keep-removed'", REMOVED_BECAUSE)),
-      "refresh-time": retiredKey(removedIn6("'refresh-time'", REMOVED_BECAUSE)),
-      "hold-down-time": retiredKey(removedIn6("'hold-down-time'", REMOVED_BECAUSE)),
+      "trust-anchor-sentinel": renamedKey("dnssec/sentinel"),
+      "trust-anchor-signal-query": renamedKey("dnssec/signal-query"),
+      "time-skew-detection": removedKey("the detection always runs while validating"),
+      "keep-removed": removedKey(REMOVED_BECAUSE),
+      "refresh-time": removedKey(REMOVED_BECAUSE),
+      "hold-down-time": removedKey(REMOVED_BECAUSE),
     },
     { error: enableObjectError("dnssec") },
   )

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { writableFilePath } from "../../types/index.js";
 import { UNSUPPORTED } from "../../kresd56.js";
-import { enableObjectError, orNull, removedIn6, renamedIn6, retiredKey } from "../../upstream.js";
+import { removedKey, renamedKey } from "../../old-spellings.js";
+import { enableObjectError, orNull } from "../../upstream.js";
 
 // The `logging` section, as in Knot Resolver 6.4: level, target, groups, dnstap (off unless
 // `enable: true`).
@@ -158,8 +159,8 @@ export const loggingSchema = z
       description: "Groups logged at the debug level whatever the global level.",
     }),
     dnstap: dnstapSchema,
-    "dnssec-bogus": retiredKey(renamedIn6("'dnssec-bogus'", "'/dnssec/log-bogus'")),
-    debugging: retiredKey(removedIn6("'debugging'", "kresd's defaults apply")),
+    "dnssec-bogus": renamedKey("dnssec/log-bogus"),
+    debugging: removedKey("kresd's defaults apply"),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();

@@ -2,7 +2,8 @@ import { z } from "zod";
 import { isIP } from "node:net";
 import { freeText, portNumber, punycode, timeMillis, timeUnit } from "../../types/index.js";
 import { unsupported } from "../../kresd56.js";
-import { enableObjectError, orNull, renamedIn6, retiredKey } from "../../upstream.js";
+import { renamedKey } from "../../old-spellings.js";
+import { enableObjectError, orNull } from "../../upstream.js";
 
 // The `monitoring` section, as in Knot Resolver 6.4: `metrics` and `graphite` (off unless
 // `enable: true`; in 6.0 a graphite object meant on).
@@ -64,7 +65,7 @@ export const monitoringSchema = z
           "Statistics in the workers: 'manager-only' (none), 'lazy' (started by the first metrics request) or 'always'.",
       }),
     graphite: graphiteSchema,
-    enabled: retiredKey(renamedIn6("'enabled'", "'metrics'")),
+    enabled: renamedKey("monitoring/metrics"),
   })
   .prefault({})
   .meta({ description: "Statistics collection and export." });
