@@ -1,10 +1,14 @@
 import {
   deleteAt,
   getAt,
+  hasAt,
   JsonPointerError,
   parsePointer,
+  removeIn,
+  ReservedKeyError,
   setAt,
   toPointer,
+  writeIn,
 } from "../../../lib/utils/json-pointer.js";
 
 describe("JSON pointer", () => {
@@ -45,5 +49,35 @@ describe("JSON pointer", () => {
     expect(deleteAt(doc, "/a")).toEqual({ "": 0 });
     expect(() => deleteAt(doc, "/nope")).toThrow("no value at 'nope'");
     expect(() => deleteAt(doc, "")).toThrow("cannot delete the whole document");
+  });
+
+  it("tells whether a value is there", () => {
+    expect([hasAt(doc, "/a/b~1c/2"), hasAt(doc, "/a/b~1c/3"), hasAt(doc, "/toString")]).toEqual([
+      true,
+      false,
+      false,
+    ]);
+  });
+
+  it("edits in place: replaces or inserts array items, returns what it removes", () => {
+    const d = { list: [1, 2], o: {} as Record<string, unknown> };
+    writeIn(d, "/list/0", 0, "insert");
+    writeIn(d, "/list/1", 9, "replace");
+    writeIn(d, "/o/k", "v", "replace");
+    expect(d).toEqual({ list: [0, 9, 2], o: { k: "v" } });
+    expect(removeIn(d, "/list/1")).toBe(9);
+    expect(removeIn(d, "/o/k")).toBe("v");
+    expect(d).toEqual({ list: [0, 2], o: {} });
+  });
+
+  it.each(["__proto__", "constructor", "prototype"])("never writes the key %s (400), at any depth", (key) => {
+    for (const pointer of [`/${key}`, `/a/${key}`]) {
+      expect(() => setAt(doc, pointer, { polluted: true })).toThrow(ReservedKeyError);
+      expect(() => writeIn(structuredClone(doc), pointer, 1, "insert")).toThrow(
+        `${pointer}: '${key}' is reserved and cannot be written`,
+      );
+    }
+    expect(new ReservedKeyError(`/${key}`, key).status).toBe(400);
+    expect(Object.prototype).not.toHaveProperty("polluted");
   });
 });
