@@ -3,6 +3,7 @@
  * and what kresd answers; render.ts turns a request into the Lua that runs it.
  */
 import { z } from "zod";
+import { isPlainObject } from "../../utils/parsing.js";
 import { InvalidCacheClearRequest, problemsFromIssues } from "../errors.js";
 import { domainName, intPositive } from "../types/index.js";
 
@@ -125,7 +126,19 @@ const rrType = z
   })
   .meta({ description: "RR type mnemonic as kresd knows it (kres.type), in upper case." });
 
-export const cacheClearSchema = z
+/**
+ * A known member that is null is taken as absent (its default): upstream's kresctl sends every
+ * member, the ones not given as null (`{"name": null, "rr-type": null, …}`). An unknown key stays,
+ * to be refused, null or not.
+ */
+function withoutNulls(body: unknown): unknown {
+  if (!isPlainObject(body)) return body;
+  return Object.fromEntries(
+    Object.entries(body).filter(([k, v]) => !(v === null && Object.hasOwn(cacheClearObject.shape, k))),
+  );
+}
+
+const cacheClearObject = z
   .strictObject(
     {
       name: domainName.optional().meta({
@@ -168,8 +181,11 @@ export const cacheClearSchema = z
         message: `a name is required with ${req["rr-type"] !== undefined ? "'rr-type'" : "'exact-name: true'"}`,
       });
     }
-  })
-  .meta({ description: "Request body of POST /cache/clear." });
+  });
+
+export const cacheClearSchema = z
+  .preprocess(withoutNulls, cacheClearObject)
+  .meta({ description: "Request body of POST /cache/clear; a member that is null is absent." });
 
 export type CacheClearRequest = z.output<typeof cacheClearSchema>;
 

@@ -42,6 +42,28 @@ describe("cache clear request schema", () => {
     ).toEqual({ name: "example.com.", "exact-name": true, "rr-type": "AAAA", "chunk-size": 7 });
   });
 
+  it("takes a null member as absent, as upstream's kresctl sends every member", () => {
+    // What upstream's `kresctl cache clear` sends without arguments.
+    expect(
+      parseCacheClearRequest({ "exact-name": false, name: null, "rr-type": null, "chunk-size": 100 }),
+    ).toEqual({ "exact-name": false, "chunk-size": 100 });
+    expect(
+      parseCacheClearRequest({ name: null, "exact-name": null, "rr-type": null, "chunk-size": null }),
+    ).toEqual(parseCacheClearRequest({}));
+    expect(parseCacheClearRequest({ name: "example.com.", "rr-type": null })).toEqual({
+      name: "example.com.",
+      "exact-name": false,
+      "chunk-size": 100,
+    });
+    expect(lua({ name: null, "rr-type": null })).toBe(lua({}));
+  });
+
+  it("still refuses an unknown key that is null", () => {
+    expect(problems({ exact_name: null, name: null })).toEqual([
+      { pointer: "/exact_name", message: "unknown key" },
+    ]);
+  });
+
   it("refuses unknown keys with a pointer to them", () => {
     expect(problems({ exact_name: true })).toEqual([{ pointer: "/exact_name", message: "unknown key" }]);
   });
