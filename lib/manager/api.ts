@@ -8,7 +8,11 @@ import type { Preconditions } from "../utils/etag.js";
 import type { ChangeRecord, RollbackRecord } from "./config-store.js";
 import type { MetricsJson } from "./metrics/index.js";
 
-export type ConfigOperation = "put" | "patch" | "delete";
+/**
+ * How a change edits the config at its pointer: replace the value (PUT), merge into it (RFC 7396
+ * merge patch), apply operations relative to it (RFC 6902 JSON Patch), or remove it (DELETE).
+ */
+export type ConfigOperation = "put" | "merge-patch" | "json-patch" | "delete";
 
 export type ProcessFilter = "all" | "kresd" | "gc";
 
@@ -41,8 +45,10 @@ export interface ManagerApi {
 
   /**
    * Changes the config at pointer if the conditions hold (PreconditionFailed otherwise) and waits
-   * until the workers run it. Returns the new value at pointer (undefined after a delete) and the
-   * new ETag. `source` names the change in the log and in the status ("PUT /v1/config/workers").
+   * until the workers run it. Returns the new value at pointer (undefined when there is none: after
+   * a delete, or a JSON Patch that removed it) and the new ETag. `source` names the change in the
+   * log and in the status ("PUT /v1/config/workers"). A malformed JSON Patch is InvalidJsonPatch, one
+   * that cannot apply (a failed test included) JsonPatchConflict; nothing changes then.
    */
   changeConfig(
     op: ConfigOperation,

@@ -51,6 +51,20 @@ function header(req: Request, name: string): string | undefined {
   return Array.isArray(v) ? v.join(", ") : v;
 }
 
+/** What PATCH /v1/config… takes, as RFC 5789's Accept-Patch says it. */
+export const ACCEPT_PATCH = "application/json-patch+json, application/merge-patch+json";
+
+/**
+ * Which patch a PATCH body is: its media type says, else its shape does, as upstream's server reads
+ * it: a JSON array is an RFC 6902 JSON Patch, anything else an RFC 7396 merge patch.
+ */
+function patchKind(req: Request, body: unknown): "json-patch" | "merge-patch" {
+  const mediaType = (header(req, "content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (mediaType === "application/json-patch+json") return "json-patch";
+  if (mediaType === "application/merge-patch+json") return "merge-patch";
+  return Array.isArray(body) ? "json-patch" : "merge-patch";
+}
+
 function preconditionsOf(req: Request): Preconditions {
   return { ifMatch: header(req, "if-match"), ifNoneMatch: header(req, "if-none-match") };
 }
@@ -79,6 +93,7 @@ export function createApp(api: ManagerApi): express.Express {
     if (method === "GET" || method === "HEAD") {
       const { value, etag } = api.getConfig(pointer);
       res.setHeader("ETag", formatEtag(etag));
+      res.setHeader("Accept-Patch", ACCEPT_PATCH);
       if (checkPreconditions(etag, preconditionsOf(req), "read") === "not-modified") {
         res.status(304).end();
         return;
@@ -86,18 +101,22 @@ export function createApp(api: ManagerApi): express.Express {
       res.json(value);
       return;
     }
-    const op = ({ PUT: "put", PATCH: "patch", DELETE: "delete" } as const)[method] as
-      ConfigOperation | undefined;
-    if (!op) return methodNotAllowed(["GET", "HEAD", "PUT", "PATCH", "DELETE"])(req, res);
+    if (method !== "PUT" && method !== "PATCH" && method !== "DELETE")
+      return methodNotAllowed(["GET", "HEAD", "PUT", "PATCH", "DELETE"])(req, res);
     // The whole config can be replaced or patched, not deleted.
-    if (op === "delete" && pointer === "") return methodNotAllowed(["GET", "HEAD", "PUT", "PATCH"])(req, res);
+    if (method === "DELETE" && pointer === "")
+      return methodNotAllowed(["GET", "HEAD", "PUT", "PATCH"])(req, res);
     const body =
-      op === "delete"
+      method === "DELETE"
         ? undefined
         : parseBody(typeof req.body === "string" ? req.body : "", req.headers["content-type"]);
+    const op: ConfigOperation =
+      method === "PUT" ? "put" : method === "DELETE" ? "delete" : patchKind(req, body);
     const result = await api.changeConfig(op, pointer, body, preconditionsOf(req), `${method} ${req.path}`);
+    // 200 for every change, as upstream (its kresctl wants exactly 200): the new value when the
+    // pointer still names one, an empty body when it does not (after DELETE, as upstream).
     res.setHeader("ETag", formatEtag(result.etag));
-    if (op === "delete") res.status(204).end();
+    if (result.value === undefined) res.status(200).end();
     else res.json(result.value);
   });
 

@@ -3,7 +3,8 @@ import { configJsonSchema } from "../datamodel/json-schema.js";
 import { loadConfigFiles, validateConfig } from "../datamodel/load.js";
 import type { SubprocessStatus } from "../controller/interface.js";
 import { checkPreconditions, type Preconditions } from "../utils/etag.js";
-import { deleteAt, getAt, setAt } from "../utils/json-pointer.js";
+import { applyJsonPatch, parseJsonPatch } from "../utils/json-patch.js";
+import { deleteAt, getAt, hasAt, setAt } from "../utils/json-pointer.js";
 import { mergePatch } from "../utils/merge-patch.js";
 import { packageVersion } from "../utils/version.js";
 import type { ConfigOperation, ManagerApi, ProcessFilter, ProcessRow, Status } from "./api.js";
@@ -55,7 +56,7 @@ export class ManagerService implements ManagerApi {
 
   /**
    * Changes the config at pointer and waits until the workers run it. Returns the new value at
-   * pointer (undefined after a delete) and the new ETag.
+   * pointer (undefined when there is none) and the new ETag.
    */
   async changeConfig(
     op: ConfigOperation,
@@ -64,22 +65,31 @@ export class ManagerService implements ManagerApi {
     conditions: Preconditions,
     source: string,
   ): Promise<{ value: unknown; etag: string; changed: boolean }> {
+    // A malformed patch is refused at once, not after waiting for its turn.
+    if (op === "json-patch") parseJsonPatch(body);
+    const edit = (doc: unknown): unknown => {
+      switch (op) {
+        case "put":
+          return setAt(doc, pointer, body);
+        case "merge-patch":
+          return setAt(doc, pointer, mergePatch(getAt(doc, pointer), body));
+        case "json-patch":
+          return applyJsonPatch(doc, body, pointer);
+        case "delete":
+          return deleteAt(doc, pointer);
+      }
+    };
     const outcome = await this.store.change(
       (current) => {
         checkPreconditions(current.etag, conditions, "change");
-        const doc =
-          op === "put"
-            ? setAt(current.document, pointer, body)
-            : op === "patch"
-              ? setAt(current.document, pointer, mergePatch(getAt(current.document, pointer), body))
-              : deleteAt(current.document, pointer);
-        return this.validate(doc);
+        return this.validate(edit(current.document));
       },
       { source },
     );
     const doc = outcome.snapshot.document;
     return {
-      value: op === "delete" ? undefined : getAt(doc, pointer),
+      // After a delete the pointer may name the next array item: the answer is about what was removed.
+      value: op !== "delete" && hasAt(doc, pointer) ? getAt(doc, pointer) : undefined,
       etag: outcome.snapshot.etag,
       changed: outcome.changed,
     };

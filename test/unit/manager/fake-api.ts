@@ -4,7 +4,9 @@
  */
 import type { CacheClearResult } from "../../../lib/datamodel/cache-clear/schema.js";
 import { checkPreconditions, structuralEtag, type Preconditions } from "../../../lib/utils/etag.js";
-import { deleteAt, getAt, setAt } from "../../../lib/utils/json-pointer.js";
+import { applyJsonPatch } from "../../../lib/utils/json-patch.js";
+import { deleteAt, getAt, hasAt, setAt } from "../../../lib/utils/json-pointer.js";
+import { mergePatch } from "../../../lib/utils/merge-patch.js";
 import type {
   ConfigOperation,
   ManagerApi,
@@ -73,12 +75,16 @@ export class FakeApi implements ManagerApi {
     this.call("changeConfig", op, pointer, body, conditions, source);
     checkPreconditions(this.etag, conditions, "change");
     const before = this.etag;
-    // A patch here is a plain replacement: merging is not the server's business.
-    this.document = (
-      op === "delete" ? deleteAt(this.document, pointer) : setAt(this.document, pointer, body)
-    ) as Record<string, unknown>;
+    // The edits of ManagerService, without validation or workers.
+    const edits: Record<ConfigOperation, () => unknown> = {
+      put: () => setAt(this.document, pointer, body),
+      "merge-patch": () => setAt(this.document, pointer, mergePatch(getAt(this.document, pointer), body)),
+      "json-patch": () => applyJsonPatch(this.document, body, pointer),
+      delete: () => deleteAt(this.document, pointer),
+    };
+    this.document = edits[op]() as Record<string, unknown>;
     return {
-      value: op === "delete" ? undefined : getAt(this.document, pointer),
+      value: op !== "delete" && hasAt(this.document, pointer) ? getAt(this.document, pointer) : undefined,
       etag: this.etag,
       changed: this.etag !== before,
     };

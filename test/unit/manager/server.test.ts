@@ -19,7 +19,8 @@ import { StatisticsFormatError } from "../../../lib/manager/metrics/statistics.j
 import { createApp } from "../../../lib/manager/server.js";
 import { ACCEPTED_MEDIA_TYPES, BodyParseError, UnsupportedMediaType } from "../../../lib/utils/body.js";
 import { PreconditionFailed } from "../../../lib/utils/etag.js";
-import { JsonPointerError } from "../../../lib/utils/json-pointer.js";
+import { InvalidJsonPatch, JsonPatchConflict, JsonPatchTestFailed } from "../../../lib/utils/json-patch.js";
+import { JsonPointerError, ReservedKeyError } from "../../../lib/utils/json-pointer.js";
 import { NestingTooDeep, TooManyValues } from "../../../lib/utils/parsing.js";
 import { FakeApi, METRICS, PROCESSES, PROMETHEUS_TEXT, SCHEMA } from "./fake-api.js";
 
@@ -93,6 +94,11 @@ describe("reading /v1/config", () => {
     });
   });
 
+  it("says what PATCH takes in Accept-Patch", async () => {
+    const res = await request(app).get("/v1/config/cache");
+    expect(res.headers["accept-patch"]).toBe("application/json-patch+json, application/merge-patch+json");
+  });
+
   it("answers HEAD with the ETag and no body", async () => {
     const res = await request(app).head("/v1/config/workers");
     expect([res.status, res.headers.etag, res.text]).toEqual([200, quoted(api.etag), undefined]);
@@ -158,13 +164,17 @@ describe("changing /v1/config", () => {
     expect(api.callsTo("changeConfig")[0]?.slice(0, 3)).toEqual(["put", "", { workers: 1 }]);
   });
 
-  it("PATCH passes 'patch' and a YAML body parsed", async () => {
+  it("PATCH with an object passes 'merge-patch' and a YAML body parsed", async () => {
     const res = await request(app)
       .patch("/v1/config/cache")
       .set("Content-Type", "application/yaml")
       .send("size-max: 200M\n");
     expect([res.status, res.body]).toEqual([200, { "size-max": "200M" }]);
-    expect(api.callsTo("changeConfig")[0]?.slice(0, 3)).toEqual(["patch", "/cache", { "size-max": "200M" }]);
+    expect(api.callsTo("changeConfig")[0]?.slice(0, 3)).toEqual([
+      "merge-patch",
+      "/cache",
+      { "size-max": "200M" },
+    ]);
   });
 
   it("reads a body without Content-Type as YAML or JSON", async () => {
@@ -173,9 +183,10 @@ describe("changing /v1/config", () => {
     expect(api.callsTo("changeConfig")[0]?.[2]).toBe(4);
   });
 
-  it("DELETE answers 204 with the new ETag and no body", async () => {
+  it("DELETE answers 200 (as upstream: its kresctl wants exactly 200) with the new ETag and an empty body", async () => {
     const res = await request(app).delete("/v1/config/cache");
-    expect([res.status, res.headers.etag, res.text]).toEqual([204, quoted(api.etag), ""]);
+    expect([res.status, res.headers.etag, res.text]).toEqual([200, quoted(api.etag), ""]);
+    expect(res.headers["content-length"]).toBe("0");
     expect(api.callsTo("changeConfig")).toEqual([
       [
         "delete",
@@ -200,6 +211,19 @@ describe("changing /v1/config", () => {
     expect(res.body).toEqual({ error: "Failed to decode param '/%E0%A4%A'" });
     expect(api.calls).toEqual([]);
   });
+
+  it.each(["__proto__", "constructor", "prototype"])(
+    "answers 400 to a PUT that would write the key %s",
+    async (key) => {
+      const res = await request(app).put(`/v1/config/${key}`).set(json).send('{"workers": 9}');
+      expect([res.status, res.body]).toEqual([
+        400,
+        { error: `/${key}: '${key}' is reserved and cannot be written` },
+      ]);
+      expect(Object.keys(api.document)).not.toContain(key);
+      expect(api.document.workers).toBe(2);
+    },
+  );
 
   it("answers 405 with Allow to DELETE of the whole config", async () => {
     const res = await request(app).delete("/v1/config");
@@ -308,6 +332,160 @@ describe("changing /v1/config", () => {
   });
 });
 
+describe("PATCH: a JSON Patch (RFC 6902) or a merge patch (RFC 7396)", () => {
+  const patchJson = { "content-type": "application/json-patch+json" };
+
+  /** The config and its ETag, to see that a refused patch changed neither. */
+  const state = () => ({ document: structuredClone(api.document), etag: api.etag });
+
+  it("takes a JSON array as a JSON Patch relative to the path, and answers 200 with the new value and ETag", async () => {
+    const before = api.etag;
+    const res = await request(app)
+      .patch("/v1/config/cache")
+      .set(json)
+      .send(
+        '[{"op": "test", "path": "/size-max", "value": "100M"}, {"op": "replace", "path": "/size-max", "value": "1G"}]',
+      );
+    expect([res.status, res.body]).toEqual([200, { "size-max": "1G" }]);
+    expect(res.headers.etag).toBe(quoted(api.etag));
+    expect(res.headers.etag).not.toBe(quoted(before));
+    expect(api.callsTo("changeConfig")[0]?.slice(0, 3)).toEqual([
+      "json-patch",
+      "/cache",
+      [
+        { op: "test", path: "/size-max", value: "100M" },
+        { op: "replace", path: "/size-max", value: "1G" },
+      ],
+    ]);
+  });
+
+  it("takes upstream's form: PATCH /v1/config with paths from the config's root", async () => {
+    const res = await request(app)
+      .patch("/v1/config")
+      .set(json)
+      .send(
+        '[{"op": "add", "path": "/local-data/addresses", "value": {"a.test.": "192.0.2.1"}}, {"op": "remove", "path": "/cache"}]',
+      );
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ workers: 2, "local-data": { addresses: { "a.test.": "192.0.2.1" } } });
+  });
+
+  it("takes application/json-patch+json, and a YAML list without a Content-Type, as a JSON Patch", async () => {
+    await request(app)
+      .patch("/v1/config/workers")
+      .set(patchJson)
+      .send('[{"op": "replace", "path": "", "value": 3}]')
+      .expect(200, "3");
+    await request(app)
+      .patch("/v1/config/workers")
+      .send("- op: replace\n  path: ''\n  value: 4\n")
+      .unset("Content-Type")
+      .expect(200, "4");
+    expect(api.callsTo("changeConfig").map((c) => c[0])).toEqual(["json-patch", "json-patch"]);
+  });
+
+  it("takes application/merge-patch+json as a merge patch, even an array (which replaces the value)", async () => {
+    api.document.list = [1];
+    await request(app)
+      .patch("/v1/config/list")
+      .set("Content-Type", "application/merge-patch+json")
+      .send('[{"op": "remove", "path": ""}]')
+      .expect(200, [{ op: "remove", path: "" }]);
+    expect(api.callsTo("changeConfig")[0]?.[0]).toBe("merge-patch");
+  });
+
+  it("answers 200 with the ETag and an empty body when the patch removed what the path names", async () => {
+    const res = await request(app).patch("/v1/config/cache").set(json).send('[{"op": "remove", "path": ""}]');
+    expect([res.status, res.text, res.headers.etag]).toEqual([200, "", quoted(api.etag)]);
+    expect(api.document).not.toHaveProperty("cache");
+  });
+
+  it("answers a failed test with 409 naming the operation and its path; nothing changes", async () => {
+    const before = state();
+    const res = await request(app)
+      .patch("/v1/config")
+      .set(json)
+      .send(
+        '[{"op": "replace", "path": "/workers", "value": 4}, {"op": "test", "path": "/workers", "value": 2}]',
+      );
+    expect(res.status).toBe(409);
+    expect(res.body).toEqual({
+      error: "JSON Patch operation 1 (test /workers) failed: /workers is 4, not 2",
+      operation: 1,
+      op: "test",
+      path: "/workers",
+    });
+    expect(state()).toEqual(before);
+  });
+
+  it("answers an operation that cannot apply with 409 and the pointer's reason; nothing changes", async () => {
+    const before = state();
+    const res = await request(app)
+      .patch("/v1/config")
+      .set(json)
+      .send('[{"op": "replace", "path": "/workers", "value": 4}, {"op": "remove", "path": "/nope"}]');
+    expect(res.status).toBe(409);
+    expect(res.body).toEqual({
+      error: "JSON Patch operation 1 (remove /nope) failed: /nope: no value at 'nope'",
+      operation: 1,
+      op: "remove",
+      path: "/nope",
+    });
+    expect(state()).toEqual(before);
+  });
+
+  it.each([
+    [
+      "an unknown op",
+      '[{"op": "merge", "path": "/workers"}]',
+      "JSON Patch operation 0: 'op' must be one of add, remove, replace, move, copy, test, not \"merge\"",
+    ],
+    [
+      "an op without its value",
+      '[{"op": "test", "path": "/workers", "value": 2}, {"op": "add", "path": "/workers"}]',
+      "JSON Patch operation 1 (add /workers): 'value' is missing",
+    ],
+    [
+      "a path that is no pointer",
+      '[{"op": "remove", "path": "workers"}]',
+      "JSON Patch operation 0 (remove): 'path' \"workers\" is not a JSON pointer (it must be empty or start with '/')",
+    ],
+    [
+      "a reserved key",
+      '[{"op": "add", "path": "/__proto__", "value": {"workers": 9}}]',
+      "JSON Patch operation 0 (add /__proto__): /__proto__: '__proto__' is reserved and cannot be written",
+    ],
+  ])(
+    "answers a malformed patch (%s) with 400 naming the operation; nothing changes",
+    async (_name, patch, error) => {
+      const before = state();
+      const res = await request(app).patch("/v1/config").set(json).send(patch);
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ error, operation: expect.any(Number) });
+      expect(error).toContain(`operation ${res.body.operation}`);
+      expect(state()).toEqual(before);
+    },
+  );
+
+  it("answers application/json-patch+json that is no array with 400", async () => {
+    const res = await request(app).patch("/v1/config").set(patchJson).send('{"workers": 3}');
+    expect([res.status, res.body]).toEqual([
+      400,
+      { error: "a JSON Patch must be an array of operations (RFC 6902)" },
+    ]);
+    expect(api.document.workers).toBe(2);
+  });
+
+  it("answers a JSON Patch whose If-Match is stale with 412, before any operation runs", async () => {
+    const res = await request(app)
+      .patch("/v1/config")
+      .set(json)
+      .set("If-Match", '"stale"')
+      .send('[{"op": "test", "path": "/workers", "value": 99}]');
+    expect(res.status).toBe(412);
+  });
+});
+
 describe("actions", () => {
   it.each([
     ["/reload", "reload", false],
@@ -351,6 +529,12 @@ describe("actions", () => {
       .send("exact-name: true\n")
       .expect(200);
     expect(api.callsTo("clearCache")).toEqual([[{ name: "example.com." }], [{ "exact-name": true }]]);
+  });
+
+  it("POST /cache/clear passes null members on as sent (the service takes them as absent)", async () => {
+    const body = { "exact-name": false, name: null, "rr-type": null, "chunk-size": 100 };
+    await request(app).post("/cache/clear").set(json).send(JSON.stringify(body)).expect(200, { count: 7 });
+    expect(api.callsTo("clearCache")).toEqual([[body]]);
   });
 
   it("POST /cache/clear answers 400 to a malformed body and 415 to an unsupported type", async () => {
@@ -531,6 +715,40 @@ describe("errors from the API", () => {
       new JsonPointerError("/a", "no value at 'a'"),
       404,
       { error: "no such configuration path: /a: no value at 'a'" },
+    ],
+    [
+      "ReservedKeyError",
+      new ReservedKeyError("/__proto__", "__proto__"),
+      400,
+      { error: "/__proto__: '__proto__' is reserved and cannot be written" },
+    ],
+    [
+      "InvalidJsonPatch",
+      new InvalidJsonPatch("JSON Patch operation 2: bad", 2),
+      400,
+      { error: "JSON Patch operation 2: bad", operation: 2 },
+    ],
+    [
+      "JsonPatchConflict",
+      new JsonPatchConflict(1, "remove", "/a", "/a: no value at 'a'"),
+      409,
+      {
+        error: "JSON Patch operation 1 (remove /a) failed: /a: no value at 'a'",
+        operation: 1,
+        op: "remove",
+        path: "/a",
+      },
+    ],
+    [
+      "JsonPatchTestFailed",
+      new JsonPatchTestFailed(0, "test", "", "the value is 1, not 2"),
+      409,
+      {
+        error: 'JSON Patch operation 0 (test "") failed: the value is 1, not 2',
+        operation: 0,
+        op: "test",
+        path: "",
+      },
     ],
   ];
 

@@ -17,7 +17,8 @@ import { GaveUp, StartupError } from "../../../lib/manager/startup.js";
 import { BodyParseError, UnsupportedMediaType } from "../../../lib/utils/body.js";
 import { INTERNAL_ERROR_MESSAGE, KresError, UtilsError } from "../../../lib/utils/errors.js";
 import { PreconditionFailed } from "../../../lib/utils/etag.js";
-import { JsonPointerError } from "../../../lib/utils/json-pointer.js";
+import { InvalidJsonPatch, JsonPatchConflict, JsonPatchTestFailed } from "../../../lib/utils/json-patch.js";
+import { JsonPointerError, ReservedKeyError } from "../../../lib/utils/json-pointer.js";
 import { NestingTooDeep, TooManyValues } from "../../../lib/utils/parsing.js";
 
 type Base = abstract new (...args: never[]) => KresError;
@@ -25,6 +26,10 @@ type Base = abstract new (...args: never[]) => KresError;
 // [error, its layer's base, the HTTP status, whether a client reads its message]
 const tree: [KresError, Base, number, boolean][] = [
   [new JsonPointerError("/a", "no value"), UtilsError, 404, true],
+  [new ReservedKeyError("/__proto__", "__proto__"), UtilsError, 400, true],
+  [new InvalidJsonPatch("bad", 0), UtilsError, 400, true],
+  [new JsonPatchConflict(0, "remove", "/a", "no value"), UtilsError, 409, true],
+  [new JsonPatchTestFailed(0, "test", "/a", "1, not 2"), UtilsError, 409, true],
   [new BodyParseError("bad", 1, 1), UtilsError, 400, true],
   [new UnsupportedMediaType("text/html"), UtilsError, 415, true],
   [new PreconditionFailed("stale"), UtilsError, 412, true],
