@@ -147,10 +147,16 @@ describe("changing the config", () => {
     for (const [name, pid] of after) expect([name, pid]).not.toEqual([name, before.get(name)]);
   });
 
-  it("DELETE removes an answer", async () => {
-    const res = await api("DELETE", "/v1/config/local-data/addresses/two.test.");
-    expect(res.status).toBe(204);
-    expect(res.headers.etag).toBeDefined();
+  it("DELETE removes an answer, and answers 200 with the new ETag and an empty body (as upstream)", async () => {
+    const before = (await api("GET", "/v1/config")).headers.etag;
+    // As upstream's kresctl sends it: a JSON content type and no body.
+    const res = await api("DELETE", "/v1/config/local-data/addresses/two.test.", {
+      headers: { "content-type": "application/json" },
+    });
+    expect([res.status, res.text]).toEqual([200, ""]);
+    expect(res.headers.etag).toMatch(/^"[0-9a-f]+"$/);
+    expect(res.headers.etag).not.toBe(before);
+    expect((await api("GET", "/v1/config")).headers.etag).toBe(res.headers.etag);
     expect(await addressOf("two.test.")).toEqual([]);
     expect(await addressOf("one.test.")).toEqual(["192.0.2.1"]);
   });
@@ -162,6 +168,52 @@ describe("changing the config", () => {
     });
     expect(res.status).toBe(200);
     expect(await addressOf("three.test.")).toEqual(["192.0.2.3"]);
+  });
+
+  it("applies an upstream-style JSON Patch (PATCH /v1/config, paths from the root): every worker restarted with it", async () => {
+    const before = await workerPids();
+    const etag = (await api("GET", "/v1/config")).headers.etag;
+    const res = await api("PATCH", "/v1/config", {
+      body: [
+        { op: "test", path: "/workers", value: 3 },
+        { op: "add", path: "/local-data/addresses/four.test.", value: "192.0.2.4" },
+        { op: "copy", from: "/local-data/addresses/one.test.", path: "/local-data/addresses/copy.test." },
+        { op: "remove", path: "/local-data/addresses/three.test." },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect((res.json as { "local-data": unknown })["local-data"]).toEqual({
+      addresses: { "one.test.": "192.0.2.1", "four.test.": "192.0.2.4", "copy.test.": "192.0.2.1" },
+    });
+    expect(res.headers.etag).not.toBe(etag);
+    expect((await api("GET", "/v1/config/local-data/addresses/four.test.")).json).toBe("192.0.2.4");
+    expect(await addressOf("four.test.")).toEqual(["192.0.2.4"]);
+    expect(await addressOf("copy.test.")).toEqual(["192.0.2.1"]);
+    expect(await addressOf("three.test.")).toEqual([]);
+    const after = await workerPids();
+    expect(after.size).toBe(3);
+    for (const [name, pid] of after) expect([name, pid]).not.toEqual([name, before.get(name)]);
+  });
+
+  it("applies a JSON Patch relative to the path, sent as application/json-patch+json", async () => {
+    const res = await api("PATCH", "/v1/config/local-data/addresses", {
+      body: JSON.stringify([{ op: "move", from: "/four.test.", path: "/five.test." }]),
+      headers: { "content-type": "application/json-patch+json" },
+    });
+    expect([res.status, res.json]).toEqual([
+      200,
+      { "one.test.": "192.0.2.1", "copy.test.": "192.0.2.1", "five.test.": "192.0.2.4" },
+    ]);
+    expect(await addressOf("five.test.")).toEqual(["192.0.2.4"]);
+    expect(await addressOf("four.test.")).toEqual([]);
+  });
+
+  it("answers a JSON Patch that changes nothing (a passing test) with 200 and the same ETag, workers untouched", async () => {
+    const pids = await workerPids();
+    const etag = (await api("GET", "/v1/config")).headers.etag;
+    const res = await api("PATCH", "/v1/config/workers", { body: [{ op: "test", path: "", value: 3 }] });
+    expect([res.status, res.json, res.headers.etag]).toEqual([200, 3, etag]);
+    expect(await workerPids()).toEqual(pids);
   });
 });
 
@@ -226,6 +278,61 @@ describe("refusing a change moves nothing", () => {
       tcp.close();
       udp.close();
     }
+  });
+
+  it.each([
+    [
+      "a failed test: 409 naming the operation",
+      [
+        { op: "replace", path: "/workers", value: 1 },
+        { op: "test", path: "/local-data/addresses/one.test.", value: "192.0.2.99" },
+      ],
+      409,
+      {
+        error:
+          'JSON Patch operation 1 (test /local-data/addresses/one.test.) failed: /local-data/addresses/one.test. is "192.0.2.1", not "192.0.2.99"',
+        operation: 1,
+        op: "test",
+        path: "/local-data/addresses/one.test.",
+      },
+    ],
+    [
+      "an operation on a value that is not there: 409",
+      [
+        { op: "replace", path: "/workers", value: 1 },
+        { op: "remove", path: "/local-data/addresses/nowhere.test." },
+      ],
+      409,
+      expect.objectContaining({ operation: 1, op: "remove", path: "/local-data/addresses/nowhere.test." }),
+    ],
+    [
+      "an unknown op: 400 naming its index",
+      [
+        { op: "replace", path: "/workers", value: 1 },
+        { op: "frobnicate", path: "/workers" },
+      ],
+      400,
+      {
+        error:
+          "JSON Patch operation 1: 'op' must be one of add, remove, replace, move, copy, test, not \"frobnicate\"",
+        operation: 1,
+      },
+    ],
+    [
+      "a prototype name: 400",
+      [{ op: "add", path: "/__proto__", value: { workers: 1 } }],
+      400,
+      expect.objectContaining({ operation: 0, error: expect.stringContaining("'__proto__' is reserved") }),
+    ],
+    [
+      "a result that is no valid config: 422 with the pointer",
+      [{ op: "replace", path: "/workers", value: "many" }],
+      422,
+      expect.objectContaining({ problems: [expect.objectContaining({ pointer: "/workers" })] }),
+    ],
+  ])("refuses a JSON Patch with %s; nothing moves", async (_name, patch, status, body) => {
+    const res = await unchangedAfter(() => api("PATCH", "/v1/config", { body: patch }));
+    expect([res.status, res.json]).toEqual([status, body]);
   });
 
   it("answers a stale If-Match with 412", async () => {

@@ -187,6 +187,26 @@ describe("POST /cache/clear", () => {
     expect(await fetched("mail.example.test", "A")).toBe(true);
   });
 
+  it("takes upstream kresctl's body without a name (every member sent, the unset ones null): the whole cache", async () => {
+    await cache(["www.example.test", "A"]);
+    const res = await clear({ "exact-name": false, name: null, "rr-type": null, "chunk-size": 100 });
+    expect([res.status, res.json]).toEqual([200, { count: expect.any(Number) }]);
+    expect(await cacheCount()).toBe(0);
+  });
+
+  it("takes upstream kresctl's body with a name and rr-type null: that subtree", async () => {
+    await cache(["a.sub.example.test", "A"], ["www.example.test", "A"]);
+    const res = await clear({
+      "exact-name": false,
+      name: "sub.example.test.",
+      "rr-type": null,
+      "chunk-size": 100,
+    });
+    expect(res.status).toBe(200);
+    expect(await fetched("a.sub.example.test", "A")).toBe(true);
+    expect(await fetched("www.example.test", "A")).toBe(false);
+  });
+
   it("takes YAML as the config routes do", async () => {
     const res = await clear("name: nothing.example.test\nexact-name: true\n", {
       "content-type": "application/yaml",
