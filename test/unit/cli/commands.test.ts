@@ -31,7 +31,8 @@ const routes: Routes = {
       problems: [{ pointer: "/max-workers", message: "cannot be changed at run time" }],
     },
   },
-  "DELETE /v1/config/local-data/addresses/x.example": { status: 204 },
+  // As the manager (and upstream) answers a delete: 200, an empty body.
+  "DELETE /v1/config/local-data/addresses/x.example": { status: 200 },
   "POST /reload": { json: { changed: false, etag: "e1" } },
   "POST /reload/force": { json: { changed: true, etag: "e2" } },
   "POST /stop": { json: { msg: "stopping the resolver" } },
