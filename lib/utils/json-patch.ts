@@ -12,7 +12,14 @@ import {
   ReservedKeyError,
   writeIn,
 } from "./json-pointer.js";
-import { isPlainObject } from "./parsing.js";
+import {
+  checkNesting,
+  isPlainObject,
+  MAX_NESTING,
+  MAX_VALUES,
+  NestingTooDeep,
+  TooManyValues,
+} from "./parsing.js";
 
 export type JsonPatchOperation =
   | { op: "add" | "replace" | "test"; path: string; value: unknown }
@@ -142,8 +149,26 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 
 /** A value for a message: JSON, cut short. */
 function brief(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = "(a value too deep to show)"; // moves can nest the document deeper than the stack allows
+  }
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/**
+ * Takes the values of one copied value from what the patch may still copy (`budget.left`), walking
+ * no deeper than MAX_NESTING: `copy` is the one operation that makes a document larger than the
+ * patch, so a few dozen operations that each copy the last copy would otherwise double the
+ * document each time. Throws TooManyValues or NestingTooDeep.
+ */
+function chargeCopy(value: unknown, budget: { left: number }, depth = 0): void {
+  if (--budget.left < 0) throw new TooManyValues();
+  if (typeof value !== "object" || value === null) return;
+  if (depth >= MAX_NESTING) throw new NestingTooDeep();
+  for (const child of Object.values(value)) chargeCopy(child, budget, depth + 1);
 }
 
 /** Whether pointer a is a proper prefix of pointer b, token by token ("/a" of "/a/b", not of "/ab"). */
@@ -157,13 +182,17 @@ function isProperPrefix(a: string, b: string): boolean {
  * /cache itself. The operations run in order on one copy; the first that fails throws and the
  * input is left untouched (all or nothing, RFC 6902 §5). The result shares nothing with the inputs.
  *
- * Throws InvalidJsonPatch (malformed patch, a reserved key written), JsonPatchConflict (an operation
- * that cannot apply) or JsonPatchTestFailed.
+ * What the patch may make is bounded as what a request body may hold: the values copied in all
+ * at most MAX_VALUES, the result nested no deeper than MAX_NESTING.
+ *
+ * Throws InvalidJsonPatch (malformed patch, a reserved key written, a result too large or too
+ * deep), JsonPatchConflict (an operation that cannot apply) or JsonPatchTestFailed.
  */
 export function applyJsonPatch(doc: unknown, patch: unknown, base = ""): unknown {
   parsePointer(base);
   const ops = parseJsonPatch(patch);
   let root = structuredClone(doc);
+  const copyBudget = { left: MAX_VALUES };
   // The root itself has no parent to write into: add/replace at "" swap the whole document.
   const put = (at: string, value: unknown, how: "replace" | "insert") => {
     if (at === "") root = value;
@@ -186,7 +215,12 @@ export function applyJsonPatch(doc: unknown, patch: unknown, base = ""): unknown
         case "move": {
           const from = base + o.from;
           if (isProperPrefix(from, path))
-            throw new JsonPatchConflict(index, o.op, o.path, `cannot move ${from} into itself`);
+            throw new JsonPatchConflict(
+              index,
+              o.op,
+              o.path,
+              `cannot move ${from === "" ? "the whole document" : from} into itself`,
+            );
           if (from === path) {
             getAt(root, from); // a move onto itself changes nothing, but what it moves must exist
             break;
@@ -194,9 +228,12 @@ export function applyJsonPatch(doc: unknown, patch: unknown, base = ""): unknown
           put(path, removeIn(root, from), "insert");
           break;
         }
-        case "copy":
-          put(path, structuredClone(getAt(root, base + o.from)), "insert");
+        case "copy": {
+          const value = getAt(root, base + o.from);
+          chargeCopy(value, copyBudget);
+          put(path, structuredClone(value), "insert");
           break;
+        }
         case "test": {
           const actual = getAt(root, path);
           if (!jsonEqual(actual, o.value))
@@ -213,8 +250,26 @@ export function applyJsonPatch(doc: unknown, patch: unknown, base = ""): unknown
       if (e instanceof ReservedKeyError)
         throw new InvalidJsonPatch(`${describeOp(index, o.op, o.path)}: ${e.message}`, index);
       if (e instanceof JsonPointerError) throw new JsonPatchConflict(index, o.op, o.path, e.message);
+      if (e instanceof TooManyValues)
+        throw new InvalidJsonPatch(
+          `${describeOp(index, o.op, o.path)}: the patch copies more than ${MAX_VALUES} values in all`,
+          index,
+        );
+      if (e instanceof NestingTooDeep)
+        throw new InvalidJsonPatch(`${describeOp(index, o.op, o.path)}: copies a value ${e.message}`, index);
       throw e;
     }
   });
+  try {
+    checkNesting(root);
+  } catch (e) {
+    if (e instanceof NestingTooDeep)
+      throw new InvalidJsonPatch(
+        `the patched document would be nested deeper than ${MAX_NESTING} levels of lists and objects`,
+      );
+    if (e instanceof TooManyValues)
+      throw new InvalidJsonPatch(`the patched document would hold more than ${MAX_VALUES} values`);
+    throw e;
+  }
   return root;
 }

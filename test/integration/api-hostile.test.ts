@@ -361,6 +361,47 @@ describe("hostile pointers, verbs and headers", () => {
       ["PATCH", "/v1/config", { body: '{"__proto__": {"nsid": "smuggled"}}', headers: json }],
       ["DELETE", "/v1/config/__proto__", {}],
       ["DELETE", "/v1/config/workers/__proto__", {}],
+      // JSON Patches: prototype names, amplification by copy, nesting by moves, half-applied changes.
+      ["PATCH", "/v1/config", { body: [{ op: "add", path: "/__proto__", value: { nsid: "smuggled" } }] }],
+      ["PATCH", "/v1/config/__proto__", { body: [{ op: "add", path: "", value: { nsid: "smuggled" } }] }],
+      [
+        "PATCH",
+        "/v1/config",
+        { body: [{ op: "add", path: "/constructor", value: { prototype: { nsid: "smuggled" } } }] },
+      ],
+      [
+        "PATCH",
+        "/v1/config",
+        { body: Array.from({ length: 40 }, (_, i) => ({ op: "copy", from: "", path: `/c${i}` })) },
+      ],
+      [
+        "PATCH",
+        "/v1/config",
+        {
+          body: Array.from({ length: 2000 }, () => [
+            { op: "add", path: "/t", value: {} },
+            { op: "move", from: "/cache", path: "/t/cache" },
+            { op: "move", from: "/t", path: "/cache" },
+          ]).flat(),
+        },
+      ],
+      ["PATCH", "/v1/config", { body: [{ op: "move", from: "", path: "/x" }] }],
+      [
+        "PATCH",
+        "/v1/config",
+        {
+          body: [
+            { op: "add", path: "/nsid", value: "smuggled" },
+            { op: "test", path: "/workers", value: "not this" },
+          ],
+        },
+      ],
+      [
+        "PATCH",
+        "/v1/config",
+        { body: '[{"op": "add", "path": "/nsid", "value": "smuggled"}, {"op": 1}]', headers: json },
+      ],
+      ["PATCH", "/v1/config", { body: "{}", headers: { "content-type": "application/json-patch+json" } }],
       // Pointers that are not pointers.
       ["PUT", "/v1/config/%ZZ", { body: 1 }],
       ["PUT", "/v1/config/%00", { body: 1 }],

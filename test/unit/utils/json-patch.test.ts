@@ -172,7 +172,9 @@ describe("each operation", () => {
     expect(() => applyJsonPatch(doc, [{ op: "move", from: "/a", path: "/a/c" }])).toThrow(
       "JSON Patch operation 0 (move /a/c) failed: cannot move /a into itself",
     );
-    expect(() => applyJsonPatch(doc, [{ op: "move", from: "", path: "/x" }])).toThrow(JsonPatchConflict);
+    expect(() => applyJsonPatch(doc, [{ op: "move", from: "", path: "/x" }])).toThrow(
+      "JSON Patch operation 0 (move /x) failed: cannot move the whole document into itself",
+    );
     // A prefix by characters only is no prefix: /a moves next to /ab fine.
     expect(applyJsonPatch({ a: 1 }, [{ op: "move", from: "/a", path: "/ab" }])).toEqual({ ab: 1 });
     expect(() => applyJsonPatch(doc, [{ op: "move", from: "/nope", path: "/x" }])).toThrow(JsonPatchConflict);
@@ -442,5 +444,62 @@ describe("prototype names are never written", () => {
     expect(Object.keys(out.v!)).toEqual(["__proto__"]);
     expect(Object.getPrototypeOf(out.v)).not.toHaveProperty("polluted");
     expect((out.v as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe("a small patch cannot make a huge or deep document", () => {
+  it("refuses copies that would double the document again and again (400, naming the operation)", () => {
+    const patch = [{ op: "add", path: "/a", value: Array.from({ length: 100 }, (_, i) => i) }];
+    for (let i = 0; i < 40; i++) patch.push({ op: "copy", from: "", path: `/b${i}` } as never);
+    const started = Date.now();
+    const e = failure({}, patch) as InvalidJsonPatch;
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect([e.constructor, e.status]).toEqual([InvalidJsonPatch, 400]);
+    expect(e.message).toMatch(
+      /^JSON Patch operation \d+ \(copy \/b\d+\): the patch copies more than 1000000 values in all$/,
+    );
+  });
+
+  it("refuses moves that nest the document deeper than any config (400), without overflowing the stack", () => {
+    // Each round nests /r one level deeper in a fresh object: constant-size operations, unbounded depth.
+    const patch: unknown[] = [];
+    for (let i = 0; i < 20_000; i++)
+      patch.push(
+        { op: "add", path: "/t", value: {} },
+        { op: "move", from: "/r", path: "/t/r" },
+        { op: "move", from: "/t", path: "/r" },
+      );
+    const e = failure({ r: {} }, patch) as InvalidJsonPatch;
+    expect([e.constructor, e.status, e.message]).toEqual([
+      InvalidJsonPatch,
+      400,
+      "the patched document would be nested deeper than 64 levels of lists and objects",
+    ]);
+  });
+
+  it("refuses to copy a value nested deeper than any config", () => {
+    const patch: unknown[] = [];
+    for (let i = 0; i < 100; i++)
+      patch.push(
+        { op: "add", path: "/t", value: {} },
+        { op: "move", from: "/r", path: "/t/r" },
+        { op: "move", from: "/t", path: "/r" },
+      );
+    patch.push({ op: "copy", from: "/r", path: "/c" });
+    expect(failure({ r: {} }, patch).message).toBe(
+      "JSON Patch operation 300 (copy /c): copies a value nested deeper than 64 levels of lists and objects",
+    );
+  });
+
+  it("still shows a failed test against a value too deep to print", () => {
+    const patch: unknown[] = [];
+    for (let i = 0; i < 20_000; i++)
+      patch.push(
+        { op: "add", path: "/t", value: {} },
+        { op: "move", from: "/r", path: "/t/r" },
+        { op: "move", from: "/t", path: "/r" },
+      );
+    patch.push({ op: "test", path: "/r", value: 1 });
+    expect(failure({ r: {} }, patch)).toBeInstanceOf(JsonPatchTestFailed);
   });
 });
