@@ -1,4 +1,4 @@
-import type { KresConfig } from "../datamodel/config.js";
+import { WORKERS_MAX, type KresConfig } from "../datamodel/config.js";
 import type { ListenSocket } from "../datamodel/sections/network/sockets.js";
 import { ControllerError } from "./errors.js";
 
@@ -16,7 +16,7 @@ export interface SubprocessStatus {
   /** Controller-level name, e.g. 'kresd:kresd0', 'cache-gc', 'manager'. */
   name: string;
   kind: SubprocessKind;
-  /** Worker slot for kresd (0…max-workers, the last one being the canary). */
+  /** Worker slot for kresd: 0…workers-1, or CANARY_SLOT. */
   id?: number;
   state: SubprocessState;
   /** PID while the process exists, else undefined. */
@@ -124,5 +124,13 @@ export interface SubprocessController {
 }
 
 export const kresdName = (id: number): string => `kresd:kresd${id}`;
+
+/**
+ * kresd slots: one per possible worker (upstream's ceiling, also the most a config can ask for)
+ * plus a spare one for the canary, so the canary's name does not depend on the config and the
+ * worker count can change at run time.
+ */
+export const CANARY_SLOT = WORKERS_MAX;
+export const KRESD_SLOTS = WORKERS_MAX + 1;
 export const CACHE_GC = "cache-gc";
 export const MANAGER = "manager";

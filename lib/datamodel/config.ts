@@ -15,10 +15,11 @@ import { networkSchema } from "./sections/network/schema.js";
 import { optionsSchema } from "./sections/options/schema.js";
 import { rateLimitingSchema } from "./sections/rate-limiting/schema.js";
 import { viewTags, viewsSchema } from "./sections/views/schema.js";
-import { freeText, intPositive, writableDir } from "./types/index.js";
+import { freeTextOrInteger, intPositive, writableDir } from "./types/index.js";
 import { NSID_MAX_BYTES, UNSUPPORTED } from "./kresd56.js";
+import { removedKey } from "./old-spellings.js";
 
-/** Upstream's hard ceiling on workers, and the default of max-workers. */
+/** Upstream's hard ceiling on workers (besides 10 per CPU). */
 export const WORKERS_MAX = 256;
 export const DEFAULT_RUNDIR = "/run/knot-resolver";
 
@@ -38,25 +39,27 @@ const workersSchema = z
 export const kresConfigSchema = z
   .strictObject({
     version: z.literal(1, { error: "only version 1 of the configuration schema is supported" }).default(1),
-    nsid: freeText
+    // Upstream takes null for "not set", and a number as its digits.
+    nsid: freeTextOrInteger
       // It travels as an EDNS option inside one DNS message (at most 65535 bytes): kresd 5.6
       // silently sends no answer or no NSID at all past that.
       .refine((s) => Buffer.byteLength(s, "utf8") <= NSID_MAX_BYTES, {
         error: `${UNSUPPORTED}: an NSID longer than ${NSID_MAX_BYTES} bytes does not fit in a DNS message with the answer`,
       })
-      .optional()
+      .nullish()
+      .transform((n) => n ?? undefined)
       .meta({ description: "Name Server Identifier (RFC 5001) sent to clients that ask." }),
-    hostname: freeText
-      .optional()
+    hostname: freeTextOrInteger
+      .nullish()
       .transform((h) => h ?? validationContext().hostname)
       .meta({ description: "Internal resolver hostname; the machine's hostname by default." }),
     rundir: writableDir
       .prefault(DEFAULT_RUNDIR)
       .meta({ description: "Directory where the resolver creates its files; its working directory." }),
     workers: workersSchema,
-    "max-workers": intPositive
-      .default(WORKERS_MAX)
-      .meta({ description: "Maximum number of workers; cannot be changed at run time." }),
+    // Knot Resolver 6.x: workers can change at run time up to 10 per CPU (at most WORKERS_MAX).
+    "max-workers": removedKey("'workers' alone sets the number of workers"),
+    webmgmt: removedKey("the management API is configured in 'management'"),
     management: managementSchema,
     options: optionsSchema,
     network: networkSchema,
@@ -76,13 +79,6 @@ export const kresConfigSchema = z
   .superRefine((cfg, ctx) => {
     checkTags(cfg, ctx);
     const cpus = validationContext().cpuCount;
-    if (cfg.workers > cfg["max-workers"]) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["workers"],
-        message: `${cfg.workers} workers is more than max-workers (${cfg["max-workers"]})`,
-      });
-    }
     if (cfg.workers > Math.min(WORKERS_MAX, cpus * 10)) {
       ctx.addIssue({
         code: "custom",

@@ -4,6 +4,7 @@ import { renderWorkerLua } from "../datamodel/worker-lua.js";
 import { listenSockets, type ListenSocket } from "../datamodel/sections/network/sockets.js";
 import {
   CACHE_GC,
+  CANARY_SLOT,
   kresdName,
   SubprocessError,
   type CommandOptions,
@@ -64,7 +65,7 @@ const CANARY_OUTPUT_LINES = 12;
 /**
  * Keeps the running processes equal to what a config asks for: `workers` kresd processes in slots
  * 0…workers-1 running that config's Lua, and cache-gc when enabled. Changes go through a canary in
- * slot max-workers and a rolling restart. Knows nothing of HTTP.
+ * slot CANARY_SLOT and a rolling restart. Knows nothing of HTTP.
  */
 export class KresManager {
   private timer: NodeJS.Timeout | undefined;
@@ -167,9 +168,9 @@ export class KresManager {
     // that stops leaves the packets queued on them to the others instead of dropping them.
     const lua = workerLua(cfg);
     const sockets = listenSockets(cfg);
-    const canaryId = cfg["max-workers"];
-    // At start-up supervisord's own config may be older than the manager (e.g. a different
-    // max-workers after a restart): it goes first, before any worker is counted on. At run time
+    const canaryId = CANARY_SLOT;
+    // At start-up supervisord's own config may be older than the manager (e.g. written by an
+    // older version): it goes first, before any worker is counted on. At run time
     // it waits until the canary has accepted the change, so a refused change leaves it alone.
     if (initial) await this.configure(cfg);
     const processes = await this.controller.list();

@@ -18,11 +18,6 @@ const FIXED: { pointer: string; get: (c: KresConfig) => unknown; why: string }[]
     why: "the API would move away under the client that changes it",
   },
   {
-    pointer: "/max-workers",
-    get: (c) => c["max-workers"],
-    why: "it sizes supervisord's kresd slots, which cannot be resized without stopping every worker",
-  },
-  {
     pointer: "/logging/target",
     get: (c) => c.logging.target,
     why: "supervisord forwards the workers' output to the target it was started with",

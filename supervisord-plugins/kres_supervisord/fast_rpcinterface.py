@@ -6,7 +6,18 @@ Configuration::
     supervisor.rpcinterface_factory = kres_supervisord.fast_rpcinterface:make_main_rpcinterface
 
 which adds ``fast.startProcess(name, wait=True)`` next to the stock
-``supervisor.*`` namespace. With ``sd_notify``, a notify program is RUNNING
+``supervisor.*`` namespace.
+
+The stock namespace itself can come from here too::
+
+    [rpcinterface:supervisor]
+    supervisor.rpcinterface_factory = kres_supervisord.fast_rpcinterface:make_supervisor_rpcinterface
+    hide_unstarted = kresd
+
+which is the stock one except that ``getAllProcessInfo`` (``supervisorctl
+status``) leaves out the processes of the named groups (comma-separated) that
+were never started: a group of hundreds of spare slots lists only the slots in
+use. Every process is still reachable by name. With ``sd_notify``, a notify program is RUNNING
 as soon as it sent ``READY=1``, so the call returns then, not after
 ``startsecs``.
 
@@ -25,6 +36,7 @@ deferred callback runs and sees the new state. As a side effect, the stock
 """
 
 from supervisor.http import NOT_DONE_YET
+from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
 from supervisor.options import BadCommand, NoPermission, NotExecutable, NotFound, split_namespec
 from supervisor.states import RUNNING_STATES, ProcessStates, SupervisorStates
 from supervisor.xmlrpc import Faults, RPCError
@@ -130,3 +142,28 @@ def make_main_rpcinterface(supervisord, **_config):
     _state.supervisord = supervisord
     subscribe_once(ProcessStateEvent, wake_deferred_responses)
     return FastRPCInterface(supervisord)
+
+
+class ListedRPCInterface(SupervisorNamespaceRPCInterface):
+    """The stock ``supervisor`` namespace; never-started processes of some groups are not listed."""
+
+    def __init__(self, supervisord, hidden_groups):
+        SupervisorNamespaceRPCInterface.__init__(self, supervisord)
+        self.hidden_groups = hidden_groups
+
+    def getAllProcessInfo(self):  # noqa: N802 (XML-RPC naming)
+        """Get info about all processes, but never-started ones of the hidden groups
+
+        @return array result  An array of process status results
+        """
+        def unstarted(info):
+            return info["state"] == ProcessStates.STOPPED and not info["start"]
+
+        every = SupervisorNamespaceRPCInterface.getAllProcessInfo(self)
+        return [i for i in every if not (i["group"] in self.hidden_groups and unstarted(i))]
+
+
+def make_supervisor_rpcinterface(supervisord, **config):
+    """rpcinterface factory: the stock ``supervisor`` namespace, listing less (``hide_unstarted``)."""
+    hidden = frozenset(g.strip() for g in config.get("hide_unstarted", "").split(",") if g.strip())
+    return ListedRPCInterface(supervisord, hidden)

@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { cacheGcArgs, cacheGcEnabled, KRES_CACHE_GC } from "../cache-gc.js";
 import type { KresConfig } from "../../datamodel/config.js";
+import { KRESD_SLOTS } from "../interface.js";
 import { projectRoot } from "../../utils/paths.js";
 import { UnrepresentableSetting } from "../errors.js";
 
@@ -115,7 +116,11 @@ const SUPERVISORD_LOGLEVEL: Record<string, string> = {
   debug: "debug",
 };
 
-/** supervisord.conf for a config: the manager, max-workers + 1 kresd slots, cache-gc. */
+/**
+ * supervisord.conf for a config: the manager, KRESD_SLOTS kresd slots (whatever the config: the
+ * group never changes, so no worker restarts for it), cache-gc. `supervisorctl status` lists the
+ * slots that were ever started only.
+ */
 export function renderSupervisordConf(cfg: KresConfig, manager: ManagerCommand): string {
   const files = rundirFiles(cfg.rundir);
   const level = SUPERVISORD_LOGLEVEL[cfg.logging.level] ?? "info";
@@ -139,7 +144,8 @@ chmod = 0600
 serverurl = unix://${ini(files.sock)}
 
 [rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+supervisor.rpcinterface_factory = kres_supervisord.fast_rpcinterface:make_supervisor_rpcinterface
+hide_unstarted = kresd
 
 [rpcinterface:patch_logger]
 supervisor.rpcinterface_factory = kres_supervisord.patch_logger:inject
@@ -173,7 +179,7 @@ stdout_logfile = NONE
 stderr_logfile = NONE`,
     `[program:kresd]
 process_name = %(program_name)s%(process_num)d
-numprocs = ${cfg["max-workers"] + 1}
+numprocs = ${KRESD_SLOTS}
 command = ${command([KRESD, "-c", files.workerLua(PROCESS_NUM), "-n", cfg.rundir]).replace(String(PROCESS_NUM), "%(process_num)d")}
 environment = ${environment({ ...notify, SYSTEMD_INSTANCE: String(PROCESS_NUM), KRES_LISTEN_SPEC: files.workerListen(PROCESS_NUM) }).replaceAll(String(PROCESS_NUM), "%(process_num)d")}
 directory = ${ini(cfg.rundir)}

@@ -9,9 +9,11 @@ function intRange(min: number, max?: number) {
 export const intNonNegative = intRange(0);
 export const intPositive = intRange(1);
 export const int0_512 = intRange(0, 512);
+export const int1_4096 = intRange(1, 4096);
 export const int0_65535 = intRange(0, 65535);
 export const percent = intRange(0, 100);
 export const portNumber = intRange(1, 65535);
 export const floatNonNegative = z
   .number({ error: "expected a number" })
   .min(0, { error: "must not be negative" });
+export const float0_65535 = floatNonNegative.max(65535, { error: "must be at most 65535" });

@@ -9,22 +9,50 @@ export const freeText = z
   .string({ error: "expected a string" })
   .refine((s) => !s.includes("\0"), { error: "must not contain a NUL character" });
 
+/**
+ * Upstream's EscapedStr where a YAML number is as good as text (nsid, hostname): a string, or an
+ * integer taken as its decimal digits; not a boolean nor a fraction.
+ */
+export const freeTextOrInteger = z
+  .union([freeText, z.number().int()], { error: "expected a string" })
+  .transform((v) => String(v));
+
 /** Same as freeText, at least 32 bytes long (secrets). */
 export const freeText32B = freeText.refine((s) => Buffer.byteLength(s, "utf8") >= 32, {
   error: "must be at least 32 bytes long",
 });
 
-// Labels of letters, digits and inner hyphens, at most 63 chars each, 253 in total,
-// optionally ending with a dot; or the root zone '.'.
-const DOMAIN_RE = /(?=^.{0,253}\.?$)(^(?!\.)((?!-)\.?[a-zA-Z0-9-]{0,62}[a-zA-Z0-9])+\.?$)|^\.$/;
+/** Upstream's octet limits: 253 for a name (without its trailing dot), 63 for a label. */
+const NAME_MAX = 253;
+const LABEL_MAX = 63;
+
+/**
+ * Upstream's rule on the ASCII (punycode) form: the root '.', or labels of 1 to 63 characters
+ * (any but the dot; '_' included, as in '_8443._https.example.com.') that neither start nor end
+ * with '-', at most 253 in all, optionally ending with a dot. Checked label by label: a
+ * backtracking regular expression takes exponential time on some inputs.
+ */
+function isDomainAscii(ascii: string): boolean {
+  if (ascii === ".") return true;
+  const name = ascii.endsWith(".") ? ascii.slice(0, -1) : ascii;
+  if (name.length === 0 || name.length > NAME_MAX) return false;
+  return name
+    .split(".")
+    .every((l) => l.length >= 1 && l.length <= LABEL_MAX && !l.startsWith("-") && !l.endsWith("-"));
+}
+
+/**
+ * The same rule as a JSON Schema pattern, for documentation (validation uses isDomainAscii); each
+ * label is bounded and labels cannot contain the dot that separates them, so it does not backtrack.
+ */
+const DOMAIN_PATTERN =
+  "^(\\.|(?=[^\\n]{1,253}\\.?$)([^.-]|[^.-][^.]{0,61}[^.-])(\\.([^.-]|[^.-][^.]{0,61}[^.-]))*\\.?)$";
 
 /** IDNA (punycode) form of a domain name; undefined when it has none. */
 export function punycode(name: string): string | undefined {
   if (name === ".") return ".";
   const ascii = domainToASCII(name);
-  if (ascii === "" || !DOMAIN_RE.test(ascii)) return undefined;
-  if (ascii.split(".").some((label) => label.length > 63)) return undefined;
-  return ascii;
+  return ascii !== "" && isDomainAscii(ascii) ? ascii : undefined;
 }
 
 /** Fully or partially qualified domain name, unicode allowed (kept as written). */
@@ -33,7 +61,7 @@ export const domainName = z
   .refine((s) => punycode(s) !== undefined, {
     error: (iss) => `'${String(iss.input)}' is not a valid domain name`,
   })
-  .meta({ description: "domain name", pattern: DOMAIN_RE.source });
+  .meta({ description: "domain name", pattern: DOMAIN_PATTERN });
 
 /** The name in absolute form (trailing dot), punycode: what kresd's todname() wants. */
 export function absoluteName(name: string): string {

@@ -31,7 +31,7 @@ export interface CollectOptions<S> {
 
 /**
  * The workers whose statistics count: running kresd in slots 0…workers-1, ordered by slot. The
- * canary (slot max-workers) and stopped slots are left out.
+ * canary (slot CANARY_SLOT) and stopped slots are left out.
  */
 export function metricsWorkers(processes: readonly SubprocessStatus[], workers: number): MetricsWorker[] {
   return processes

@@ -15,20 +15,36 @@ describe("top-level settings", () => {
       hostname: "box",
       rundir,
       workers: 1,
-      "max-workers": WORKERS_MAX,
     });
     expect(cfg.nsid).toBeUndefined();
+    expect(cfg).not.toHaveProperty("max-workers");
   });
 
   it("resolves workers: auto to the usable CPUs", () => {
     expect(validateConfig({ rundir, workers: "auto" }, { cpuCount: 3 }).workers).toBe(3);
   });
 
-  it("refuses more workers than max-workers or 10 per CPU", () => {
-    expect(problems({ rundir, workers: 5, "max-workers": 4 }, { cpuCount: 8 })).toEqual([
-      { pointer: "/workers", message: "5 workers is more than max-workers (4)" },
-    ]);
+  it("refuses more workers than 10 per CPU or WORKERS_MAX in all, as upstream", () => {
+    expect(validateConfig({ rundir, workers: 20 }, { cpuCount: 2 }).workers).toBe(20);
     expect(problems({ rundir, workers: 21 }, { cpuCount: 2 })[0]?.message).toContain("at most 10 per CPU");
+    expect(problems({ rundir, workers: WORKERS_MAX + 1 }, { cpuCount: 64 })).toEqual([
+      { pointer: "/workers", message: expect.stringContaining(`${WORKERS_MAX} in all`) },
+    ]);
+  });
+
+  it("refuses the Knot Resolver 6.0 keys max-workers and webmgmt, pointing to kresctl migrate", () => {
+    expect(problems({ rundir, workers: 2, "max-workers": 4 })).toEqual([
+      {
+        pointer: "/max-workers",
+        message: expect.stringMatching(/^removed in Knot Resolver 6\.x \('workers' alone .*kresctl migrate/),
+      },
+    ]);
+    expect(problems({ rundir, webmgmt: { interface: "127.0.0.1@8453" } })).toEqual([
+      {
+        pointer: "/webmgmt",
+        message: expect.stringMatching(/^removed in Knot Resolver 6\.x .*kresctl migrate/),
+      },
+    ]);
   });
 
   it("refuses bad workers values with one clear message", () => {
@@ -55,6 +71,15 @@ describe("top-level settings", () => {
     expect([cfg.nsid, cfg.hostname]).toEqual(['res-1 "x"', "h"]);
   });
 
+  it("takes what upstream takes for nsid and hostname: an integer as its digits, null as not set", () => {
+    const cfg = validateConfig({ rundir, nsid: 12345, hostname: 7 });
+    expect([cfg.nsid, cfg.hostname]).toEqual(["12345", "7"]);
+    const unset = validateConfig({ rundir, nsid: null, hostname: null }, { hostname: "box" });
+    expect([unset.nsid, unset.hostname]).toEqual([undefined, "box"]);
+    expect(problems({ rundir, nsid: true })).toEqual([{ pointer: "/nsid", message: "expected a string" }]);
+    expect(problems({ rundir, nsid: 1.5 })).toEqual([{ pointer: "/nsid", message: "expected a string" }]);
+  });
+
   it("accepts only schema version 1", () => {
     expect(problems({ rundir, version: 2 })[0]?.pointer).toBe("/version");
   });
@@ -66,7 +91,7 @@ describe("top-level settings", () => {
   });
 
   it("reports every problem at once, each with its JSON pointer", () => {
-    const found = problems({ rundir, workers: -1, nsid: 5, bogus: true, "max-workers": "x" });
+    const found = problems({ rundir, workers: -1, nsid: false, bogus: true, "max-workers": "x" });
     expect(found.map((p) => p.pointer).sort()).toEqual(["/bogus", "/max-workers", "/nsid", "/workers"]);
     expect(found.find((p) => p.pointer === "/bogus")?.message).toBe("unknown key");
   });
@@ -107,17 +132,45 @@ describe("validated configs", () => {
 describe("JSON Schema export", () => {
   const schema = configJsonSchema() as { properties: Record<string, { default?: unknown }>; $schema: string };
 
-  it("is generated from the zod schema: every top-level key is described", () => {
-    expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(kresConfigSchema.shape).sort());
+  it("is generated from the zod schema: every top-level key is described, old spellings are not", () => {
+    const old = ["max-workers", "webmgmt"];
+    const current = Object.keys(kresConfigSchema.shape).filter((k) => !old.includes(k));
+    expect(Object.keys(schema.properties).sort()).toEqual(current.sort());
     expect(schema.$schema).toContain("json-schema.org");
   });
 
   it("carries upstream defaults", () => {
-    expect(schema.properties["max-workers"]?.default).toBe(WORKERS_MAX);
+    expect(schema.properties.version?.default).toBe(1);
     expect(schema.properties.workers?.default).toBe(1);
+  });
+
+  it("has upstream v6.4.2's property paths for the top level, management, options, network, views, local-data, forward and fallback", () => {
+    const fixture = path.join(import.meta.dirname, "../../fixtures/upstream/v6.4.2-config-properties.txt");
+    const sections = ["management", "options", "network", "views", "local-data", "forward", "fallback"];
+    const mine = (p: string) => p.split("/").length === 2 || sections.includes(p.split("/")[1] as string);
+    const upstream = fs
+      .readFileSync(fixture, "utf8")
+      .split("\n")
+      .filter((l) => l.startsWith("/"));
+    expect(propertyPaths(schema).filter(mine).sort()).toEqual(upstream.filter(mine).sort());
   });
 
   it("is plain JSON", () => {
     expect(JSON.parse(JSON.stringify(schema))).toEqual(schema);
   });
 });
+
+/** The property paths of a JSON Schema, '*' for an array item or a map value (as the fixture). */
+function propertyPaths(node: unknown, at = ""): string[] {
+  if (!node || typeof node !== "object") return [];
+  const n = node as Record<string, unknown>;
+  const out: string[] = [];
+  for (const [key, child] of Object.entries((n.properties as Record<string, unknown>) ?? {})) {
+    out.push(`${at}/${key}`, ...propertyPaths(child, `${at}/${key}`));
+  }
+  for (const branch of [...((n.anyOf as unknown[]) ?? []), ...((n.oneOf as unknown[]) ?? [])]) {
+    out.push(...propertyPaths(branch, at));
+  }
+  for (const inner of [n.items, n.additionalProperties]) out.push(...propertyPaths(inner, `${at}/*`));
+  return [...new Set(out)];
+}

@@ -73,12 +73,18 @@ describe("local-data schema", () => {
     );
   });
 
-  it("accepts root fallback addresses and files", () => {
-    const cfg = valid({
-      "root-fallback-addresses": { "a.root-servers.net.": ["198.41.0.4", "2001:503:ba3e::2:30"] },
-      "root-fallback-addresses-files": [hosts],
-    });
-    expect(cfg["local-data"]["root-fallback-addresses"]?.["a.root-servers.net."]).toHaveLength(2);
+  it("refuses root-fallback-addresses and -files, removed in Knot Resolver 6.x, pointing to kresctl migrate", () => {
+    expect(
+      problems({
+        "root-fallback-addresses": { "a.root-servers.net.": ["198.41.0.4", "2001:503:ba3e::2:30"] },
+        "root-fallback-addresses-files": [hosts],
+      }),
+    ).toEqual(
+      ["root-fallback-addresses", "root-fallback-addresses-files"].map((key) => ({
+        pointer: `/local-data/${key}`,
+        message: expect.stringMatching(/^removed in Knot Resolver 6\.x; 'kresctl migrate'/),
+      })),
+    );
   });
 
   it("fills RPZ defaults and checks its keys", () => {
@@ -234,21 +240,6 @@ describe("local-data rendering for kresd 5.6", () => {
     ]);
   });
 
-  it("replaces root hints through the hints module", () => {
-    const cfg = valid({
-      "root-fallback-addresses": {
-        "a.root-servers.net": ["198.41.0.4"],
-        "b.root-servers.net.": "170.247.170.2",
-      },
-      "root-fallback-addresses-files": [hosts],
-    });
-    expect(renderLocalData(cfg).split("\n")).toEqual([
-      'modules.load("hints > iterate")',
-      'hints.root({["a.root-servers.net."] = {"198.41.0.4"}, ["b.root-servers.net."] = {"170.247.170.2"}})',
-      `hints.root_file("${hosts}")`,
-    ]);
-  });
-
   it("never lets a config value out of its Lua string literal", () => {
     for (const s of hostileStrings(50)) {
       if (s.includes("\0")) continue;
@@ -262,8 +253,9 @@ describe("local-data rendering for kresd 5.6", () => {
 
   it("documents the keys in the JSON schema", () => {
     const schema = JSON.stringify(configJsonSchema());
-    for (const key of ["addresses-files", "root-fallback-addresses", "watchdog", "subtree"]) {
+    for (const key of ["addresses-files", "watchdog", "subtree"]) {
       expect(schema).toContain(key);
     }
+    expect(schema).not.toContain("root-fallback");
   });
 });

@@ -34,8 +34,9 @@ describe("defaults", () => {
       "tcp-pipeline": 100,
       "edns-tcp-keepalive": true,
       "edns-buffer-size": { upstream: "1232B", downstream: "1232B" },
-      tls: { "files-watchdog": "auto", "auto-discovery": false, padding: true },
-      "proxy-protocol": false,
+      tls: { watchdog: "auto", padding: true },
+      "proxy-protocol": { enable: false },
+      quic: { "max-conns": 1024, "max-streams": 1024, "require-retry": false },
       listen: [
         { interface: ["127.0.0.1"], port: 53, kind: "dns", freebind: false },
         { interface: ["::1"], port: 53, kind: "dns", freebind: true },
@@ -206,6 +207,14 @@ describe("listen", () => {
       { listen: [{ interface: "::1", kind: "doq" }] },
       "/network/listen/0/kind",
       "not supported by kresd 5.6: it has no DNS-over-QUIC",
+    );
+  });
+
+  it("refuses DoH without TLS ('doh2-insecure', port 80 by default) for kresd 5.6", () => {
+    expectRefused(
+      { listen: [{ interface: "::1", kind: "doh2-insecure" }] },
+      "/network/listen/0/kind",
+      "not supported by kresd 5.6: its DNS-over-HTTPS ('doh2') always uses TLS",
     );
   });
 
@@ -444,20 +453,18 @@ describe("address-renumbering", () => {
 });
 
 describe("tls", () => {
-  it("renders certificate, session ticket secret, padding and DoT auto-discovery", () => {
+  it("renders certificate, session ticket secret and padding", () => {
     const out = lua({
       tls: {
         "cert-file": certFile,
         "key-file": keyFile,
         "sticket-secret": "0123456789abcdef0123456789abcdef",
         padding: 64,
-        "auto-discovery": true,
       },
     });
     expect(out).toContain(`net.tls("${certFile}", "${keyFile}")`);
     expect(out).toContain('net.tls_sticket_secret("0123456789abcdef0123456789abcdef")');
     expect(out).toContain("net.tls_padding(64)");
-    expect(out).toContain("modules.load('experimental_dot_auth')");
   });
 
   it("renders a ticket secret file and padding off", () => {
@@ -524,25 +531,23 @@ describe("tls", () => {
     expectRefused({ tls: { padding: "yes" } }, "/network/tls/padding", "expected true, false or an integer");
   });
 
-  it("files-watchdog defaults to 'auto' and takes booleans; renders nothing (the manager watches files)", () => {
-    expect(network({ tls: {} }).tls["files-watchdog"]).toBe("auto");
-    expect(network({ tls: { "files-watchdog": false } }).tls["files-watchdog"]).toBe(false);
-    expect(lua({ tls: { "files-watchdog": true } })).not.toMatch(/watchdog/);
-    expectRefused(
-      { tls: { "files-watchdog": "sometimes" } },
-      "/network/tls/files-watchdog",
-      "'auto', true or false",
-    );
+  it("watchdog defaults to 'auto' and takes booleans; renders nothing (the manager watches files)", () => {
+    expect(network({ tls: {} }).tls.watchdog).toBe("auto");
+    expect(network({ tls: { watchdog: false } }).tls.watchdog).toBe(false);
+    expect(lua({ tls: { watchdog: true } })).not.toMatch(/watchdog/);
+    expectRefused({ tls: { watchdog: "sometimes" } }, "/network/tls/watchdog", "'auto', true or false");
   });
 
-  it("accepts the older key name 'watchdog' as files-watchdog, but not both", () => {
-    const tls = network({ tls: { watchdog: false } }).tls;
-    expect(tls["files-watchdog"]).toBe(false);
-    expect(tls).not.toHaveProperty("watchdog");
+  it("refuses the 6.0 spellings files-watchdog and auto-discovery, naming the way forward", () => {
     expectRefused(
-      { tls: { watchdog: false, "files-watchdog": true } },
-      "/network/tls/watchdog",
-      "older name of 'files-watchdog'",
+      { tls: { "files-watchdog": false } },
+      "/network/tls/files-watchdog",
+      "renamed to 'network/tls/watchdog' in Knot Resolver 6.x; 'kresctl migrate'",
+    );
+    expectRefused(
+      { tls: { "auto-discovery": true } },
+      "/network/tls/auto-discovery",
+      "removed in Knot Resolver 6.x; 'kresctl migrate'",
     );
   });
 
@@ -559,56 +564,68 @@ describe("tls", () => {
 
 describe("proxy-protocol", () => {
   it("is off by default and renders nothing", () => {
-    expect(network({})["proxy-protocol"]).toBe(false);
+    expect(network({})["proxy-protocol"]).toEqual({ enable: false });
     expect(lua({})).not.toContain("proxy_allowed");
-    expect(lua({ "proxy-protocol": false })).not.toContain("proxy_allowed");
+    expect(lua({ "proxy-protocol": { enable: false } })).not.toContain("proxy_allowed");
   });
 
-  it("an allow list turns it on (the 6.0 form)", () => {
-    const value = { allow: ["172.22.0.1", "172.18.1.0/24", "fe80::/10", "::/0", "0.0.0.0/0"] };
-    expect(network({ "proxy-protocol": value })["proxy-protocol"]).toEqual({
-      enable: true,
-      allow: value.allow,
-    });
+  it("an allow list without 'enable: true' leaves it off, as upstream 6.1+ (it was on in 6.0)", () => {
+    const value = { allow: ["172.22.0.1", "172.18.1.0/24"] };
+    expect(network({ "proxy-protocol": value })["proxy-protocol"]).toEqual({ enable: false, ...value });
+    expect(lua({ "proxy-protocol": value })).not.toContain("proxy_allowed");
+  });
+
+  it("'enable: true' turns it on for the allowed clients", () => {
+    const value = { enable: true, allow: ["172.22.0.1", "172.18.1.0/24", "fe80::/10", "::/0", "0.0.0.0/0"] };
     expect(lua({ "proxy-protocol": value })).toContain(
       'net.proxy_allowed({"172.22.0.1", "172.18.1.0/24", "fe80::/10", "::/0", "0.0.0.0/0"})',
     );
+    expect(lua({ "proxy-protocol": { enable: true, allow: [] } })).toContain("net.proxy_allowed({})");
   });
 
-  it("takes the enable/allow form of later releases", () => {
-    expect(lua({ "proxy-protocol": { enable: true, allow: ["10.0.0.0/8"] } })).toContain(
-      'net.proxy_allowed({"10.0.0.0/8"})',
-    );
-    expect(network({ "proxy-protocol": { enable: false } })["proxy-protocol"]).toEqual({
-      enable: false,
-      allow: [],
-    });
-    expect(lua({ "proxy-protocol": { enable: false, allow: ["10.0.0.0/8"] } })).not.toContain(
-      "proxy_allowed",
-    );
-  });
-
-  it("refuses turning it on with nobody allowed", () => {
+  it("refuses turning it on without an allow list (upstream cannot render it either)", () => {
     expectRefused(
       { "proxy-protocol": { enable: true } },
       "/network/proxy-protocol/allow",
-      "list at least one",
+      "list the addresses",
     );
-    expectRefused({ "proxy-protocol": { allow: [] } }, "/network/proxy-protocol/allow", "list at least one");
   });
 
-  it("refuses true, bad networks and unknown keys", () => {
+  it("refuses the 6.0 form 'false' naming the new one, and true, bad networks and unknown keys", () => {
     expectRefused(
-      { "proxy-protocol": true },
+      { "proxy-protocol": false },
       "/network/proxy-protocol",
-      "expected false or an object with 'allow'",
+      "6.0 spelling of 'proxy-protocol: {enable: false}'; 'kresctl migrate'",
     );
+    expectRefused({ "proxy-protocol": true }, "/network/proxy-protocol", "expected an object with 'enable'");
     expectRefused(
       { "proxy-protocol": { allow: ["10.0.0.0/8", "10.0.0.1/8"] } },
       "/network/proxy-protocol/allow/1",
       "host bits set",
     );
     expectRefused({ "proxy-protocol": { deny: ["::/0"] } }, "/network/proxy-protocol/deny", "unknown key");
+  });
+});
+
+describe("quic", () => {
+  it("takes upstream's defaults, written or not, and renders nothing (kresd 5.6 has no DoQ)", () => {
+    const defaults = { "max-conns": 1024, "max-streams": 1024, "require-retry": false };
+    expect(network({ quic: defaults }).quic).toEqual(defaults);
+    expect(lua({ quic: defaults })).toBe(lua({}));
+  });
+
+  it("refuses other values, naming kresd 5.6", () => {
+    expectRefused({ quic: { "max-conns": 100 } }, "/network/quic/max-conns", "not supported by kresd 5.6");
+    expectRefused(
+      { quic: { "require-retry": true } },
+      "/network/quic/require-retry",
+      "not supported by kresd 5.6",
+    );
+  });
+
+  it("checks the ranges first, as upstream", () => {
+    expectRefused({ quic: { "max-streams": 4097 } }, "/network/quic/max-streams", "at most 4096");
+    expectRefused({ quic: { "max-conns": 0 } }, "/network/quic/max-conns", "at least 1");
   });
 });
 
@@ -623,7 +640,7 @@ describe("the whole section rendered", () => {
       "edns-buffer-size": { upstream: "1K", downstream: "2K" },
       "address-renumbering": [{ source: "10.0.0.0/8", destination: "172.16.0.0" }],
       tls: { "cert-file": certFile, "key-file": keyFile, padding: 128 },
-      "proxy-protocol": { allow: ["127.0.0.1"] },
+      "proxy-protocol": { enable: true, allow: ["127.0.0.1"] },
       listen: [
         { interface: "127.0.0.1", port: 5353 },
         { interface: "127.0.0.1", kind: "dot" },

@@ -89,7 +89,11 @@ describe("strings", () => {
     rejects(t.freeText32B, ["x".repeat(31)]);
   });
 
-  it("domain names: labels, root, trailing dot, IDN", () => {
+  it("domain names: labels, root, trailing dot, IDN, as upstream", () => {
+    const label63 = "a".repeat(63);
+    // 253 octets without the trailing dot: four labels of 63 and one of 1.
+    const name253 = `${label63}.${label63}.${label63}.${"b".repeat(61)}`;
+    expect(name253).toHaveLength(253);
     accepts(t.domainName, [
       ".",
       "com",
@@ -98,21 +102,42 @@ describe("strings", () => {
       "a-b.c0",
       "xn--bcher-kva.example",
       "bücher.example",
-      `${"a".repeat(63)}.com`,
+      `${label63}.com`,
+      // service labels (SRV, SVCB) and wildcards: any character but the dot
+      "_8443._https.example.com.",
+      "a_b.com",
+      "*.example.com",
+      name253,
+      `${name253}.`,
     ]);
     rejects(t.domainName, [
       "",
       "..",
       ".com",
       "-a.com",
+      "a.-b.com",
       "a-.com",
       "a..b",
       "exa mple.com",
       `${"a".repeat(64)}.com`,
-      "a_b.com",
+      `${name253}c`,
       5,
     ]);
     expect(messageOf(t.domainName, "a..b")).toBe("'a..b' is not a valid domain name");
+    expect(messageOf(t.domainName, "-a.example")).toBe("'-a.example' is not a valid domain name");
+  });
+
+  it("domain names are checked in linear time, whatever the input", () => {
+    // Inputs that made the former regular expression backtrack exponentially.
+    const hostile = [
+      "a".repeat(24) + "!",
+      "a-".repeat(5000) + "!",
+      "a.".repeat(50_000) + "-",
+      "a".repeat(200_000),
+    ];
+    const start = performance.now();
+    for (const v of hostile) t.domainName.safeParse(v);
+    expect(performance.now() - start).toBeLessThan(200);
   });
 
   it("domain names are rendered absolute and in punycode", () => {

@@ -38,18 +38,8 @@ export const forwardServerSchema = z
         message: "'pin-sha256' cannot be configured together with 'hostname' or 'ca-file'",
       });
     }
-    if (s.transport !== "tls") {
-      for (const key of ["pin-sha256", "hostname", "ca-file"] as const) {
-        if (s[key] !== undefined) {
-          ctx.addIssue({
-            code: "custom",
-            path: [key],
-            message: `'${key}' only applies to 'transport: tls'; this server uses plain DNS`,
-          });
-        }
-      }
-      return;
-    }
+    // As upstream, the TLS settings of a plain DNS server are accepted and have no effect.
+    if (s.transport !== "tls") return;
     if (s["pin-sha256"] === undefined && s.hostname === undefined) {
       ctx.addIssue({
         code: "custom",
@@ -63,19 +53,15 @@ export const forwardServerSchema = z
   })
   .meta({ description: "A forward server: address(es), transport and TLS authentication." });
 
-/** Servers of a forward rule (or of fallback): a list of 'address[@port]', or a list of server objects. */
+/** Servers of a forward rule (or of fallback): each an 'address[@port]' string or a server object. */
 export const forwardServersSchema = z
-  .union(
-    [
-      z
-        .array(ipAddressOptionalPort, { error: "expected a list of servers" })
-        .min(1, { error: "expected at least one server" }),
-      z
-        .array(forwardServerSchema, { error: "expected a list of servers" })
-        .min(1, { error: "expected at least one server" }),
-    ],
-    { error: "expected a list of 'address[@port]' strings or a list of server objects" },
+  .array(
+    z.union([ipAddressOptionalPort, forwardServerSchema], {
+      error: "expected an 'address[@port]' string or a server object",
+    }),
+    { error: "expected a list of servers" },
   )
+  .min(1, { error: "expected at least one server" })
   .superRefine((servers, ctx) => {
     // kresd 5.6 refuses a TLS forwarding target listed twice in one set.
     const seen = new Map<string, string>();
@@ -91,7 +77,7 @@ export const forwardServersSchema = z
       } else seen.set(t.key, t.path.join("/"));
     });
   })
-  .meta({ description: "List of 'address[@port]' strings, or list of server objects (for TLS)." });
+  .meta({ description: "List of servers: 'address[@port]' strings and/or server objects (for TLS)." });
 
 export type ForwardServersConfig = z.output<typeof forwardServersSchema>;
 export type ForwardServerConfig = z.output<typeof forwardServerSchema>;
@@ -132,9 +118,9 @@ export function forwardTargets(servers: ForwardServersConfig): ForwardTarget[] {
         port,
         key: `${addr}@${port}`,
         tls,
-        hostname: one || server.hostname === undefined ? undefined : tlsHostname(server.hostname),
-        pins: one ? undefined : server["pin-sha256"],
-        caFile: one ? undefined : server["ca-file"],
+        hostname: !tls || server.hostname === undefined ? undefined : tlsHostname(server.hostname),
+        pins: tls ? server["pin-sha256"] : undefined,
+        caFile: tls ? server["ca-file"] : undefined,
         path: one ? [i] : [i, "address", j],
       });
     });

@@ -67,19 +67,6 @@ export function renderLocalData(cfg: KresConfig): string {
   const ld = cfg["local-data"];
   const out: string[] = [];
 
-  const roots = ld["root-fallback-addresses"];
-  const rootFiles = ld["root-fallback-addresses-files"] ?? [];
-  if (roots !== undefined || rootFiles.length > 0) {
-    out.push(`modules.load(${luaStr("hints > iterate")})`);
-    if (roots !== undefined) {
-      const table = Object.fromEntries(
-        Object.entries(roots).map(([name, addrs]) => [absoluteName(name), addrs]),
-      );
-      out.push(`hints.root(${luaValue(table)})`);
-    }
-    for (const file of rootFiles) out.push(`hints.root_file(${luaStr(file)})`);
-  }
-
   const ttl = ttlOf(ld.ttl, LOCAL_DATA_TTL_DEFAULT);
   const base = { ttl, nodata: ld.nodata };
   const data: string[] = [];

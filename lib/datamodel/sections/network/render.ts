@@ -4,13 +4,14 @@ import { hostPortOf, sizeBytes } from "../../types/index.js";
 import { luaBool, luaNum, luaStr, luaStrList, luaValue } from "../../../utils/lua-literal.js";
 import { HANDED_OVER } from "./sockets.js";
 
-/** kresd 5.6's name for each listen kind ('doq' never gets here: validation refuses it). */
+/** kresd 5.6's name for each listen kind ('doq' and 'doh2-insecure' never get here: validation refuses them). */
 const KRESD_KIND: Record<ListenKind, string> = {
   dns: "dns",
   xdp: "xdp",
   dot: "tls",
   "doh-legacy": "doh_legacy",
   doh2: "doh2",
+  "doh2-insecure": "doh2-insecure",
   doq: "doq",
 };
 
@@ -73,7 +74,6 @@ export function renderNetwork(cfg: KresConfig, options: NetworkRenderOptions = {
   lines.push(
     `net.tls_padding(${typeof tls.padding === "boolean" ? luaBool(tls.padding) : luaNum(tls.padding)})`,
   );
-  if (tls["auto-discovery"]) lines.push("modules.load('experimental_dot_auth')");
 
   const renumbering = net["address-renumbering"];
   if (renumbering && renumbering.length > 0) {
@@ -82,7 +82,7 @@ export function renderNetwork(cfg: KresConfig, options: NetworkRenderOptions = {
   }
 
   const proxy = net["proxy-protocol"];
-  if (proxy !== false && proxy.enable) lines.push(`net.proxy_allowed(${luaStrList(proxy.allow)})`);
+  if (proxy.enable) lines.push(`net.proxy_allowed(${luaStrList(proxy.allow ?? [])})`);
 
   // Legacy DoH is served by the http module, which must be configured before the sockets open.
   if (net.listen.some((l) => l.kind === "doh-legacy")) {

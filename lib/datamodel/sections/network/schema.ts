@@ -6,6 +6,7 @@ import {
   hostPortOf,
   int0_512,
   int0_65535,
+  int1_4096,
   interfaceOptionalPort,
   ipAddress,
   ipBytes,
@@ -20,7 +21,8 @@ import {
   sizeUnit,
   writableFilePath,
 } from "../../types/index.js";
-import { UNSUPPORTED } from "../../kresd56.js";
+import { UNSUPPORTED, unsupported } from "../../kresd56.js";
+import { removedKey, renamedKey } from "../../old-spellings.js";
 
 type Ctx = z.core.$RefinementCtx;
 
@@ -34,8 +36,11 @@ function problem(ctx: Ctx, path: PropertyKey[], message: string): void {
 // ---------------------------------------------------------------------------------------------
 // listen
 
-/** Transport protocols a listener may carry; `doq` is upstream's DNS-over-QUIC. */
-export const LISTEN_KINDS = ["dns", "xdp", "dot", "doh-legacy", "doh2", "doq"] as const;
+/**
+ * Transport protocols a listener may carry: upstream's list, with DNS-over-QUIC (`doq`) and DoH
+ * without TLS (`doh2-insecure`), which kresd 5.6 does not have.
+ */
+export const LISTEN_KINDS = ["dns", "xdp", "dot", "doh-legacy", "doh2", "doh2-insecure", "doq"] as const;
 export type ListenKind = (typeof LISTEN_KINDS)[number];
 
 /** Upstream's port for a kind when neither 'port' nor '@<port>' gives one. */
@@ -47,6 +52,8 @@ export function defaultPort(kind: ListenKind): number {
     case "doh-legacy":
     case "doh2":
       return 443;
+    case "doh2-insecure":
+      return 80;
     default:
       return 53;
   }
@@ -59,6 +66,7 @@ const OCCUPIES: Record<ListenKind, readonly string[]> = {
   dot: ["TCP"],
   "doh-legacy": ["TCP"],
   doh2: ["TCP"],
+  "doh2-insecure": ["TCP"],
   doq: ["UDP"],
 };
 
@@ -72,7 +80,8 @@ const listenObject = z
       .optional()
       .meta({ description: "Unix domain socket(s) to listen on." }),
     port: portNumber.optional().meta({
-      description: "Port to listen on; by default 53 (dns, xdp), 853 (dot, doq) or 443 (doh2, doh-legacy).",
+      description:
+        "Port to listen on; by default 53 (dns, xdp), 853 (dot, doq), 443 (doh2, doh-legacy) or 80 (doh2-insecure).",
     }),
     kind: z
       .enum(LISTEN_KINDS, { error: `expected one of ${LISTEN_KINDS.map((k) => `'${k}'`).join(", ")}` })
@@ -135,7 +144,14 @@ const listenObject = z
       }
     }
     if (l.kind === "doq") {
-      problem(ctx, ["kind"], UNSUPPORTED + ": " + "it has no DNS-over-QUIC ('doq')");
+      problem(ctx, ["kind"], unsupported("it has no DNS-over-QUIC ('doq')"));
+    }
+    if (l.kind === "doh2-insecure") {
+      problem(
+        ctx,
+        ["kind"],
+        unsupported("its DNS-over-HTTPS ('doh2') always uses TLS; it has no 'doh2-insecure'"),
+      );
     }
   }, ONCE_VALID)
   .transform((l) => ({
@@ -245,15 +261,11 @@ const watchdogValue = z.union([z.literal("auto"), z.boolean()], { error: "expect
 
 const tlsSchema = z
   .strictObject({
-    "files-watchdog": watchdogValue.optional().meta({
+    watchdog: watchdogValue.default("auto").meta({
       description:
         "Reload the certificate in all workers when cert-file or key-file changes; 'auto' (the default) when the manager can watch files.",
-      default: "auto",
     }),
-    watchdog: watchdogValue.optional().meta({
-      description: "Older name of 'files-watchdog' (some Knot Resolver 6.0 releases).",
-      deprecated: true,
-    }),
+    "files-watchdog": renamedKey("network/tls/watchdog"),
     "cert-file": readableFile.optional().meta({ description: "TLS certificate file (PEM)." }),
     "key-file": readableFile.optional().meta({ description: "TLS private key file (PEM)." }),
     "sticket-secret": freeText32B.optional().meta({
@@ -263,10 +275,7 @@ const tlsSchema = z
     "sticket-secret-file": readableFile.optional().meta({
       description: "File holding the secret for TLS session resumption via tickets (RFC 5077).",
     }),
-    "auto-discovery": z.boolean().default(false).meta({
-      description:
-        "Experimental: discover authoritative servers that support DNS-over-TLS and use it towards them.",
-    }),
+    "auto-discovery": removedKey(),
     padding: z
       .union([z.boolean(), int0_512], { error: "expected true, false or an integer from 0 to 512" })
       .default(true)
@@ -276,9 +285,6 @@ const tlsSchema = z
       }),
   })
   .superRefine((t, ctx) => {
-    if (t["files-watchdog"] !== undefined && t.watchdog !== undefined) {
-      problem(ctx, ["watchdog"], "'watchdog' is the older name of 'files-watchdog'; set only one of them");
-    }
     if (t["sticket-secret"] !== undefined && t["sticket-secret-file"] !== undefined) {
       problem(
         ctx,
@@ -301,35 +307,77 @@ const tlsSchema = z
       problem(ctx, [missing], `'${given}' is set, so '${missing}' must be too: they are configured together`);
     }
   }, ONCE_VALID)
-  .transform(({ watchdog, ...t }) => ({ ...t, "files-watchdog": t["files-watchdog"] ?? watchdog ?? "auto" }))
   .prefault({})
   .meta({ description: "TLS settings for DNS-over-TLS and DNS-over-HTTPS." });
 
-const PROXY_FORM = "expected false or an object with 'allow' (and optionally 'enable')";
-
-const proxyObject = z
+const proxySchema = z
   .strictObject(
     {
-      enable: z.boolean().optional().meta({
-        description: "Accept PROXYv2 headers (default: true when this object is given).",
-      }),
+      enable: z.boolean().default(false).meta({ description: "Accept PROXYv2 headers (off by default)." }),
       allow: z.array(ipNetwork).optional().meta({
         description: "Clients (addresses or networks) allowed to send PROXYv2 headers.",
       }),
     },
-    { error: PROXY_FORM },
+    {
+      error: (iss) =>
+        iss.input === false
+          ? "expected an object; 'proxy-protocol: false' is the Knot Resolver 6.0 spelling of 'proxy-protocol: {enable: false}'; 'kresctl migrate' rewrites a 6.0 configuration into the current shape"
+          : "expected an object with 'enable' and 'allow'",
+    },
   )
   .superRefine((p, ctx) => {
-    if ((p.enable ?? true) && (p.allow ?? []).length === 0) {
-      problem(ctx, ["allow"], "list at least one address or network allowed to send PROXYv2 headers");
+    // Upstream cannot render it either (it iterates the missing list).
+    if (p.enable && p.allow === undefined) {
+      problem(
+        ctx,
+        ["allow"],
+        "'enable' is true: list the addresses or networks allowed to send PROXYv2 headers",
+      );
     }
   }, ONCE_VALID)
-  .transform((p) => ({ enable: p.enable ?? true, allow: p.allow ?? [] }));
+  .prefault({})
+  .meta({
+    description:
+      "PROXYv2 protocol: off unless 'enable' is true (since Knot Resolver 6.1 'allow' alone does not turn it on).",
+  });
 
-const proxySchema = z
-  .union([z.literal(false, { error: PROXY_FORM }), proxyObject])
-  .default(false)
-  .meta({ description: "PROXYv2 protocol: false (off), or the clients allowed to use it." });
+/** Upstream's DNS-over-QUIC tuning; kresd 5.6 has no DoQ, so only the defaults are accepted. */
+function quicSetting<T extends z.ZodType<number | boolean>>(
+  type: T,
+  fallback: z.output<T>,
+  description: string,
+) {
+  return type
+    .refine((v) => v === fallback, {
+      error: (iss) =>
+        unsupported(
+          `it has no DNS-over-QUIC to tune (got ${String(iss.input)}, only the default ${String(fallback)} has no effect)`,
+        ),
+      ...ONCE_VALID,
+    })
+    .default(fallback as never)
+    .meta({ description });
+}
+
+const quicSchema = z
+  .strictObject({
+    "max-conns": quicSetting(int1_4096, 1024, "Maximum number of active DoQ connections one worker accepts."),
+    "max-streams": quicSetting(
+      int1_4096,
+      1024,
+      "Maximum number of concurrent streams one DoQ connection may open.",
+    ),
+    "require-retry": quicSetting(
+      z.boolean(),
+      false,
+      "Require address validation of unknown source addresses (adds one round trip).",
+    ),
+  })
+  .prefault({})
+  .meta({
+    description:
+      "DNS-over-QUIC settings. kresd 5.6 has no DoQ: only the default values are accepted (and have no effect).",
+  });
 
 /** The `network` section: listeners, transports, TLS and outgoing connections. */
 export const networkSchema = z
@@ -360,6 +408,7 @@ export const networkSchema = z
     }),
     tls: tlsSchema,
     "proxy-protocol": proxySchema,
+    quic: quicSchema,
     listen: listenList,
   })
   .prefault({})

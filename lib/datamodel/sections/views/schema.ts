@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { floatNonNegative, idPattern, ipNetwork } from "../../types/index.js";
+import { float0_65535, idPattern, ipNetwork } from "../../types/index.js";
 import { UNSUPPORTED } from "../../kresd56.js";
 
 export const VIEW_PROTOCOLS = ["udp53", "tcp53", "dot", "doh", "doq"] as const;
@@ -18,7 +18,7 @@ const viewOptionsSchema = z
     fallback: z.boolean().default(true).meta({
       description: "Let fallback on resolution failure apply to these clients when enabled globally.",
     }),
-    "price-factor": floatNonNegative.default(1.0).meta({
+    "price-factor": float0_65535.default(1.0).meta({
       description: "Multiplier of rate-limiting and defer prices for these clients; 0 exempts them.",
     }),
   })
