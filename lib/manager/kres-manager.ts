@@ -197,15 +197,16 @@ export class KresManager {
       logger.info(`${stale.has(id) ? "restarted" : "started"} ${name} (pid ${started.pid})`);
       if (started.pid) this.seenPids.set(id, started.pid);
     }
-    // Surplus workers last, the canary among them: it answered while the others restarted.
+    // Surplus workers last, then the canary: it answered while the others restarted. (The
+    // canary's slot may be missing from `kresds`: a slot never started is not listed.)
     for (const [id, p] of kresds) {
-      const canaryRan = id === canaryId && stale.size > 0;
-      if (id < cfg.workers || (!isUp(p) && !canaryRan)) continue;
-      if (id === canaryId) await this.controller.stop(p.name);
-      else await this.retire(p);
+      if (id === canaryId || id < cfg.workers || !isUp(p)) continue;
+      await this.retire(p);
       this.seenPids.delete(id);
-      if (id !== canaryId) logger.info(`stopped surplus ${p.name}`);
+      logger.info(`stopped surplus ${p.name}`);
     }
+    const leftover = kresds.get(canaryId);
+    if (stale.size > 0 || (leftover && isUp(leftover))) await this.controller.stop(kresdName(canaryId));
 
     if (!initial) await this.configure(cfg);
     const gc = (await this.controller.list()).find((p) => p.name === CACHE_GC);

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { KRESD } from "../../../lib/controller/supervisord/config-file.js";
 import { REPO_ROOT, run } from "../../../harness/repo.js";
 import { tmpDir } from "../../../harness/tmp.js";
+import { WORKERS_MAX } from "../../../lib/datamodel/config.js";
 import { testRundir } from "../../../harness/validation.js";
 
 const rundir = testRundir("krm-conf-");
@@ -54,13 +55,22 @@ describe("supervisord.conf", () => {
     expect(m?.get("autorestart")).toBe("true");
   });
 
-  it("has max-workers + 1 kresd slots, not autostarted, each with its own Lua file", () => {
-    const k = sections(conf({ "max-workers": 3 })).get("program:kresd");
-    expect(k?.get("numprocs")).toBe("4");
+  it("has a kresd slot per possible worker and one for the canary, whatever the config, not autostarted, each with its own Lua file", () => {
+    const k = sections(conf({ workers: 3 })).get("program:kresd");
+    expect(k?.get("numprocs")).toBe(String(WORKERS_MAX + 1));
+    expect(sections(conf({ workers: 1 })).get("program:kresd")).toEqual(k);
     expect(k?.get("autostart")).toBe("false");
     expect(k?.get("process_name")).toBe("%(program_name)s%(process_num)d");
     expect(k?.get("command")).toBe(`/usr/sbin/kresd -c ${rundir}/kresd%(process_num)d.lua -n ${rundir}`);
     expect(k?.get("environment")).toContain('SYSTEMD_INSTANCE="%(process_num)d"');
+  });
+
+  it("lists only kresd slots that were ever started (supervisorctl status)", () => {
+    const rpc = sections(conf()).get("rpcinterface:supervisor");
+    expect(rpc?.get("supervisor.rpcinterface_factory")).toBe(
+      "kres_supervisord.fast_rpcinterface:make_supervisor_rpcinterface",
+    );
+    expect(rpc?.get("hide_unstarted")).toBe("kresd");
   });
 
   it("has cache-gc with the garbage-collector's arguments, or none when it is disabled", () => {

@@ -9,7 +9,7 @@ const rundir = testRundir("krm-store-");
 logger.silent = true;
 
 function version(extra: Record<string, unknown> = {}): ConfigVersion {
-  const document = { rundir, "max-workers": 8, cache: { storage: rundir }, ...extra };
+  const document = { rundir, cache: { storage: rundir }, ...extra };
   return { document, config: validateConfig(document, { strict: false }) };
 }
 
@@ -125,14 +125,13 @@ describe("settings fixed while running", () => {
     expect(() => refuseFixedChanges(cfg({ workers: 1 }), cfg({ workers: 4, nsid: "n" }))).not.toThrow();
   });
 
-  it("refuses rundir, management, max-workers and logging target changes, naming each", () => {
+  it("refuses rundir, management and logging target changes, naming each", () => {
     const other = testRundir("krm-store-other-");
     try {
       refuseFixedChanges(
         cfg({}),
         version({
           rundir: other,
-          "max-workers": 9,
           management: { interface: "127.0.0.1@5000" },
           logging: { target: "syslog" },
         }).config,
@@ -143,7 +142,6 @@ describe("settings fixed while running", () => {
       expect((e as ChangeRefused).problems.map((p) => p.pointer)).toEqual([
         "/rundir",
         "/management",
-        "/max-workers",
         "/logging/target",
       ]);
       expect((e as ChangeRefused).problems[0]?.message).toMatch(/cannot change while the resolver runs/);

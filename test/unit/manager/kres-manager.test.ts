@@ -1,5 +1,6 @@
 import { jest } from "@jest/globals";
 import {
+  KRESD_SLOTS,
   SubprocessError,
   WorkerGone,
   type ProcessExit,
@@ -33,15 +34,18 @@ class FakeController implements SubprocessController {
   /** How runs ended, per name. */
   ended = new Map<string, ProcessExit[]>();
 
-  constructor(maxWorkers: number, gc = true) {
-    for (let id = 0; id <= maxWorkers; id++) {
+  /** Like supervisord with our plugin: KRESD_SLOTS kresd slots, those never started not listed. */
+  constructor(gc = true) {
+    for (let id = 0; id < KRESD_SLOTS; id++) {
       const name = `kresd:kresd${id}`;
       this.rows.set(name, { name, kind: "kresd", id, state: "stopped", startedAt: 0 });
     }
     if (gc) this.rows.set("cache-gc", { name: "cache-gc", kind: "cache-gc", state: "stopped", startedAt: 0 });
   }
   async list() {
-    return [...this.rows.values()].map((r) => ({ ...r }));
+    return [...this.rows.values()]
+      .filter((r) => r.kind !== "kresd" || r.state !== "stopped" || r.startedAt !== 0)
+      .map((r) => ({ ...r }));
   }
   async status(name: string) {
     return { ...(this.rows.get(name) as SubprocessStatus) };
@@ -71,7 +75,7 @@ class FakeController implements SubprocessController {
     // One failure per name: a retry (e.g. putting the old config back) then succeeds.
     if (this.failStart.delete(name)) throw new SubprocessError(name, "SPAWN_ERROR");
     const row = this.rows.get(name) as SubprocessStatus;
-    Object.assign(row, { state: "running", pid: this.nextPid++ });
+    Object.assign(row, { state: "running", pid: this.nextPid++, startedAt: this.nextPid });
     return { ...row };
   }
   async stop(name: string) {
@@ -96,17 +100,14 @@ class FakeController implements SubprocessController {
 }
 
 const config = (workers: number, extra: Record<string, unknown> = {}) =>
-  validateConfig(
-    { rundir, workers, "max-workers": 4, cache: { storage: rundir }, ...extra },
-    { strict: false },
-  );
+  validateConfig({ rundir, workers, cache: { storage: rundir }, ...extra }, { strict: false });
 
 const quiet = { intervalMs: 1_000_000, maxFailures: 2, windowMs: 60_000 };
 const tick = (m: KresManager) => (m as unknown as { check(): Promise<void> }).check();
 
 describe("KresManager start-up", () => {
   it("starts the configured workers and cache-gc", async () => {
-    const c = new FakeController(4);
+    const c = new FakeController();
     const m = new KresManager(c, config(2), quiet);
     await m.start();
     m.stop();
@@ -120,7 +121,7 @@ describe("KresManager start-up", () => {
   });
 
   it("adopts running workers, starts missing ones and stops surplus ones", async () => {
-    const c = new FakeController(4);
+    const c = new FakeController();
     await c.createKresd(0, renderWorkerLua(config(2), HANDED));
     await c.start("kresd:kresd0");
     await c.start("kresd:kresd3");
@@ -133,7 +134,7 @@ describe("KresManager start-up", () => {
   });
 
   it("replaces an adopted worker that runs other Lua, after a canary took the new Lua", async () => {
-    const c = new FakeController(4);
+    const c = new FakeController();
     await c.createKresd(0, "-- an older config");
     await c.start("kresd:kresd0");
     c.calls = [];
@@ -145,18 +146,18 @@ describe("KresManager start-up", () => {
     await m.start();
     m.stop();
     expect(c.calls).toEqual([
-      "stop kresd:kresd4",
-      "create 4",
-      "start kresd:kresd4",
+      "stop kresd:kresd256",
+      "create 256",
+      "start kresd:kresd256",
       "create 0",
       "stop kresd:kresd0",
       "start kresd:kresd0",
-      "stop kresd:kresd4",
+      "stop kresd:kresd256",
     ]);
   });
 
   it("stops cache-gc when the garbage collector is disabled", async () => {
-    const c = new FakeController(4);
+    const c = new FakeController();
     await c.start("cache-gc");
     c.calls = [];
     const m = new KresManager(
@@ -170,7 +171,7 @@ describe("KresManager start-up", () => {
   });
 
   it("fails when a worker cannot start", async () => {
-    const c = new FakeController(4);
+    const c = new FakeController();
     c.failStart.add("kresd:kresd1");
     await expect(new KresManager(c, config(2), quiet).start()).rejects.toThrow(SubprocessError);
   });
@@ -178,7 +179,7 @@ describe("KresManager start-up", () => {
 
 describe("KresManager watchdog", () => {
   it("counts a restarted worker (new PID) as a failure, without acting on it", async () => {
-    const c = new FakeController(4);
+    const c = new FakeController();
     const m = new KresManager(c, config(2), quiet);
     await m.start();
     m.stop();
@@ -190,7 +191,7 @@ describe("KresManager watchdog", () => {
   });
 
   it("restarts a worker supervisord gave up on", async () => {
-    const c = new FakeController(4);
+    const c = new FakeController();
     const m = new KresManager(c, config(1), quiet);
     await m.start();
     m.stop();
@@ -201,7 +202,7 @@ describe("KresManager watchdog", () => {
   });
 
   it("gives up once failures within the window exceed the limit", async () => {
-    const c = new FakeController(4);
+    const c = new FakeController();
     const m = new KresManager(c, config(1), quiet);
     await m.start();
     m.stop();
@@ -213,7 +214,7 @@ describe("KresManager watchdog", () => {
   });
 
   it("does not count a worker killed from outside (SIGKILL, SIGTERM) as a failure", async () => {
-    const c = new FakeController(4);
+    const c = new FakeController();
     const m = new KresManager(c, config(1), quiet);
     await m.start();
     m.stop();
@@ -235,7 +236,7 @@ describe("KresManager watchdog", () => {
 
   it("forgets failures older than the window", async () => {
     const now = jest.spyOn(Date, "now");
-    const c = new FakeController(4);
+    const c = new FakeController();
     const m = new KresManager(c, config(1), quiet);
     await m.start();
     m.stop();
@@ -254,7 +255,7 @@ describe("KresManager applying a new config", () => {
     config(workers, { cache: { storage: rundir, "garbage-collector": { enable: false } }, ...extra });
 
   async function running(workers: number) {
-    const c = new FakeController(4, false);
+    const c = new FakeController(false);
     const m = new KresManager(c, noGc(workers), quiet);
     await m.start();
     m.stop();
@@ -268,16 +269,16 @@ describe("KresManager applying a new config", () => {
     const next = noGc(2, { nsid: "changed" });
     await m.apply(next);
     expect(c.calls).toEqual([
-      "stop kresd:kresd4",
-      "create 4",
-      "start kresd:kresd4",
+      "stop kresd:kresd256",
+      "create 256",
+      "start kresd:kresd256",
       "create 0",
       "stop kresd:kresd0",
       "start kresd:kresd0",
       "create 1",
       "stop kresd:kresd1",
       "start kresd:kresd1",
-      "stop kresd:kresd4",
+      "stop kresd:kresd256",
     ]);
     expect([c.rows.get("kresd:kresd0")?.pid, c.rows.get("kresd:kresd1")?.pid]).not.toContain(pids[0]);
     expect(c.lua.get(0)).toBe(renderWorkerLua(next, HANDED));
@@ -297,13 +298,13 @@ describe("KresManager applying a new config", () => {
     const { c, m } = await running(1);
     await m.apply(noGc(1), { force: true });
     expect(c.calls).toEqual([
-      "stop kresd:kresd4",
-      "create 4",
-      "start kresd:kresd4",
+      "stop kresd:kresd256",
+      "create 256",
+      "start kresd:kresd256",
       "create 0",
       "stop kresd:kresd0",
       "start kresd:kresd0",
-      "stop kresd:kresd4",
+      "stop kresd:kresd256",
     ]);
   });
 
@@ -311,15 +312,15 @@ describe("KresManager applying a new config", () => {
     const { c, m } = await running(2);
     const before = new Map(c.lua);
     const pids = [...c.rows.values()].map((r) => r.pid);
-    c.failStart.add("kresd:kresd4");
-    c.output.set("kresd:kresd4", ["[system] error while loading config: kresd4.lua:3: boom", "bye"]);
+    c.failStart.add("kresd:kresd256");
+    c.output.set("kresd:kresd256", ["[system] error while loading config: kresd256.lua:3: boom", "bye"]);
     const refusal = m.apply(noGc(2, { nsid: "changed" }));
     await expect(refusal).rejects.toThrow(ChangeRefused);
     await expect(refusal).rejects.toThrow(
-      /canary kresd: \[system\] error while loading config: kresd4.lua:3: boom/,
+      /canary kresd: \[system\] error while loading config: kresd256.lua:3: boom/,
     );
-    await refusal.catch((e: ChangeRefused) => expect(e.output).toEqual(c.output.get("kresd:kresd4")));
-    expect(c.calls.filter((x) => !/ (kresd:kresd)?4$/.test(x))).toEqual([]);
+    await refusal.catch((e: ChangeRefused) => expect(e.output).toEqual(c.output.get("kresd:kresd256")));
+    expect(c.calls.filter((x) => !/ (kresd:kresd)?256$/.test(x))).toEqual([]);
     expect([...c.rows.values()].map((r) => r.pid)).toEqual(pids);
     expect(c.lua).toEqual(before);
     expect(m.currentConfig.nsid).toBeUndefined();
@@ -346,7 +347,7 @@ describe("KresManager probation after a change", () => {
     config(workers, { cache: { storage: rundir, "garbage-collector": { enable: false } }, ...extra });
 
   async function changed() {
-    const c = new FakeController(4, false);
+    const c = new FakeController(false);
     const m = new KresManager(
       c,
       noGc(1),

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import { METRIC_KEYS } from "../../../lib/datamodel/sections/monitoring/render.js";
 import * as path from "node:path";
-import type { SubprocessStatus } from "../../../lib/controller/interface.js";
+import { CANARY_SLOT, type SubprocessStatus } from "../../../lib/controller/interface.js";
 import { KresdCommands } from "../../../lib/controller/kresd/commands.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { logger } from "../../../lib/manager/logger.js";
@@ -70,7 +70,7 @@ describe("which workers count", () => {
       kresd(0, 200),
       kresd(2, undefined, "stopped"),
       kresd(3, 203, "starting"),
-      kresd(4, 204), // the canary of max-workers 4
+      kresd(CANARY_SLOT, 204),
       { name: "cache-gc", kind: "cache-gc", pid: 300, state: "running", startedAt: 1 },
       { name: "manager", kind: "manager", pid: 301, state: "running", startedAt: 1 },
     ];
