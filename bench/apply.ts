@@ -21,7 +21,6 @@ import {
 import { withResolver, type BenchResolver } from "../harness/resolver.js";
 
 const WORKER_COUNTS = [1, 2, 4, 8];
-const MAX_WORKERS = 8;
 const PUTS = 5;
 const BARE_RUNS = 10;
 /** The target: applying to n workers within n × FACTOR × a bare kresd's spawn-to-READY. */
@@ -60,7 +59,7 @@ async function benchWorkers(workers: number): Promise<Row> {
   const row: Row = { workers, times: [], leftovers: [] };
   const t0 = performance.now();
   const ran = await withResolver(
-    { workers, maxWorkers: MAX_WORKERS },
+    { workers },
     { progress, label: `${workers} worker(s): ` },
     async (resolver) => {
       row.startupMs = performance.now() - t0;

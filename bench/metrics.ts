@@ -33,7 +33,6 @@ import {
 import { withResolver, type BenchResolver } from "../harness/resolver.js";
 
 const WORKER_COUNTS = [1, 8] as const;
-const MAX_WORKERS = 8;
 const WARMUP = 20;
 const REQUESTS = 200;
 const DNS_QUERIES = 20;
@@ -84,7 +83,7 @@ async function benchWorkers(workers: number): Promise<Row> {
   const row: Row = { workers, metrics: [], index: [], leftovers: [] };
   const t0 = performance.now();
   const ran = await withResolver(
-    { workers, maxWorkers: MAX_WORKERS },
+    { workers },
     { progress, label: `${workers} worker(s): ` },
     async (resolver) => {
       progress(

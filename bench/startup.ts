@@ -32,7 +32,6 @@ import { withResolver, type BenchResolver } from "../harness/resolver.js";
 
 const WORKER_COUNTS = [1, 4];
 const RUNS = 3;
-const MAX_WORKERS = 4;
 const TIMEOUT_MS = 60_000;
 const PROBE_NAME = "startup.bench.test.";
 const LOCAL_DATA = { addresses: { [PROBE_NAME]: "192.0.2.1" } };
@@ -83,7 +82,7 @@ const leftoversError = (leftovers: number[]): string | undefined =>
 async function startOnce(workers: number, run: number): Promise<StartRun> {
   const row: StartRun = { workers, run, apiMs: NaN, dnsMs: NaN, allMs: NaN };
   const ran = await withResolver(
-    { workers, maxWorkers: MAX_WORKERS, name: "startup", config: { "local-data": LOCAL_DATA }, launch: true },
+    { workers, name: "startup", config: { "local-data": LOCAL_DATA }, launch: true },
     { progress, label: `${workers} worker(s), run ${run}: `, quiet: true },
     async (r) => {
       const t0 = r.spawnedAt;
@@ -134,7 +133,7 @@ interface Memory {
 async function memory(): Promise<Memory> {
   const m: Memory = { startRssKiB: NaN, midRssKiB: NaN, afterRssKiB: NaN, afterHwmKiB: NaN, changeMs: [] };
   const ran = await withResolver(
-    { workers: RSS_WORKERS, maxWorkers: MAX_WORKERS, name: "startup" },
+    { workers: RSS_WORKERS, name: "startup" },
     { progress, label: "memory: " },
     async (r) => {
       m.pid = await r.managerPid();

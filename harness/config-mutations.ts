@@ -209,7 +209,6 @@ export function configMutations(doc: Record<string, unknown>): Mutation[] {
   // 3. Numbers out of range, or numbers in strings that do not fit.
   const ranges: [Path, unknown[]][] = [
     [["workers"], [0, -1, 5, 1000, 1e9, 2 ** 53, 2 ** 64, -0.5, 2.5, "0", "-1", "2.5", "autoo", "0x2"]],
-    [["max-workers"], [0, -1, 1e6, 2 ** 63]],
     [
       ["cache", "size-max"],
       ["0", "-1M", "1.5.5M", "99999999999999999999999T", "10Q", "M", "1 M", -1, 2 ** 70],
@@ -379,7 +378,6 @@ export function configMutations(doc: Record<string, unknown>): Mutation[] {
   // and a few in free text (nsid, hostname), where they are taken as data.
   const refusedAt: Path[] = [
     ["workers"],
-    ["max-workers"],
     ["cache", "size-max"],
     ["cache", "ttl-max"],
     ["logging", "level"],

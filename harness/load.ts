@@ -16,7 +16,6 @@ export const LOAD_LOCAL_DATA = {
 /** A resolver of `workers` workers (no more) that answers LOAD_NAMES; `name` names its directory. */
 export const loadResolver = (workers: number, name: string): BenchResolverOptions => ({
   workers,
-  maxWorkers: workers,
   name,
   config: { "local-data": LOAD_LOCAL_DATA },
 });

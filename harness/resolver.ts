@@ -25,11 +25,10 @@ import { KNOT_RESOLVER, ensureBuilt, run } from "./repo.js";
 import { tmpDir } from "./tmp.js";
 
 /** The config both front ends start from (`lua` and `management` are added by each). */
-function defaultConfig(rundir: string, port: number, workers: number, maxWorkers: number) {
+function defaultConfig(rundir: string, port: number, workers: number) {
   return {
     rundir,
     workers,
-    "max-workers": maxWorkers,
     network: { listen: [{ interface: `127.0.0.1@${port}` }] },
     cache: { storage: path.join(rundir, "cache"), "size-max": "10M" },
     logging: { level: "info" },
@@ -182,7 +181,7 @@ export async function startResolver(opts: ResolverOptions = {}): Promise<Resolve
   };
   const config = deepMerge(
     {
-      ...defaultConfig(rundir, port, 2, 4),
+      ...defaultConfig(rundir, port, 2),
       // The harness's offline guard: the user's Lua runs last, after everything generated.
       lua: { script: OFFLINE_LUA },
     },
@@ -198,7 +197,6 @@ export async function startResolver(opts: ResolverOptions = {}): Promise<Resolve
 
 export interface BenchResolverOptions {
   workers: number;
-  maxWorkers: number;
   /** How long start-up may take until the API answers (default 60 s). */
   readyTimeoutMs?: number;
   /**
@@ -247,7 +245,7 @@ export class BenchResolver {
     const port = await freePort();
     const { lua: _ignored, ...extra } = opts.config ?? {};
     const configFile = writeConfig(dir, {
-      ...defaultConfig(rundir, port, opts.workers, opts.maxWorkers),
+      ...defaultConfig(rundir, port, opts.workers),
       management: { "unix-socket": path.join(rundir, "kres-api.sock") },
       ...extra,
       // Runs last, after everything the manager generates.

@@ -271,27 +271,6 @@ const FIELDS: Field[] = [
   },
   // local-data
   {
-    schema: "/local-data/root-fallback-addresses/*",
-    at: "/local-data/root-fallback-addresses/a.root.invalid",
-    config: (v) => ld({ "root-fallback-addresses": { "a.root.invalid": v } }),
-    lua: ip,
-    valid: "192.0.2.1",
-  },
-  {
-    schema: "/local-data/root-fallback-addresses/*/*",
-    at: "/local-data/root-fallback-addresses/a.root.invalid/0",
-    config: (v) => ld({ "root-fallback-addresses": { "a.root.invalid": [v] } }),
-    lua: ip,
-    valid: "192.0.2.1",
-  },
-  {
-    schema: "/local-data/root-fallback-addresses-files/*",
-    at: "/local-data/root-fallback-addresses-files/0",
-    config: (v) => ld({ "root-fallback-addresses-files": [v] }),
-    lua: asPath,
-    valid: "krm-ph.hints",
-  },
-  {
     schema: "/local-data/addresses/*",
     at: "/local-data/addresses/a.example",
     config: (v) => ld({ addresses: { "a.example": v } }),

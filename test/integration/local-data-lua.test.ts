@@ -300,29 +300,6 @@ describe("kresd 5.6 with a single view", () => {
     expect((await dig(allowing, ["a.example", "A"])).answer).toEqual(["a.example. 300 IN A 192.0.2.1"]);
   });
 
-  it("replaces the root hints with root-fallback-addresses and -files", async () => {
-    const rootFile = path.join(tmp, "root.hints");
-    fs.writeFileSync(rootFile, ". 3600000 NS x.root.invalid.\nx.root.invalid. 3600000 A 127.0.0.3\n");
-    for (const [ld, expected] of [
-      [
-        { "root-fallback-addresses": { "y.root.invalid": ["127.0.0.4", "::1"] } },
-        "ROOT y.root.invalid. 127.0.0.4 ::1",
-      ],
-      [{ "root-fallback-addresses-files": [rootFile] }, "ROOT x.root.invalid. 127.0.0.3"],
-    ] as const) {
-      const p = nextPort++;
-      // The configured root hints are printed before the offline guard replaces them.
-      const lua = render({ rundir: fs.mkdtempSync(path.join(tmp, "cfg-")), "local-data": ld }, p).replace(
-        OFFLINE_LUA,
-        "for name, addrs in pairs(hints.root()) do print('ROOT ' .. name .. ' ' .. table.concat(addrs, ' ')) end\n" +
-          OFFLINE_LUA,
-      );
-      const w = await startKresd(lua, p);
-      expect(w.output()).toContain(expected);
-      killAll();
-    }
-  });
-
   it("refuses to start on a broken records text, naming the place", async () => {
     const p = nextPort++;
     const lua = render(

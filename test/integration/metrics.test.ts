@@ -57,7 +57,6 @@ beforeAll(async () => {
   r = await startResolver({
     config: {
       workers: 3,
-      "max-workers": 4,
       monitoring: { metrics: "lazy" },
     },
   });

@@ -55,9 +55,10 @@ describe("start-up", () => {
     }
   });
 
-  it("offers max-workers + 1 kresd slots (the last one for the canary)", async () => {
+  it("lists only the kresd slots in use: supervisord's spare slots (canary included) never started are not shown", async () => {
     const all = await r.supervisorctl("status");
-    expect(all.match(/^kresd:kresd\d+ /gm)).toHaveLength(5);
+    expect(all.match(/^kresd:kresd\d+ /gm)).toEqual(["kresd:kresd0 ", "kresd:kresd1 "]);
+    expect(fs.readFileSync(r.supervisordConf, "utf8")).toMatch(/^numprocs = 257$/m);
   });
 
   it("answers DNS on the configured port", async () => {
