@@ -389,7 +389,7 @@ export function configMutations(doc: Record<string, unknown>): Mutation[] {
   LUA_LOOKING.forEach((s, n) => {
     const at = refusedAt[n % refusedAt.length] as Path;
     add("lua", `${toPointer(at)} = ${show(s)}`, putAt(doc, at, s));
-    // (Plain words are domain names, taken: only the ones with punctuation or control characters.)
+    // (Plain words are domain names, taken; with punctuation some still are, as upstream: as Lua data.)
     if (!/^[\p{L}\p{N}\p{So}]*$/u.test(s))
       add(
         "lua",

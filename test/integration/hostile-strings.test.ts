@@ -222,7 +222,7 @@ const FIELDS: Field[] = [
   {
     schema: "/network/proxy-protocol/allow/*",
     at: "/network/proxy-protocol/allow/0",
-    config: (v) => ({ network: { "proxy-protocol": { allow: [v] } } }),
+    config: (v) => ({ network: { "proxy-protocol": { enable: true, allow: [v] } } }),
     lua: ip,
     valid: "192.0.2.0/24",
   },
