@@ -38,14 +38,14 @@ _kresctl_options() {
 # What an option's value is: words, @files or @any; nothing for a flag.
 _kresctl_option_value() {
     case "$1|$2" in
-        'config get|--path') echo '/version /nsid /hostname /rundir /workers /max-workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
-        'config get|-p') echo '/version /nsid /hostname /rundir /workers /max-workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
-        'config set|--path') echo '/version /nsid /hostname /rundir /workers /max-workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
-        'config set|-p') echo '/version /nsid /hostname /rundir /workers /max-workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
+        'config get|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
+        'config get|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
+        'config set|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
+        'config set|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
         'config set|--file') echo '@files' ;;
         'config set|-f') echo '@files' ;;
-        'config delete|--path') echo '/version /nsid /hostname /rundir /workers /max-workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
-        'config delete|-p') echo '/version /nsid /hostname /rundir /workers /max-workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
+        'config delete|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
+        'config delete|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
         'cache clear|--rr-type') echo '@any' ;;
         'cache clear|--chunk-size') echo '@any' ;;
         'debug|--gdb') echo '@files' ;;
@@ -64,11 +64,11 @@ _kresctl_option_value() {
 # What the Nth positional argument of a command is.
 _kresctl_positional() {
     case "$1|$2" in
-        'config get|0') echo '/version /nsid /hostname /rundir /workers /max-workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
+        'config get|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
         'config get|1') echo '@files' ;;
-        'config set|0') echo '/version /nsid /hostname /rundir /workers /max-workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
+        'config set|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
         'config set|1') echo '@files' ;;
-        'config delete|0') echo '/version /nsid /hostname /rundir /workers /max-workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
+        'config delete|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
         'metrics|0') echo '@files' ;;
         'cache clear|0') echo '@any' ;;
         'pids|0') echo 'kresd gc all' ;;

@@ -17,7 +17,6 @@ import { rateLimitingSchema } from "./sections/rate-limiting/schema.js";
 import { viewTags, viewsSchema } from "./sections/views/schema.js";
 import { freeTextOrInteger, intPositive, writableDir } from "./types/index.js";
 import { NSID_MAX_BYTES, UNSUPPORTED } from "./kresd56.js";
-import { removedKey } from "./old-spellings.js";
 
 /** Upstream's hard ceiling on workers (besides 10 per CPU). */
 export const WORKERS_MAX = 256;
@@ -57,9 +56,6 @@ export const kresConfigSchema = z
       .prefault(DEFAULT_RUNDIR)
       .meta({ description: "Directory where the resolver creates its files; its working directory." }),
     workers: workersSchema,
-    // Knot Resolver 6.x: workers can change at run time up to 10 per CPU (at most WORKERS_MAX).
-    "max-workers": removedKey("'workers' alone sets the number of workers"),
-    webmgmt: removedKey("the management API is configured in 'management'"),
     management: managementSchema,
     options: optionsSchema,
     network: networkSchema,

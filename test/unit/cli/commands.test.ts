@@ -23,12 +23,12 @@ const routes: Routes = {
   "PUT /v1/config/workers": (seen) => ({ json: JSON.parse(seen.body) }),
   "PUT /v1/config/network": (seen) => ({ json: JSON.parse(seen.body) }),
   "PUT /v1/config": (seen) => ({ json: JSON.parse(seen.body) }),
-  "PUT /v1/config/max-workers": {
+  "PUT /v1/config/rundir": {
     status: 422,
     json: {
       error: "the configuration is invalid",
-      details: ["/max-workers: cannot be changed at run time"],
-      problems: [{ pointer: "/max-workers", message: "cannot be changed at run time" }],
+      details: ["/rundir: cannot be changed at run time"],
+      problems: [{ pointer: "/rundir", message: "cannot be changed at run time" }],
     },
   },
   // As the manager (and upstream) answers a delete: 200, an empty body.
@@ -156,10 +156,10 @@ describe("kresctl config set", () => {
   });
 
   it("prints the manager's refusal with its details on stderr, exit 1", async () => {
-    expect(await api("config", "set", "/max-workers", "8")).toEqual({
+    expect(await api("config", "set", "/rundir", "/tmp")).toEqual({
       code: 1,
       out: "",
-      err: "kresctl: the configuration is invalid\n  /max-workers: cannot be changed at run time\n",
+      err: "kresctl: the configuration is invalid\n  /rundir: cannot be changed at run time\n",
     });
   });
 

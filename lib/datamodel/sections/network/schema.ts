@@ -22,7 +22,7 @@ import {
   writableFilePath,
 } from "../../types/index.js";
 import { UNSUPPORTED, unsupported } from "../../kresd56.js";
-import { removedKey, renamedKey } from "../../old-spellings.js";
+import { oldValue } from "../../old-spellings.js";
 
 type Ctx = z.core.$RefinementCtx;
 
@@ -265,7 +265,6 @@ const tlsSchema = z
       description:
         "Reload the certificate in all workers when cert-file or key-file changes; 'auto' (the default) when the manager can watch files.",
     }),
-    "files-watchdog": renamedKey("network/tls/watchdog"),
     "cert-file": readableFile.optional().meta({ description: "TLS certificate file (PEM)." }),
     "key-file": readableFile.optional().meta({ description: "TLS private key file (PEM)." }),
     "sticket-secret": freeText32B.optional().meta({
@@ -275,7 +274,6 @@ const tlsSchema = z
     "sticket-secret-file": readableFile.optional().meta({
       description: "File holding the secret for TLS session resumption via tickets (RFC 5077).",
     }),
-    "auto-discovery": removedKey(),
     padding: z
       .union([z.boolean(), int0_512], { error: "expected true, false or an integer from 0 to 512" })
       .default(true)
@@ -321,7 +319,7 @@ const proxySchema = z
     {
       error: (iss) =>
         iss.input === false
-          ? "expected an object; 'proxy-protocol: false' is the Knot Resolver 6.0 spelling of 'proxy-protocol: {enable: false}'; 'kresctl migrate' rewrites a 6.0 configuration into the current shape"
+          ? `expected an object; ${oldValue("proxy-protocol: false", "proxy-protocol: {enable: false}")}`
           : "expected an object with 'enable' and 'allow'",
     },
   )
