@@ -538,6 +538,17 @@ describe("tls", () => {
     expectRefused({ tls: { watchdog: "sometimes" } }, "/network/tls/watchdog", "'auto', true or false");
   });
 
+  it("refuses watchdog: true with certificate files, as upstream does when it cannot watch them", () => {
+    expectRefused(
+      { tls: { watchdog: true, "cert-file": certFile, "key-file": keyFile } },
+      "/network/tls/watchdog",
+      "cannot watch the certificate files",
+    );
+    expect(
+      network({ tls: { watchdog: "auto", "cert-file": certFile, "key-file": keyFile } }).tls.watchdog,
+    ).toBe("auto");
+  });
+
   it("refuses the 6.0 spellings files-watchdog and auto-discovery, naming the way forward", () => {
     expectRefused(
       { tls: { "files-watchdog": false } },
