@@ -1,7 +1,6 @@
 import type { z } from "zod";
 import { KresError } from "../utils/errors.js";
 import { toPointer } from "../utils/json-pointer.js";
-import { oldSpelling } from "./old-spellings.js";
 import { printable } from "../utils/printable.js";
 
 /** One problem in a config: where (JSON pointer) and what. */
@@ -102,10 +101,7 @@ export function problemsFromIssues(issues: readonly Issue[], prefix: Path = []):
       continue;
     }
     if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) {
-        const at = [...path, key];
-        out.push({ pointer: toPointer(at), message: oldSpelling(at) ?? "unknown key" });
-      }
+      for (const key of issue.keys) out.push({ pointer: toPointer([...path, key]), message: "unknown key" });
       continue;
     }
     out.push({ pointer: toPointer(path), message: issue.message });

@@ -3,12 +3,20 @@ import * as path from "node:path";
 import { ConfigParseError, ConfigValidationError, problemsFromIssues } from "./errors.js";
 import { kresConfigSchema, type KresConfig } from "./config.js";
 import { withValidationContext, type ValidationContext } from "./context.js";
+import { OLD_TOP_LEVEL_KEYS } from "./old-spellings.js";
 import { deepMerge, parseYamlOrJson } from "../utils/parsing.js";
 
 /** Validates already-parsed data; throws ConfigValidationError listing every problem. */
 export function validateConfig(data: unknown, ctx: Partial<ValidationContext> = {}): KresConfig {
   const result = withValidationContext(ctx, () => kresConfigSchema.safeParse(data ?? {}));
-  if (!result.success) throw new ConfigValidationError(problemsFromIssues(result.error.issues));
+  if (!result.success) {
+    // An old top-level key is unknown to the root object: say what became of it.
+    const problems = problemsFromIssues(result.error.issues).map((p) => {
+      const old = p.message === "unknown key" ? OLD_TOP_LEVEL_KEYS.get(p.pointer.slice(1)) : undefined;
+      return old ? { ...p, message: old } : p;
+    });
+    throw new ConfigValidationError(problems);
+  }
   return result.data;
 }
 

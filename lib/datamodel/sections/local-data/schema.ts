@@ -10,6 +10,7 @@ import {
   timeUnit,
 } from "../../types/index.js";
 import { TTL_MAX_SECONDS } from "../../kresd56.js";
+import { removedKey } from "../../old-spellings.js";
 
 /** Knot Resolver 6's TTL of local data when none is configured (KR_RULE_TTL_DEFAULT). */
 export const LOCAL_DATA_TTL_DEFAULT = 300;
@@ -115,6 +116,8 @@ export const localDataSchema = z
       .boolean()
       .default(true)
       .meta({ description: "Answer NODATA for other types at names that have local data." }),
+    "root-fallback-addresses": removedKey(),
+    "root-fallback-addresses-files": removedKey(),
     addresses: addressMapSchema
       .optional()
       .meta({ description: "Names and their addresses; the reverse (PTR) names are answered too." }),

@@ -22,7 +22,7 @@ import {
   writableFilePath,
 } from "../../types/index.js";
 import { UNSUPPORTED, unsupported } from "../../kresd56.js";
-import { oldValue } from "../../old-spellings.js";
+import { oldValue, removedKey, renamedKey } from "../../old-spellings.js";
 
 type Ctx = z.core.$RefinementCtx;
 
@@ -265,6 +265,8 @@ const tlsSchema = z
       description:
         "Reload the certificate in all workers when cert-file or key-file changes; 'auto' (the default) when the manager can watch files, which it cannot yet (true is then refused).",
     }),
+    "files-watchdog": renamedKey("network/tls/watchdog"),
+    "auto-discovery": removedKey(),
     "cert-file": readableFile.optional().meta({ description: "TLS certificate file (PEM)." }),
     "key-file": readableFile.optional().meta({ description: "TLS private key file (PEM)." }),
     "sticket-secret": freeText32B.optional().meta({
