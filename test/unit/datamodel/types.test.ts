@@ -45,6 +45,13 @@ describe("integer ranges", () => {
     expect(messageOf(t.intPositive, 1.5)).toBe("expected an integer");
   });
 
+  it("upstream's Int1_4096 and Float0_65535", () => {
+    accepts(t.int1_4096, [1, 1024, 4096]);
+    rejects(t.int1_4096, [0, 4097, 1.5, "8"]);
+    accepts(t.float0_65535, [0, 0.5, 65535]);
+    rejects(t.float0_65535, [-0.1, 65535.5, "1"]);
+  });
+
   it("floatNonNegative takes fractions but not negatives", () => {
     accepts(t.floatNonNegative, [0, 0.5, 3]);
     rejects(t.floatNonNegative, [-0.1, "1"]);
@@ -82,6 +89,12 @@ describe("strings", () => {
     accepts(t.freeText, ["", "a b", "quote\"'", "]]--", "\\n", "\n", "ünïcødé 🎉"]);
     expect(messageOf(t.freeText, "a\0b")).toBe("must not contain a NUL character");
     rejects(t.freeText, [1, null]);
+  });
+
+  it("free text or an integer (upstream's EscapedStr): an integer is taken as its digits", () => {
+    expect(t.freeTextOrInteger.parse(12)).toBe("12");
+    expect(t.freeTextOrInteger.parse("x")).toBe("x");
+    rejects(t.freeTextOrInteger, [true, 1.5, null, "a\0b"]);
   });
 
   it("32-byte free text counts bytes", () => {
