@@ -217,11 +217,13 @@ export interface HttpLimits {
 }
 
 // Node's defaults (60 s for headers, 300 s per request, no connection cap) let a few idle or
-// trickling clients hold the manager's only API for minutes.
+// trickling clients hold the manager's only API for minutes, and a flood of connections use up
+// the descriptors the manager needs for supervisord and the workers' control sockets. The cap
+// stays well above real use (the hostile-API test opens 1050 at once, all answered).
 export const HTTP_LIMITS: HttpLimits = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
-  maxConnections: 128,
+  maxConnections: 2048,
   checkIntervalMs: 1_000,
 };
 
