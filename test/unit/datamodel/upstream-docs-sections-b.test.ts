@@ -5,10 +5,7 @@
  * accepted with the same meaning, or refused naming kresd 5.6), invalid ones refused. The docs'
  * few stale examples (keys upstream's own schema refuses) are refused here too.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import type { KresConfig } from "../../../lib/datamodel/config.js";
-import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { renderCache } from "../../../lib/datamodel/sections/cache/render.js";
 import { renderDns64 } from "../../../lib/datamodel/sections/dns64/render.js";
 import { renderDnssec } from "../../../lib/datamodel/sections/dnssec/render.js";
@@ -240,30 +237,4 @@ describe("upstream v6.4.2 docs, lua", () => {
   });
 });
 
-describe("the JSON Schema of these sections", () => {
-  it("has upstream v6.4.2's property paths for dnssec, dns64, defer, rate-limiting, monitoring, logging, cache and lua", () => {
-    const fixture = path.join(import.meta.dirname, "../../fixtures/upstream/v6.4.2-config-properties.txt");
-    const sections = ["dnssec", "dns64", "defer", "rate-limiting", "monitoring", "logging", "cache", "lua"];
-    const mine = (p: string) => sections.includes(p.split("/")[1] as string);
-    const upstream = fs
-      .readFileSync(fixture, "utf8")
-      .split("\n")
-      .filter((l) => l.startsWith("/"));
-    expect(propertyPaths(configJsonSchema()).filter(mine).sort()).toEqual(upstream.filter(mine).sort());
-  });
-});
-
-/** The property paths of a JSON Schema, '*' for an array item or a map value (as the fixture). */
-function propertyPaths(node: unknown, at = ""): string[] {
-  if (!node || typeof node !== "object") return [];
-  const n = node as Record<string, unknown>;
-  const out: string[] = [];
-  for (const [key, child] of Object.entries((n.properties as Record<string, unknown>) ?? {})) {
-    out.push(`${at}/${key}`, ...propertyPaths(child, `${at}/${key}`));
-  }
-  for (const branch of [...((n.anyOf as unknown[]) ?? []), ...((n.oneOf as unknown[]) ?? [])]) {
-    out.push(...propertyPaths(branch, at));
-  }
-  for (const inner of [n.items, n.additionalProperties]) out.push(...propertyPaths(inner, `${at}/*`));
-  return [...new Set(out)];
-}
+// The JSON Schema's property paths, these sections' included: upstream-schema.test.ts.
