@@ -126,9 +126,9 @@ export class Resolver {
   async status(): Promise<Map<string, ProcessRow>> {
     const rows = new Map<string, ProcessRow>();
     for (const line of (await this.supervisorctl("status")).split("\n")) {
-      const m = /^(\S+)\s+([A-Z]+)\s*(.*)$/.exec(line);
+      const m = /^(\S+)\s+([A-Z]+)(?:\s(.*))?$/.exec(line);
       if (!m || m[2] === "STOPPED") continue;
-      const pid = /pid (\d+)/.exec(m[3] as string);
+      const pid = /pid (\d+)/.exec(m[3] ?? "");
       rows.set(m[1] as string, { state: m[2] as string, pid: pid ? Number(pid[1]) : undefined });
     }
     return rows;

@@ -7,9 +7,15 @@ export function ipBytes(addr: string): Uint8Array | undefined {
   if (!isIPv6(addr)) return undefined;
   const out = new Uint8Array(16);
   // Embedded IPv4 (::ffff:1.2.3.4) becomes two hex groups, then '::' expands to zero groups.
-  const text = (addr.split("%")[0] as string).replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_m, a, b, c, d) =>
-    [((+a << 8) | +b).toString(16), ((+c << 8) | +d).toString(16)].join(":"),
-  );
+  let text = addr.split("%")[0] as string;
+  const lastColon = text.lastIndexOf(":");
+  if (text.includes(".", lastColon)) {
+    const [a, b, c, d] = text
+      .slice(lastColon + 1)
+      .split(".")
+      .map(Number) as [number, number, number, number];
+    text = `${text.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
   const parse = (s: string) => (s === "" ? [] : s.split(":").map((h) => parseInt(h, 16)));
   const [head, tail] = text.split("::") as [string, string | undefined];
   const left = parse(head);
