@@ -17,6 +17,7 @@ import { schemaCommand } from "./commands/schema.js";
 import { stopCommand } from "./commands/stop.js";
 import { validateCommand } from "./commands/validate.js";
 import { commandSpec, recordBuilder, type OptionSpec } from "./completion/spec.js";
+import { checkInspector } from "../utils/inspector.js";
 import { packageVersion } from "../utils/version.js";
 
 const DESCRIPTION =
@@ -150,4 +151,9 @@ function isEntryPoint(): boolean {
   return !!script && fs.realpathSync(script) === fileURLToPath(import.meta.url);
 }
 
-if (isEntryPoint()) process.exitCode = await main(hideBin(process.argv));
+if (isEntryPoint()) {
+  // KRES_NODE_INSPECT runs kresctl under the node inspector too: see utils/inspector.ts.
+  const inspector = checkInspector();
+  if (inspector.verdict !== "none") process.stderr.write(`kresctl: ${inspector.message}\n`);
+  process.exitCode = inspector.verdict === "refuse" ? 1 : await main(hideBin(process.argv));
+}

@@ -4,6 +4,7 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { ConfigParseError, ConfigValidationError, formatProblems } from "../datamodel/errors.js";
 import { loadConfigFiles } from "../datamodel/load.js";
+import { checkInspector } from "../utils/inspector.js";
 import { shellQuote } from "../utils/shell.js";
 import { packageVersion } from "../utils/version.js";
 import type { KresConfig } from "../datamodel/config.js";
@@ -30,10 +31,17 @@ export function requestExec(argv: readonly string[]): void {
  * knot-resolver [-c FILE]... : loads and validates the configuration (later files override earlier
  * ones), then starts up (see startup.ts): either hands over to supervisord (exit 0 with an exec
  * request) or, started by supervisord, runs as the manager (undefined: keeps running). Exit codes:
- * 1 invalid configuration, unreadable file, usage error or refused start (each problem on stderr,
- * no stack trace); 70 internal error.
+ * 1 invalid configuration, unreadable file, usage error, refused start or a node inspector on a
+ * non-loopback address (each problem on stderr, no stack trace); 70 internal error.
  */
 export async function main(argv: readonly string[]): Promise<number | undefined> {
+  // Said before anything else, by both runs (before and under supervisord): see utils/inspector.ts.
+  const inspector = checkInspector();
+  if (inspector.verdict === "refuse") {
+    process.stderr.write(`knot-resolver: ${inspector.message}\n`);
+    return 1;
+  }
+  if (inspector.verdict === "warn") logger.warning(inspector.message);
   let usage: { error?: Error; output: string } = { output: "" };
   const args = await yargs([...argv])
     .scriptName("knot-resolver")
