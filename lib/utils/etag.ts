@@ -44,6 +44,9 @@ export function formatEtag(tag: string): string {
 
 type ListedTag = { opaque: string } | "*";
 
+/** An unquoted tag, matched where the scan stands (sticky: no copy of the rest of the header). */
+const UNQUOTED = /[^\s,]*/y;
+
 /**
  * The entity-tags of an If-Match / If-None-Match list. Lenient: the weak prefix dropped (we compare
  * weakly), unquoted tokens taken whole, an unterminated quote running to the next comma.
@@ -67,7 +70,8 @@ function listedTags(header: string): ListedTag[] {
       i = end + 1;
     } else {
       // Some clients send tags unquoted; take the token up to the next separator.
-      const token = /^[^\s,]*/.exec(header.slice(i))![0];
+      UNQUOTED.lastIndex = i;
+      const token = UNQUOTED.exec(header)![0];
       tags.push(token === "*" ? "*" : { opaque: token });
       i += token.length;
     }

@@ -13,8 +13,11 @@ export function luaStringAnswer(answer: string | undefined): Buffer {
   if (!m) throw new Error(`not a Lua string answer: ${answer}`);
   const body = m[1] as string;
   const bytes: number[] = [];
+  // Sticky: each escape is matched where the scan stands, without copying the rest of the body.
+  const escape = /\\(\d{3})/y;
   for (let i = 0; i < body.length; i++) {
-    const esc = /^\\(\d{3})/.exec(body.slice(i));
+    escape.lastIndex = i;
+    const esc = escape.exec(body);
     if (esc) {
       bytes.push(Number(esc[1]));
       i += 3;
