@@ -50,6 +50,7 @@ describe("hostile values are refused while the manager keeps answering", () => {
       "a.".repeat(50_000) + "-",
     ];
     const before = await workers();
+    expect(before).toMatch(/^kresd:kresd0=\d+$/);
     const { answers, root } = await beside(names.map((name) => () => api("POST", "/cache/clear", { name })));
     expect(root.status).toBe(200);
     expect(root.json).toMatchObject({ msg: expect.stringContaining("running") });
