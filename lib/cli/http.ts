@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import { printable } from "../utils/printable.js";
 import { isPlainObject } from "../utils/parsing.js";
+import { readTokenFile, TokenFileError } from "../datamodel/sections/management/token.js";
 import { CliError } from "./common.js";
 import type { GlobalArgs } from "./common.js";
 import { describeTarget, resolveEndpoint, type ApiEndpoint } from "./socket.js";
@@ -86,6 +87,8 @@ export class ApiClient {
   constructor(
     readonly endpoint: ApiEndpoint,
     readonly timeoutMs = DEFAULT_TIMEOUT_MS,
+    /** The bearer token sent with every request (the TCP interface's management/token-file). */
+    private readonly token?: string,
   ) {}
 
   /**
@@ -97,6 +100,7 @@ export class ApiClient {
     const body =
       req.body === undefined ? undefined : typeof req.body === "string" ? req.body : JSON.stringify(req.body);
     const headers: Record<string, string> = {};
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     if (body !== undefined) {
       headers["content-type"] =
         req.contentType ?? (typeof req.body === "string" ? "text/plain" : "application/json");
@@ -159,7 +163,19 @@ export class ApiClient {
   }
 }
 
-/** The client for the API the global options (-s, -c) name. */
+/** The client for the API the global options (-s, -c) name, with its token on TCP. */
 export function clientFor(args: GlobalArgs, env: NodeJS.ProcessEnv): ApiClient {
-  return new ApiClient(resolveEndpoint(args, env));
+  const endpoint = resolveEndpoint(args, env);
+  return new ApiClient(endpoint, DEFAULT_TIMEOUT_MS, tokenOf(endpoint));
+}
+
+/** The token to send: only over TCP (the unix socket takes none); unusable file → CliError. */
+function tokenOf(endpoint: ApiEndpoint): string | undefined {
+  if (endpoint.target.kind !== "tcp" || endpoint.token === undefined) return undefined;
+  try {
+    return readTokenFile(endpoint.token.file);
+  } catch (e) {
+    if (e instanceof TokenFileError) throw new CliError(`${e.message} (named by ${endpoint.token.source})`);
+    throw e;
+  }
 }

@@ -16,7 +16,12 @@ export type ApiTarget = { kind: "unix"; path: string } | { kind: "tcp"; host: st
 export interface ApiEndpoint {
   target: ApiTarget;
   source: string;
+  /** The file holding the API's bearer token, and who named it (sent on TCP only). */
+  token?: { file: string; source: string };
 }
+
+/** Names the token file for any endpoint, before the config's management/token-file. */
+export const TOKEN_FILE_ENV = "KRES_MANAGER_TOKEN_FILE";
 
 /** The API as shown to the user: "unix socket PATH" or "http://HOST:PORT". */
 export function describeTarget(t: ApiTarget): string {
@@ -93,9 +98,11 @@ export function endpointFromConfig(file: string, optional: boolean): ApiEndpoint
   if (m["unix-socket"] !== undefined)
     return { target: { kind: "unix", path: m["unix-socket"] }, source: `/management/unix-socket in ${file}` };
   const hp = hostPortOf(m.interface as string);
+  const tokenFile = m["token-file"];
   return {
     target: { kind: "tcp", host: hp.addr as string, port: hp.port as number },
     source: `/management/interface in ${file}`,
+    ...(tokenFile ? { token: { file: tokenFile, source: `/management/token-file in ${file}` } } : {}),
   };
 }
 
@@ -103,9 +110,17 @@ export function endpointFromConfig(file: string, optional: boolean): ApiEndpoint
  * Which management API to talk to, as upstream's kresctl decides: -s/--socket; else the
  * `management` section of --config FILE (which must be readable); else that of the default config
  * ($KRES_MANAGER_CONFIG or /etc/knot-resolver/config.yaml) when it is readable; else the packaged
- * default socket.
+ * default socket. The API token's file: $KRES_MANAGER_TOKEN_FILE, else the config's
+ * management/token-file (when the config was read).
  */
 export function resolveEndpoint(args: GlobalArgs, env: NodeJS.ProcessEnv): ApiEndpoint {
+  const endpoint = endpointOf(args, env);
+  const tokenFile = env[TOKEN_FILE_ENV];
+  if (tokenFile) return { ...endpoint, token: { file: tokenFile, source: `$${TOKEN_FILE_ENV}` } };
+  return endpoint;
+}
+
+function endpointOf(args: GlobalArgs, env: NodeJS.ProcessEnv): ApiEndpoint {
   if (args.socket !== undefined) return { target: parseSocketArg(args.socket), source: "--socket" };
   const explicit = args.config !== undefined;
   const file = args.config ?? (env.KRES_MANAGER_CONFIG || DEFAULT_CONFIG_FILE);

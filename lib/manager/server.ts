@@ -7,6 +7,7 @@ import { hostPortOf } from "../datamodel/types/net.js";
 import { parseBody } from "../utils/body.js";
 import { INTERNAL_ERROR_MESSAGE, KresError, type ErrorBody } from "../utils/errors.js";
 import { checkPreconditions, formatEtag, type Preconditions } from "../utils/etag.js";
+import { accessChecks, type AccessPolicy } from "./access.js";
 import type { ConfigOperation, ManagerApi, ProcessFilter } from "./api.js";
 import { ManagerError } from "./errors.js";
 import { logger } from "./logger.js";
@@ -71,12 +72,14 @@ function preconditionsOf(req: Request): Preconditions {
 
 /**
  * Translates HTTP to ManagerApi calls and their errors back to HTTP. Nothing else. Express 5 hands
- * what a handler throws or rejects with to the error handler at the end.
+ * what a handler throws or rejects with to the error handler at the end. `access` says how the API
+ * is reached: its checks (access.ts) run before any body is read.
  */
-export function createApp(api: ManagerApi): express.Express {
+export function createApp(api: ManagerApi, access: AccessPolicy): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.disable("etag"); // ours is the config's, not the body's
+  app.use(accessChecks(access));
   app.use(express.text({ type: () => true, limit: BODY_LIMIT }));
 
   app.get("/", (_req, res) => {

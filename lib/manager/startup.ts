@@ -12,6 +12,8 @@ import { ConfigStore, type ConfigVersion } from "./config-store.js";
 import { ManagerError } from "./errors.js";
 import { KresManager } from "./kres-manager.js";
 import { refuseFixedChanges } from "./runtime-limits.js";
+import { readTokenFile } from "../datamodel/sections/management/token.js";
+import { accessPolicyOf, exposureWarning } from "./access.js";
 import { ApiServer, createApp } from "./server.js";
 import { ManagerService } from "./service.js";
 import { configureLogging, logger } from "./logger.js";
@@ -94,9 +96,15 @@ export async function startUp(files: readonly string[], initial: ConfigVersion):
     },
   };
   const api = new ManagerService(store, manager, files, () => controller.shutdown());
-  const server = new ApiServer(createApp(api));
+  let server: ApiServer | undefined;
   let where = "";
   try {
+    // Read once, at start: a new token takes effect when the manager restarts.
+    const tokenFile = config.management["token-file"];
+    const access = accessPolicyOf(config.management, tokenFile ? readTokenFile(tokenFile) : undefined);
+    const warning = exposureWarning(access);
+    if (warning) logger.warning(warning);
+    server = new ApiServer(createApp(api, access));
     where = await server.listen(config.management);
   } catch (e) {
     await giveUp(`cannot open the management API: ${(e as Error).message}`);
@@ -104,7 +112,7 @@ export async function startUp(files: readonly string[], initial: ConfigVersion):
 
   await controller.notifyReady(process.pid);
   logger.notice(`knot-resolver is ready: ${config.workers} kresd worker(s) on ${rundir}, API on ${where}`);
-  installSignalHandlers(api, server, manager);
+  installSignalHandlers(api, server as ApiServer, manager);
   return { kind: "running", manager };
 }
 

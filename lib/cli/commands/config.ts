@@ -133,7 +133,11 @@ function setCommand(ctx: CommandContext): CommandModule<GlobalArgs, SetArgs> {
           );
         }
         if (value === undefined) throw new CliError("config set: the new value is empty");
-        const answer = await clientFor(args, ctx.env).json("PUT", configUrl(pointer), { body: value });
+        // Encoded here: a string value ('info') would go as is, as text/plain, which TCP refuses.
+        const answer = await clientFor(args, ctx.env).json("PUT", configUrl(pointer), {
+          body: JSON.stringify(value),
+          contentType: "application/json",
+        });
         ctx.io.out(dumpData(answer, formatOf(args, "json")));
       }),
   };

@@ -30,7 +30,7 @@ let api: FakeApi;
 let app: ReturnType<typeof createApp>;
 beforeEach(() => {
   api = new FakeApi();
-  app = createApp(api);
+  app = createApp(api, { kind: "unix" });
 });
 
 const quoted = (tag: string) => `"${tag}"`;

@@ -1,5 +1,7 @@
 import { z } from "zod";
-import { ipAddressPort, writableFilePath } from "../../types/index.js";
+import { validationContext } from "../../context.js";
+import { ipAddressPort, readableFile, writableFilePath } from "../../types/index.js";
+import { readTokenFile, TokenFileError } from "./token.js";
 
 /** Where the manager's HTTP API listens when the config says nothing (inside the default rundir). */
 export const DEFAULT_API_SOCKET = "/run/knot-resolver/kres-api.sock";
@@ -12,6 +14,11 @@ const managementObject = z
     interface: ipAddressPort
       .optional()
       .meta({ description: "IP address and port ('<address>@<port>') the management HTTP API listens on." }),
+    // An extension of this project (upstream Knot Resolver has no authentication on its API).
+    "token-file": readableFile.optional().meta({
+      description:
+        "Extension of this project, not in upstream Knot Resolver: a file holding a bearer token; every request on 'interface' must then carry 'Authorization: Bearer <token>' (kresctl reads the file and sends it). Only with 'interface': the unix socket's file permissions guard it.",
+    }),
   })
   .superRefine(
     (m, ctx) => {
@@ -29,6 +36,22 @@ const managementObject = z
           path: [],
           message: "configure exactly one of 'unix-socket' or 'interface'",
         });
+      }
+      const tokenFile = m["token-file"];
+      if (tokenFile !== undefined && !iface) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["token-file"],
+          message: "a token guards 'interface' only; the unix socket is guarded by its file permissions",
+        });
+      } else if (tokenFile !== undefined && validationContext().strict) {
+        // At start the manager reads it again; a token that cannot be used is told here, with its key.
+        try {
+          readTokenFile(tokenFile);
+        } catch (e) {
+          if (!(e instanceof TokenFileError)) throw e;
+          ctx.addIssue({ code: "custom", path: ["token-file"], message: e.message });
+        }
       }
     },
     { when: (payload) => payload.issues.length === 0 },
