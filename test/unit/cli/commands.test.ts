@@ -135,6 +135,11 @@ describe("kresctl config set", () => {
     expect(JSON.parse(last()?.body ?? "")).toEqual({ listen: [{ interface: "127.0.0.1@5353" }] });
   });
 
+  it("sends a string value as JSON too (as text it would be refused on the TCP interface)", async () => {
+    await api("config", "set", "/logging/level", "info");
+    expect(last()).toMatchObject({ body: '"info"', contentType: "application/json" });
+  });
+
   it("reads the value from --file, from a file argument, or from standard input", async () => {
     const file = path.join(fake.dir, "workers.yaml");
     fs.writeFileSync(file, "4\n");

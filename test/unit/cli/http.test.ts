@@ -6,7 +6,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CliError } from "../../../lib/cli/common.js";
-import { ApiClient, ApiError, ManagerUnreachable } from "../../../lib/cli/http.js";
+import { ApiClient, ApiError, clientFor, ManagerUnreachable } from "../../../lib/cli/http.js";
 import type { ApiEndpoint } from "../../../lib/cli/socket.js";
 
 let dir: string;
@@ -208,5 +208,49 @@ describe("ApiClient", () => {
       expect(e).toBeInstanceOf(CliError);
       expect(e.message).toMatch(/^connection to unix socket .*cut\.sock lost: /);
     });
+  });
+});
+
+describe("clientFor: the API token", () => {
+  const TOKEN = "0123456789abcdef0123456789abcdef";
+  let tcpAt: string;
+  let unixAt: string;
+  const seen: (string | null)[] = [];
+  beforeAll(async () => {
+    const handler: http.RequestListener = (req, res) => {
+      seen.push(req.headers.authorization ?? null);
+      res.end("{}");
+    };
+    const server = await listen(http.createServer(handler), { host: "127.0.0.1", port: 0 });
+    tcpAt = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    unixAt = path.join(dir, "token.sock");
+    await listen(http.createServer(handler), unixAt);
+  });
+  beforeEach(() => (seen.length = 0));
+
+  const tokenFile = (text: string): string => {
+    const p = path.join(dir, "api.token");
+    fs.writeFileSync(p, text);
+    return p;
+  };
+
+  it("sends 'Authorization: Bearer <token>' over TCP, read from the token file", async () => {
+    const env = { KRES_MANAGER_TOKEN_FILE: tokenFile(`${TOKEN}\n`) };
+    await clientFor({ socket: tcpAt }, env).json("GET", "/");
+    expect(seen).toEqual([`Bearer ${TOKEN}`]);
+  });
+
+  it("sends no token on the unix socket", async () => {
+    const env = { KRES_MANAGER_TOKEN_FILE: tokenFile(TOKEN) };
+    await clientFor({ socket: unixAt }, env).json("GET", "/");
+    expect(seen).toEqual([null]);
+  });
+
+  it("refuses an unusable token file with a CliError naming it and who named it", () => {
+    const env = { KRES_MANAGER_TOKEN_FILE: tokenFile("") };
+    expect(() => clientFor({ socket: tcpAt }, env)).toThrow(CliError);
+    expect(() => clientFor({ socket: tcpAt }, env)).toThrow(
+      /api\.token cannot be used: it is empty \(named by \$KRES_MANAGER_TOKEN_FILE\)/,
+    );
   });
 });

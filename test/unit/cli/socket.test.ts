@@ -88,6 +88,28 @@ describe("resolveEndpoint", () => {
     });
   });
 
+  it("takes the API token's file from --config FILE's management/token-file, relative to the file", () => {
+    const f = file("token.yaml", "management:\n  interface: 127.0.0.1@5001\n  token-file: api.token\n");
+    expect(resolveEndpoint({ config: f }, NO_DEFAULT)).toEqual({
+      target: { kind: "tcp", host: "127.0.0.1", port: 5001 },
+      source: `/management/interface in ${f}`,
+      token: { file: path.join(dir, "api.token"), source: `/management/token-file in ${f}` },
+    });
+  });
+
+  it("takes $KRES_MANAGER_TOKEN_FILE before the config's, and with -s", () => {
+    const f = file("token2.yaml", "management:\n  interface: 127.0.0.1@5001\n  token-file: api.token\n");
+    const env = { ...NO_DEFAULT, KRES_MANAGER_TOKEN_FILE: "/etc/kr/env.token" };
+    const fromEnv = { file: "/etc/kr/env.token", source: "$KRES_MANAGER_TOKEN_FILE" };
+    expect(resolveEndpoint({ config: f }, env).token).toEqual(fromEnv);
+    expect(resolveEndpoint({ socket: "127.0.0.1:5001" }, env)).toEqual({
+      target: { kind: "tcp", host: "127.0.0.1", port: 5001 },
+      source: "--socket",
+      token: fromEnv,
+    });
+    expect(resolveEndpoint({ socket: "127.0.0.1:5001" }, NO_DEFAULT).token).toBeUndefined();
+  });
+
   it("validates the management section like the manager (ignoring the rest of the file)", () => {
     const both = file(
       "both.yaml",

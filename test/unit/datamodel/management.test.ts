@@ -3,6 +3,11 @@ import * as path from "node:path";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderWorkerLua } from "../../../lib/datamodel/worker-lua.js";
 import { DEFAULT_API_SOCKET } from "../../../lib/datamodel/sections/management/schema.js";
+import {
+  MIN_TOKEN_LENGTH,
+  readTokenFile,
+  TokenFileError,
+} from "../../../lib/datamodel/sections/management/token.js";
 import { section, testDirs } from "../../../harness/validation.js";
 
 const { tmp, rundir } = testDirs("kr-mgmt-unit-");
@@ -90,5 +95,54 @@ describe("management", () => {
     );
     expect(renderWorkerLua(withApi)).toBe(renderWorkerLua(base));
     expect(renderWorkerLua(withApi)).not.toContain("5000");
+  });
+
+  describe("token-file (an extension of this project)", () => {
+    const TOKEN = "0123456789abcdef0123456789abcdef";
+    const tokenFile = (name: string, text: string): string => {
+      const p = path.join(tmp, name);
+      fs.writeFileSync(p, text, { mode: 0o600 });
+      return p;
+    };
+
+    it("is taken with an interface, resolved against the config file's directory", () => {
+      tokenFile("api.token", `${TOKEN}\n`);
+      expect(config({ interface: "127.0.0.1@5000", "token-file": "api.token" }).management).toEqual({
+        interface: "127.0.0.1@5000",
+        "token-file": path.join(tmp, "api.token"),
+      });
+    });
+
+    it("is refused with the unix socket, which its file permissions guard", () => {
+      expectRefused(
+        { "unix-socket": path.join(rundir, "a.sock"), "token-file": tokenFile("u.token", TOKEN) },
+        "/management/token-file",
+        "a token guards 'interface' only",
+      );
+    });
+
+    it.each([
+      ["missing", () => path.join(tmp, "none.token"), "does not exist"],
+      ["a directory", () => tmp, "is not a file"],
+      ["empty", () => tokenFile("empty.token", " \n"), "cannot be used: it is empty"],
+      ["short", () => tokenFile("short.token", "abc\n"), `at least ${MIN_TOKEN_LENGTH}`],
+      ["two words", () => tokenFile("words.token", `${TOKEN} ${TOKEN}`), "other than visible ASCII"],
+    ])("refuses a token file that is %s, at start (strict validation)", (_what, file, text) => {
+      expectRefused({ interface: "127.0.0.1@5000", "token-file": file() }, "/management/token-file", text);
+    });
+
+    it("is not read when validating without the file system (kresctl validate)", () => {
+      const file = path.join(tmp, "none.token");
+      expect(
+        config({ interface: "127.0.0.1@5000", "token-file": file }, { strict: false }).management,
+      ).toMatchObject({ "token-file": file });
+    });
+
+    it("readTokenFile gives the token without surrounding white space, or a TokenFileError naming the file", () => {
+      expect(readTokenFile(tokenFile("ok.token", `  ${TOKEN}\r\n`))).toBe(TOKEN);
+      expect(() => readTokenFile(tmp)).toThrow(TokenFileError);
+      expect(() => readTokenFile(tmp)).toThrow(`cannot read the API token file ${tmp}: EISDIR`);
+      expect(() => readTokenFile(tokenFile("e.token", ""))).toThrow(/e\.token cannot be used: it is empty/);
+    });
   });
 });
