@@ -80,7 +80,7 @@ function namesInterface(policy: AccessPolicy & { kind: "tcp" }, host: string, po
 
 /** A Host header's name and port ('[v6]:port', 'name:port', port 80 when absent); undefined if malformed. */
 function parseHost(value: string): { host: string; port: number } | undefined {
-  const m = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(value) ?? /^([^:[\]]+)(?::(\d{1,5}))?$/.exec(value);
+  const m = /^\[([\da-f:.]+)\](?::(\d{1,5}))?$/i.exec(value) ?? /^([^:[\]]+)(?::(\d{1,5}))?$/.exec(value);
   if (!m) return undefined;
   return { host: m[1] as string, port: m[2] === undefined ? 80 : Number(m[2]) };
 }
