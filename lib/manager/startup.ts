@@ -12,7 +12,7 @@ import { ConfigStore, type ConfigVersion } from "./config-store.js";
 import { ManagerError } from "./errors.js";
 import { KresManager } from "./kres-manager.js";
 import { refuseFixedChanges } from "./runtime-limits.js";
-import { readTokenFile } from "../datamodel/sections/management/token.js";
+import { readTokenFile, tokenFileWarning } from "../datamodel/sections/management/token.js";
 import { accessPolicyOf, exposureWarning } from "./access.js";
 import { ApiServer, createApp } from "./server.js";
 import { ManagerService } from "./service.js";
@@ -102,8 +102,8 @@ export async function startUp(files: readonly string[], initial: ConfigVersion):
     // Read once, at start: a new token takes effect when the manager restarts.
     const tokenFile = config.management["token-file"];
     const access = accessPolicyOf(config.management, tokenFile ? readTokenFile(tokenFile) : undefined);
-    const warning = exposureWarning(access);
-    if (warning) logger.warning(warning);
+    for (const warning of [exposureWarning(access), tokenFile && tokenFileWarning(tokenFile)])
+      if (warning) logger.warning(warning);
     server = new ApiServer(createApp(api, access));
     where = await server.listen(config.management);
   } catch (e) {

@@ -7,6 +7,7 @@ import {
   MIN_TOKEN_LENGTH,
   readTokenFile,
   TokenFileError,
+  tokenFileWarning,
 } from "../../../lib/datamodel/sections/management/token.js";
 import { section, testDirs } from "../../../harness/validation.js";
 
@@ -136,6 +137,17 @@ describe("management", () => {
       expect(
         config({ interface: "127.0.0.1@5000", "token-file": file }, { strict: false }).management,
       ).toMatchObject({ "token-file": file });
+    });
+
+    it("warns about a token file other users may read", () => {
+      const file = tokenFile("mode.token", TOKEN);
+      expect(tokenFileWarning(file)).toBeUndefined();
+      fs.chmodSync(file, 0o640);
+      expect(tokenFileWarning(file)).toBe(
+        `the API token file ${file} is readable by its group (mode 640); chmod 600 it`,
+      );
+      fs.chmodSync(file, 0o644);
+      expect(tokenFileWarning(file)).toMatch(/readable by every user \(mode 644\)/);
     });
 
     it("readTokenFile gives the token without surrounding white space, or a TokenFileError naming the file", () => {

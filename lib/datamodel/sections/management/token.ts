@@ -37,3 +37,15 @@ export function readTokenFile(file: string): string {
   if (problem) throw new TokenFileError(`the API token file ${file} cannot be used: ${problem}`);
   return token;
 }
+
+/** A warning when other users may read the token file (group or others have read access). */
+export function tokenFileWarning(file: string): string | undefined {
+  let mode: number;
+  try {
+    mode = fs.statSync(file).mode;
+  } catch {
+    return undefined; // readTokenFile reports it
+  }
+  if ((mode & 0o044) === 0) return undefined;
+  return `the API token file ${file} is readable by ${mode & 0o004 ? "every user" : "its group"} (mode ${(mode & 0o777).toString(8)}); chmod 600 it`;
+}
