@@ -12,6 +12,7 @@ import { ConfigStore, type ConfigVersion } from "./config-store.js";
 import { ManagerError } from "./errors.js";
 import { KresManager } from "./kres-manager.js";
 import { refuseFixedChanges } from "./runtime-limits.js";
+import type { ManagementConfig } from "../datamodel/sections/management/schema.js";
 import { readTokenFile, tokenFileWarning } from "../datamodel/sections/management/token.js";
 import { accessPolicyOf, exposureWarning } from "./access.js";
 import { ApiServer, createApp } from "./server.js";
@@ -96,24 +97,30 @@ export async function startUp(files: readonly string[], initial: ConfigVersion):
     },
   };
   const api = new ManagerService(store, manager, files, () => controller.shutdown());
-  let server: ApiServer | undefined;
-  let where = "";
-  try {
-    // Read once, at start: a new token takes effect when the manager restarts.
-    const tokenFile = config.management["token-file"];
-    const access = accessPolicyOf(config.management, tokenFile ? readTokenFile(tokenFile) : undefined);
-    for (const warning of [exposureWarning(access), tokenFile && tokenFileWarning(tokenFile)])
-      if (warning) logger.warning(warning);
-    server = new ApiServer(createApp(api, access));
-    where = await server.listen(config.management);
-  } catch (e) {
-    await giveUp(`cannot open the management API: ${(e as Error).message}`);
-  }
+  const { server, where } = await openApi(api, config.management).catch((e: Error) =>
+    giveUp(`cannot open the management API: ${e.message}`),
+  );
 
   await controller.notifyReady(process.pid);
   logger.notice(`knot-resolver is ready: ${config.workers} kresd worker(s) on ${rundir}, API on ${where}`);
-  installSignalHandlers(api, server as ApiServer, manager);
+  installSignalHandlers(api, server, manager);
   return { kind: "running", manager };
+}
+
+/**
+ * The API server, listening, with its access checks. The token file is read once, here: a new
+ * token takes effect when the manager restarts.
+ */
+async function openApi(
+  api: ManagerApi,
+  management: ManagementConfig,
+): Promise<{ server: ApiServer; where: string }> {
+  const tokenFile = management["token-file"];
+  const access = accessPolicyOf(management, tokenFile ? readTokenFile(tokenFile) : undefined);
+  for (const warning of [exposureWarning(access), tokenFile && tokenFileWarning(tokenFile)])
+    if (warning) logger.warning(warning);
+  const server = new ApiServer(createApp(api, access));
+  return { server, where: await server.listen(management) };
 }
 
 function installSignalHandlers(api: ManagerApi, server: ApiServer, manager: KresManager): void {
