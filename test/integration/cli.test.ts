@@ -177,6 +177,24 @@ describe("knot-resolver", () => {
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 
+  it("refuses a missing or empty API token file before starting anything, naming its key", async () => {
+    const empty = write("empty.token", "\n");
+    for (const [token, why] of [
+      [path.join(dir, "missing.token"), "does not exist"],
+      [empty, "cannot be used: it is empty"],
+    ]) {
+      const file = write(
+        "token.yaml",
+        `rundir: ${dir}\nmanagement:\n  interface: 127.0.0.1@5000\n  token-file: ${token}\n`,
+      );
+      const r = await run(KNOT_RESOLVER, ["-c", file]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`(1 problem):\n  /management/token-file: `);
+      expect(r.stderr).toContain(why);
+      expect(fs.existsSync(path.join(dir, "supervisord.conf"))).toBe(false);
+    }
+  });
+
   // A valid config really starts the resolver: see supervision.test.ts.
   it("merges several -c files, later ones overriding earlier ones", async () => {
     const base = write("merge-base.yaml", `rundir: ${dir}\nversion: 2\nworkers: -1\n`);
