@@ -6,14 +6,34 @@ import { checkPreconditions, type Preconditions } from "../utils/etag.js";
 import { applyJsonPatch, parseJsonPatch } from "../utils/json-patch.js";
 import { deleteAt, getAt, hasAt, setAt } from "../utils/json-pointer.js";
 import { mergePatch } from "../utils/merge-patch.js";
+import { checkBounds, ExpandsTooLarge, NestingTooDeep, TooManyValues } from "../utils/parsing.js";
 import { packageVersion } from "../utils/version.js";
 import type { ConfigOperation, ManagerApi, ProcessFilter, ProcessRow, Status } from "./api.js";
 import type { ConfigStore, ConfigVersion } from "./config-store.js";
 import { clearCache } from "./cache-clear.js";
+import { ChangeRefused } from "./errors.js";
 import type { CacheClearResult } from "../datamodel/cache-clear/schema.js";
 import type { KresManager } from "./kres-manager.js";
 import { logger } from "./logger.js";
 import { WorkerMetrics, type MetricsJson } from "./metrics/index.js";
+
+/**
+ * The edited document, if it is within what a request body may stand for (lib/utils/parsing.ts):
+ * each body is, but many changes that each add a little (PUT …/-) could grow it without end.
+ */
+function bounded(doc: unknown, pointer: string): unknown {
+  try {
+    checkBounds(doc);
+  } catch (e) {
+    if (e instanceof ExpandsTooLarge) throw new ExpandsTooLarge("the configuration after this change");
+    if (e instanceof TooManyValues || e instanceof NestingTooDeep)
+      throw new ChangeRefused(`the configuration after this change would be too large: ${e.message}`, [
+        { pointer, message: e.message },
+      ]);
+    throw e;
+  }
+  return doc;
+}
 
 /** The management API (see ManagerApi) done with the config store and the manager's processes. */
 export class ManagerService implements ManagerApi {
@@ -82,7 +102,7 @@ export class ManagerService implements ManagerApi {
     const outcome = await this.store.change(
       (current) => {
         checkPreconditions(current.etag, conditions, "change");
-        return this.validate(edit(current.document));
+        return this.validate(bounded(edit(current.document), pointer));
       },
       { source },
     );

@@ -1,7 +1,14 @@
 /** Request bodies of the config API: text to data by Content-Type, with errors that say where. */
 import * as yaml from "js-yaml";
 import { UtilsError } from "./errors.js";
-import { checkNesting, MAX_NESTING, NestingTooDeep, parseYamlOrJson, TooManyValues } from "./parsing.js";
+import {
+  checkBounds,
+  ExpandsTooLarge,
+  MAX_NESTING,
+  NestingTooDeep,
+  parseYamlOrJson,
+  TooManyValues,
+} from "./parsing.js";
 
 const JSON_TYPES = ["application/json"];
 const YAML_TYPES = ["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"];
@@ -202,13 +209,21 @@ function tooDeep(text: string): BodyParseError {
   return new BodyParseError(new NestingTooDeep().message, line, column);
 }
 
+/** The refusal of data over a bound other than nesting: too many values, or too large expanded. */
+function tooLarge(text: string, e: TooManyValues | ExpandsTooLarge, syntax: string): UtilsError {
+  if (e instanceof ExpandsTooLarge) return new ExpandsTooLarge("the request body");
+  const { line, column } = lineColumn(text, text.length);
+  return new BodyParseError(`invalid ${syntax}: ${e.message}`, line, column);
+}
+
 function parseJson(text: string): unknown {
   try {
     const data: unknown = JSON.parse(text);
-    checkNesting(data);
+    checkBounds(data);
     return data;
   } catch (e) {
     if (e instanceof RangeError || e instanceof NestingTooDeep) throw tooDeep(text);
+    if (e instanceof TooManyValues || e instanceof ExpandsTooLarge) throw tooLarge(text, e, "JSON");
     if (!(e instanceof SyntaxError)) throw e;
     const { line, column } = jsonErrorPlace(text, e.message);
     throw new BodyParseError(
@@ -224,10 +239,7 @@ function parseYaml(text: string): unknown {
     return parseYamlOrJson(text);
   } catch (e) {
     if (e instanceof NestingTooDeep) throw tooDeep(text);
-    if (e instanceof TooManyValues) {
-      const { line, column } = lineColumn(text, text.length);
-      throw new BodyParseError(`invalid YAML: ${e.message}`, line, column);
-    }
+    if (e instanceof TooManyValues || e instanceof ExpandsTooLarge) throw tooLarge(text, e, "YAML");
     if (!(e instanceof yaml.YAMLException)) throw e;
     // Some errors (an input that is all comments, several documents) come without a mark.
     const { line, column } = e.mark
@@ -248,7 +260,8 @@ function parserFor(mediaType: string): ((text: string) => unknown) | undefined {
 /**
  * The data in a request body, read by its Content-Type: JSON types (and any +json) as JSON, YAML
  * types as YAML, no type, text/plain and application/octet-stream as either. Parameters (charset…)
- * are ignored: the text is already decoded. Throws UnsupportedMediaType or BodyParseError.
+ * are ignored: the text is already decoded. Throws UnsupportedMediaType, BodyParseError, or
+ * ExpandsTooLarge (HTTP 413) for a body whose YAML aliases stand for more than MAX_EXPANDED_BYTES.
  */
 export function parseBody(text: string, contentType: string | undefined): unknown {
   const mediaType = (contentType ?? "").split(";")[0]!.trim().toLowerCase();

@@ -13,10 +13,13 @@ import {
   writeIn,
 } from "./json-pointer.js";
 import {
-  checkNesting,
+  checkBounds,
+  ExpandsTooLarge,
   isPlainObject,
+  MAX_EXPANDED_BYTES,
   MAX_NESTING,
   MAX_VALUES,
+  measure,
   NestingTooDeep,
   TooManyValues,
 } from "./parsing.js";
@@ -159,16 +162,18 @@ function brief(value: unknown): string {
 }
 
 /**
- * Takes the values of one copied value from what the patch may still copy (`budget.left`), walking
- * no deeper than MAX_NESTING: `copy` is the one operation that makes a document larger than the
- * patch, so a few dozen operations that each copy the last copy would otherwise double the
- * document each time. Throws TooManyValues or NestingTooDeep.
+ * Takes one copied value from what the patch may still copy, in values and in JSON text
+ * (`budget`): `copy` is the one operation that makes a document larger than the patch, so a few
+ * dozen operations that each copy the last copy would otherwise double the document each time,
+ * and a thousand copies of a long string would each write it out again. Throws TooManyValues,
+ * ExpandsTooLarge or NestingTooDeep.
  */
-function chargeCopy(value: unknown, budget: { left: number }, depth = 0): void {
-  if (--budget.left < 0) throw new TooManyValues();
-  if (typeof value !== "object" || value === null) return;
-  if (depth >= MAX_NESTING) throw new NestingTooDeep();
-  for (const child of Object.values(value)) chargeCopy(child, budget, depth + 1);
+function chargeCopy(value: unknown, budget: { values: number; bytes: number }): void {
+  const { values, bytes } = measure(value);
+  budget.values -= values;
+  budget.bytes -= bytes;
+  if (budget.values < 0) throw new TooManyValues();
+  if (budget.bytes < 0) throw new ExpandsTooLarge();
 }
 
 /** Whether pointer a is a proper prefix of pointer b, token by token ("/a" of "/a/b", not of "/ab"). */
@@ -183,7 +188,8 @@ function isProperPrefix(a: string, b: string): boolean {
  * input is left untouched (all or nothing, RFC 6902 §5). The result shares nothing with the inputs.
  *
  * What the patch may make is bounded as what a request body may hold: the values copied in all
- * at most MAX_VALUES, the result nested no deeper than MAX_NESTING.
+ * at most MAX_VALUES and MAX_EXPANDED_BYTES of JSON text, the result no larger than that and
+ * nested no deeper than MAX_NESTING.
  *
  * Throws InvalidJsonPatch (malformed patch, a reserved key written, a result too large or too
  * deep), JsonPatchConflict (an operation that cannot apply) or JsonPatchTestFailed.
@@ -192,7 +198,7 @@ export function applyJsonPatch(doc: unknown, patch: unknown, base = ""): unknown
   parsePointer(base);
   const ops = parseJsonPatch(patch);
   let root = structuredClone(doc);
-  const copyBudget = { left: MAX_VALUES };
+  const copyBudget = { values: MAX_VALUES, bytes: MAX_EXPANDED_BYTES };
   // The root itself has no parent to write into: add/replace at "" swap the whole document.
   const put = (at: string, value: unknown, how: "replace" | "insert") => {
     if (at === "") root = value;
@@ -255,13 +261,18 @@ export function applyJsonPatch(doc: unknown, patch: unknown, base = ""): unknown
           `${describeOp(index, o.op, o.path)}: the patch copies more than ${MAX_VALUES} values in all`,
           index,
         );
+      if (e instanceof ExpandsTooLarge)
+        throw new InvalidJsonPatch(
+          `${describeOp(index, o.op, o.path)}: the patch copies more than ${MAX_EXPANDED_BYTES} bytes of JSON text in all`,
+          index,
+        );
       if (e instanceof NestingTooDeep)
         throw new InvalidJsonPatch(`${describeOp(index, o.op, o.path)}: copies a value ${e.message}`, index);
       throw e;
     }
   });
   try {
-    checkNesting(root);
+    checkBounds(root);
   } catch (e) {
     if (e instanceof NestingTooDeep)
       throw new InvalidJsonPatch(
@@ -269,6 +280,10 @@ export function applyJsonPatch(doc: unknown, patch: unknown, base = ""): unknown
       );
     if (e instanceof TooManyValues)
       throw new InvalidJsonPatch(`the patched document would hold more than ${MAX_VALUES} values`);
+    if (e instanceof ExpandsTooLarge)
+      throw new InvalidJsonPatch(
+        `the patched document would be more than ${MAX_EXPANDED_BYTES} bytes of JSON text`,
+      );
     throw e;
   }
   return root;

@@ -4,6 +4,7 @@ import {
   parseBody,
   UnsupportedMediaType,
 } from "../../../lib/utils/body.js";
+import { ExpandsTooLarge, MAX_EXPANDED_BYTES, measure } from "../../../lib/utils/parsing.js";
 
 /** The BodyParseError parseBody throws, for asserting on its fields. */
 function parseError(text: string, contentType: string | undefined): BodyParseError {
@@ -251,6 +252,60 @@ describe("YAML aliases", () => {
       /more than 1000000 values \(once YAML aliases are expanded\)/,
     );
     expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  // One alias of a long string is one value, but every copy of the data writes the string again.
+  const stringBomb = (length: number, aliases: number): string =>
+    `nsid: &s "${"x".repeat(length)}"\nlocal-data: {records: [${Array(aliases).fill("*s").join(", ")}]}\n`;
+
+  it("refuses a body whose aliases of one long string stand for more than 16 MiB: 413 naming the limit", () => {
+    const text = stringBomb(600_000, 2000); // 0.6 MB standing for 1.2 GB
+    const started = Date.now();
+    let error: unknown;
+    try {
+      parseBody(text, "application/yaml");
+    } catch (e) {
+      error = e;
+    }
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(error).toBeInstanceOf(ExpandsTooLarge);
+    expect([(error as ExpandsTooLarge).status, (error as ExpandsTooLarge).message]).toEqual([
+      413,
+      "the request body stands for more than 16777216 bytes (16 MiB) of JSON text once YAML aliases are expanded",
+    ]);
+  });
+
+  it("refuses nested aliases of a string that stay under the value limit but not under the size limit", () => {
+    // 5 levels of 10 aliases over a 100 kB string: 111 111 values, 10 GB.
+    const lines = [`s0: &s0 "${"y".repeat(100_000)}"`];
+    for (let i = 1; i <= 5; i++)
+      lines.push(
+        `s${i}: &s${i} [${Array(10)
+          .fill(`*s${i - 1}`)
+          .join(", ")}]`,
+      );
+    expect(() => parseBody(lines.join("\n"), "text/plain")).toThrow(ExpandsTooLarge);
+  });
+
+  it("takes aliases up to the limit: what they stand for is counted as its JSON text", () => {
+    const text = stringBomb(100_000, 150); // about 15 MB of JSON text
+    const data = parseBody(text, "application/yaml");
+    expect(JSON.stringify(data).length).toBeLessThan(MAX_EXPANDED_BYTES);
+    expect(measure(data).bytes).toBe(JSON.stringify(data).length);
+    expect(() => parseBody(stringBomb(100_000, 170), "application/yaml")).toThrow(ExpandsTooLarge);
+  });
+
+  it("takes any JSON body up to the 4 MB body limit: the size limit is for aliases", () => {
+    const text = JSON.stringify({ nsid: "z".repeat(4 * 1024 * 1024 - 20) });
+    expect(parseBody(text, "application/json")).toEqual(JSON.parse(text));
+    expect(parseBody(text, "application/yaml")).toEqual(JSON.parse(text));
+  });
+
+  it("refuses a JSON body of more than 1 000 000 values as malformed (400), not as a crash", () => {
+    const text = `[${Array(1_100_000).fill("0").join(",")}]`; // 2.2 MB: under the body limit
+    expect(parseError(text, "application/json").message).toBe(
+      "invalid JSON: more than 1000000 values (once YAML aliases are expanded)",
+    );
   });
 
   it("takes aliases that expand to a reasonable size", () => {

@@ -19,7 +19,7 @@ import { INTERNAL_ERROR_MESSAGE, KresError, UtilsError } from "../../../lib/util
 import { PreconditionFailed } from "../../../lib/utils/etag.js";
 import { InvalidJsonPatch, JsonPatchConflict, JsonPatchTestFailed } from "../../../lib/utils/json-patch.js";
 import { JsonPointerError, ReservedKeyError } from "../../../lib/utils/json-pointer.js";
-import { NestingTooDeep, TooManyValues } from "../../../lib/utils/parsing.js";
+import { ExpandsTooLarge, NestingTooDeep, TooManyValues } from "../../../lib/utils/parsing.js";
 
 type Base = abstract new (...args: never[]) => KresError;
 
@@ -35,6 +35,7 @@ const tree: [KresError, Base, number, boolean][] = [
   [new PreconditionFailed("stale"), UtilsError, 412, true],
   [new NestingTooDeep(), UtilsError, 500, false],
   [new TooManyValues(), UtilsError, 500, false],
+  [new ExpandsTooLarge(), UtilsError, 413, true],
 
   [new ConfigValidationError([]), DataModelError, 422, true],
   [new ConfigParseError("bad"), DataModelError, 422, true],

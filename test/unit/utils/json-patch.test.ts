@@ -460,6 +460,20 @@ describe("a small patch cannot make a huge or deep document", () => {
     );
   });
 
+  it("refuses copies of a long string past 16 MiB of JSON text in all (400, naming the operation)", () => {
+    // Each copy is one value, but writes the string out again.
+    const doc = { s: "x".repeat(1_000_000) };
+    const patch = Array.from({ length: 1000 }, () => ({ op: "copy", from: "/s", path: "/l/-" }));
+    const started = Date.now();
+    const e = failure({ ...doc, l: [] }, patch) as InvalidJsonPatch;
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect([e.constructor, e.status, e.message]).toEqual([
+      InvalidJsonPatch,
+      400,
+      "JSON Patch operation 16 (copy /l/-): the patch copies more than 16777216 bytes of JSON text in all",
+    ]);
+  });
+
   it("refuses moves that nest the document deeper than any config (400), without overflowing the stack", () => {
     // Each round nests /r one level deeper in a fresh object: constant-size operations, unbounded depth.
     const patch: unknown[] = [];

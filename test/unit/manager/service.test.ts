@@ -1,0 +1,37 @@
+/** ManagerService.changeConfig's own checks, with a real ConfigStore and no processes. */
+import { validateConfig } from "../../../lib/datamodel/load.js";
+import { ConfigStore } from "../../../lib/manager/config-store.js";
+import type { KresManager } from "../../../lib/manager/kres-manager.js";
+import { logger } from "../../../lib/manager/logger.js";
+import { ManagerService } from "../../../lib/manager/service.js";
+import { ExpandsTooLarge, MAX_EXPANDED_BYTES } from "../../../lib/utils/parsing.js";
+import { testRundir } from "../../../harness/validation.js";
+
+const rundir = testRundir("krm-service-");
+logger.silent = true;
+
+describe("a change whose result is larger than any request body may be", () => {
+  it("is refused with 413 before validation, and changes nothing", async () => {
+    // Each change is within the bounds, but appending again and again grows the config without end.
+    const document = {
+      rundir,
+      cache: { storage: rundir },
+      junk: ["x".repeat(MAX_EXPANDED_BYTES - 1_000_000)],
+    };
+    const store = new ConfigStore({
+      document,
+      config: validateConfig({ rundir, cache: { storage: rundir } }),
+    });
+    const before = store.snapshot;
+    const service = new ManagerService(store, {} as KresManager, [], () => Promise.resolve());
+    const change = service.changeConfig("put", "/junk/-", "y".repeat(2_000_000), {}, "test");
+    await expect(change).rejects.toThrow(ExpandsTooLarge);
+    await expect(change).rejects.toMatchObject({
+      status: 413,
+      message:
+        "the configuration after this change stands for more than 16777216 bytes (16 MiB) of JSON text once YAML aliases are expanded",
+    });
+    expect(store.snapshot).toBe(before);
+    expect((store.snapshot.document as { junk: unknown[] }).junk).toHaveLength(1);
+  });
+});
