@@ -13,7 +13,8 @@ import { hostileStrings } from "./hostile-strings.js";
 
 /**
  * The parameters of one fc.assert: `numRuns` runs from KRM_FUZZ_SEED (and KRM_FUZZ_PATH) when set,
- * else from a fresh seed. fast-check's failure report names seed and path.
+ * else from a fresh seed; a failure throws naming the seed, the path, how to replay them, the
+ * property's own error and the counterexample cut short (bodies of a megabyte would drown the rest).
  */
 export function fuzzParameters<T>(numRuns: number, extra: fc.Parameters<T> = {}): fc.Parameters<T> {
   const seed = process.env.KRM_FUZZ_SEED;
@@ -22,6 +23,17 @@ export function fuzzParameters<T>(numRuns: number, extra: fc.Parameters<T> = {})
     numRuns,
     ...(seed !== undefined && seed !== "" ? { seed: Number(seed) } : {}),
     ...(path !== undefined && path !== "" ? { path } : {}),
+    reporter: (run) => {
+      if (!run.failed) return;
+      const error =
+        run.errorInstance instanceof Error ? run.errorInstance.message : String(run.errorInstance);
+      const example = fc.stringify(run.counterexample);
+      throw new Error(
+        `property failed after ${run.numRuns} runs (${run.numShrinks} shrinks): seed ${run.seed}, path "${run.counterexamplePath}"\n` +
+          `replay: KRM_FUZZ_SEED=${run.seed} KRM_FUZZ_PATH=${run.counterexamplePath} scripts/test <this file>\n` +
+          `${error}\ncounterexample: ${example.length > 2000 ? `${example.slice(0, 2000)}… (${example.length} chars)` : example}`,
+      );
+    },
     ...extra,
   };
 }
