@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import type { Argv, CommandModule } from "yargs";
-import { parseYamlOrJson } from "../../utils/parsing.js";
+import { ExpandsTooLarge, parseYamlOrJson } from "../../utils/parsing.js";
 import { CliError, STDIN, runCommand, writeOutput, type CommandContext, type GlobalArgs } from "../common.js";
 import { dumpData, formatOf, type DataFormat } from "../format.js";
 import { clientFor } from "../http.js";
@@ -128,6 +128,9 @@ function setCommand(ctx: CommandContext): CommandModule<GlobalArgs, SetArgs> {
         try {
           value = parseYamlOrJson(text);
         } catch (e) {
+          // Valid YAML, but its aliases stand for more than the manager takes: say that, not "invalid".
+          if (e instanceof ExpandsTooLarge)
+            throw new CliError(`config set: ${new ExpandsTooLarge("the new value").message}`);
           throw new CliError(
             `the new value is not valid JSON or YAML: ${(e as Error).message.split("\n")[0]}`,
           );

@@ -172,6 +172,11 @@ describe("kresctl config set", () => {
     for (const [args, stdin, message] of [
       [["config", "set", "/workers"], "", "config set: the new value is empty"],
       [["config", "set", "/workers", "[1"], "", "the new value is not valid JSON or YAML"],
+      [
+        ["config", "set", "/local-data"],
+        `s: &s "${"x".repeat(1_000_000)}"\nl: [${Array(20).fill("*s").join(", ")}]`,
+        "config set: the new value stands for more than 16777216 bytes (16 MiB) of JSON text once YAML aliases are expanded",
+      ],
       [["config", "set", "/workers", "1", "--file", "x"], "", "either as an argument or with --file"],
       [["config", "set", "-p", "/workers", "1", "2"], "", "config set: unexpected argument '2'"],
     ] as [string[], string, string][]) {
