@@ -154,6 +154,13 @@ const FIELDS: Field[] = [
     lua: nowhere,
     valid: "127.0.0.1@5000",
   },
+  {
+    schema: "/management/token-file",
+    at: "/management/token-file",
+    config: (v) => ({ management: { interface: "127.0.0.1@5000", "token-file": v } }),
+    lua: nowhere,
+    valid: "krm-ph.token",
+  },
   // network
   {
     schema: "/network/out-interface-v4",
