@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { kdigAt, run, tmpDir, waitFor, KNOT_RESOLVER } from "../../harness/index.js";
+import { apiRequest } from "../../harness/api.js";
 import { startResolver, type Resolver } from "../../harness/resolver.js";
 
 jest.setTimeout(120_000);
@@ -304,6 +305,19 @@ describe("logging", () => {
     expect(r.proc.stderr).toMatch(/manager\[\d+\]: notice: knot-resolver is ready/);
     expect(r.proc.stderr).toMatch(/kresd1\[\d+\]: /);
     expect(r.proc.stdout).toBe("");
+  });
+
+  it("no raw control character reaches the log from a request: they are written as escapes", async () => {
+    const r = await resolver({ config: { logging: { level: "info" } } });
+    const res = await apiRequest(r.apiSocket, "GET", "/v1/config/%0d%1b[2J%07forged%0aline");
+    expect(res.status).toBe(404);
+    await waitFor("the refusal in the log", () => (r.log.includes("forged") ? true : undefined), {
+      timeoutMs: 10_000,
+    });
+    const line = r.log.split("\n").find((l) => l.includes("forged")) as string;
+    expect(line).toContain("\\u000d\\u001b[2J\\u0007forged\\nline");
+    // eslint-disable-next-line no-control-regex -- looking for raw control characters is the point
+    expect(r.log).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
   });
 
   it("logging.level filters the manager's lines", async () => {
