@@ -169,16 +169,7 @@ export const aliasBomb: fc.Arbitrary<string> = fc.oneof(
       fanout: fc.integer({ min: 2, max: 12 }),
       levels: fc.integer({ min: 1, max: 12 }),
     })
-    .map(({ leaf, fanout, levels }) => {
-      const lines = [`l0: &l0 "${"y".repeat(leaf)}"`];
-      for (let i = 1; i <= levels; i++)
-        lines.push(
-          `l${i}: &l${i} [${Array(fanout)
-            .fill(`*l${i - 1}`)
-            .join(", ")}]`,
-        );
-      return lines.join("\n");
-    }),
+    .map(({ leaf, fanout, levels }) => nestedAliasBomb(leaf, fanout, levels)),
   fc.constantFrom("a: &a [*a]", "a: &a {x: *a}", "&a [*a, *a]", "a: &a {<<: *a}", "*a", "a: *a\nb: &a 1"),
 );
 
@@ -226,3 +217,15 @@ export const contentType: fc.Arbitrary<string | undefined> = fc.constantFrom(
   "multipart/form-data; boundary=x",
   ";;;",
 );
+
+/** YAML of `levels` levels of `fanout` aliases of the level below, over a string of `leaf` characters. */
+export function nestedAliasBomb(leaf: number, fanout: number, levels: number): string {
+  const lines = [`l0: &l0 "${"y".repeat(leaf)}"`];
+  for (let i = 1; i <= levels; i++)
+    lines.push(
+      `l${i}: &l${i} [${Array(fanout)
+        .fill(`*l${i - 1}`)
+        .join(", ")}]`,
+    );
+  return lines.join("\n");
+}

@@ -27,6 +27,7 @@ import {
   hostileKey,
   hostileString,
   jsonData,
+  nestedAliasBomb,
   sharedData,
 } from "../../harness/fuzz.js";
 import { startResolver, type Resolver } from "../../harness/resolver.js";
@@ -97,21 +98,10 @@ describe("YAML bodies whose aliases stand for far more than they are", () => {
   /** One anchored string of `length` characters and `aliases` aliases of it. */
   const stringBomb = (length: number, aliases: number): string =>
     `nsid: &s "${"x".repeat(length)}"\nlocal-data: {records: [${Array(aliases).fill("*s").join(", ")}]}\n`;
-  /** `levels` levels of `fanout` aliases of the level below, over a string of `leaf` characters. */
-  const nestedBomb = (leaf: number, fanout: number, levels: number): string => {
-    const lines = [`l0: &l0 "${"y".repeat(leaf)}"`];
-    for (let i = 1; i <= levels; i++)
-      lines.push(
-        `l${i}: &l${i} [${Array(fanout)
-          .fill(`*l${i - 1}`)
-          .join(", ")}]`,
-      );
-    return lines.join("\n");
-  };
   const bombs: [string, string, number][] = [
     ["0.6 MB standing for 1.2 GB", stringBomb(600_000, 2000), 1.2e9],
     ["0.95 MB standing for 240 MB", stringBomb(950_000, 250), 2.4e8],
-    ["0.1 MB standing for 10 GB in 5 levels of 10", nestedBomb(100_000, 10, 5), 1e10],
+    ["0.1 MB standing for 10 GB in 5 levels of 10", nestedAliasBomb(100_000, 10, 5), 1e10],
   ];
 
   it("are refused with 413 naming the limit, the manager's RSS grows by under 100 MB, the workers stay", async () => {
