@@ -1,21 +1,9 @@
-import type { CommandSpec, OptionSpec, PositionalSpec } from "./spec.js";
+import { commandNodes, type CommandSpec, type OptionSpec, type PositionalSpec } from "./spec.js";
 
 /**
  * A bash completion script for a command tree: data (commands, options, what their values are)
  * as case tables, and one function walking the words typed so far. Needs only bash 4.
  */
-
-interface Node {
-  path: string;
-  spec: CommandSpec;
-}
-
-function nodes(root: CommandSpec, path = ""): Node[] {
-  return [
-    { path, spec: root },
-    ...root.subcommands.flatMap((s) => nodes(s, path ? `${path} ${s.name}` : s.name)),
-  ];
-}
 
 function flags(o: OptionSpec): string[] {
   return [o.name, ...o.aliases].map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
@@ -51,7 +39,7 @@ function caseTable(
 }
 
 export function bashCompletionScript(root: CommandSpec, globals: readonly OptionSpec[]): string {
-  const all = nodes(root);
+  const all = commandNodes(root);
   const name = root.name;
   const fn = `_${name.replace(/[^A-Za-z0-9_]/g, "_")}`;
   const subcommands: [string, string][] = all

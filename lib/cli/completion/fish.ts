@@ -1,22 +1,10 @@
-import type { CommandSpec, OptionSpec } from "./spec.js";
+import { commandNodes, type CommandSpec, type OptionSpec } from "./spec.js";
 
 /**
  * A fish completion script for a command tree: one helper walks the words typed so far (as the
  * bash script does) and prints the command path and the number of positionals; every `complete`
  * line is conditioned on them.
  */
-
-interface Node {
-  path: string;
-  spec: CommandSpec;
-}
-
-function nodes(root: CommandSpec, path = ""): Node[] {
-  return [
-    { path, spec: root },
-    ...root.subcommands.flatMap((s) => nodes(s, path ? `${path} ${s.name}` : s.name)),
-  ];
-}
 
 /** A single-quoted fish word. */
 function q(s: string): string {
@@ -45,7 +33,7 @@ function optionLine(name: string, condition: string, o: OptionSpec): string {
 export function fishCompletionScript(root: CommandSpec, globals: readonly OptionSpec[]): string {
   const name = root.name;
   const fn = `__${name.replace(/[^A-Za-z0-9_]/g, "_")}`;
-  const all = nodes(root);
+  const all = commandNodes(root);
   const valueFlags = [
     ...new Set(
       all.flatMap((n) => [...globals, ...n.spec.options].filter((o) => o.takesValue).flatMap(flags)),

@@ -150,3 +150,17 @@ export function commandSpec(module: CommandModule<any, any>): CommandSpec {
     subcommands: rec.subcommands,
   };
 }
+
+/** A command and its path ("config get"; "" for the root), as the completion scripts walk them. */
+export interface CommandNode {
+  path: string;
+  spec: CommandSpec;
+}
+
+/** Every command of the tree, the root first, each before its subcommands. */
+export function commandNodes(root: CommandSpec, path = ""): CommandNode[] {
+  return [
+    { path, spec: root },
+    ...root.subcommands.flatMap((s) => commandNodes(s, path ? `${path} ${s.name}` : s.name)),
+  ];
+}
