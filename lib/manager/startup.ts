@@ -19,6 +19,8 @@ import { ApiServer, createApp } from "./server.js";
 import { ManagerService } from "./service.js";
 import { configureLogging, logger } from "./logger.js";
 import { UnrepresentableSetting } from "../controller/errors.js";
+import { OrphansNotStopped } from "../controller/supervisord/orphans.js";
+import { stopLeftovers } from "./orphans.js";
 
 /** Refusal to start, with the reason for the operator. */
 export class StartupError extends ManagerError {}
@@ -60,6 +62,19 @@ export async function startUp(files: readonly string[], initial: ConfigVersion):
     throw e;
   }
   if (state.kind === "free") {
+    // What a supervisord killed with -9 left running; the workers keep answering until the new
+    // manager is about to start its own (see orphans.ts).
+    try {
+      await stopLeftovers(
+        rundir,
+        ["manager", "cache-gc"],
+        `processes of an earlier run on ${rundir} are still running without their supervisord (workers answer until the new ones start)`,
+      );
+    } catch (e) {
+      if (e instanceof OrphansNotStopped)
+        throw new StartupError(`cannot stop what an earlier run left: ${e.message}`);
+      throw e;
+    }
     writeSupervisordConf(rundir, conf);
     return { kind: "exec", argv: supervisordExecArgv(rundir) };
   }
@@ -79,6 +94,15 @@ export async function startUp(files: readonly string[], initial: ConfigVersion):
     await controller.fatal(reason);
     throw new GaveUp(reason);
   };
+  try {
+    await stopLeftovers(
+      rundir,
+      ["kresd", "cache-gc", "manager"],
+      `stopping the orphaned processes of an earlier run on ${rundir} before starting the workers`,
+    );
+  } catch (e) {
+    await giveUp(`cannot stop what an earlier run left: ${(e as Error).message}`);
+  }
   try {
     await manager.start();
   } catch (e) {
