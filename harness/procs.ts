@@ -192,3 +192,12 @@ export function pidsMentioning(marker: string): number[] {
   }
   return out;
 }
+
+/** Whether `pid` is a live process (a zombie, dead but not yet reaped, is not). */
+export function isRunning(pid: number): boolean {
+  try {
+    return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}

@@ -98,6 +98,17 @@ export class Resolver {
     registerProcess(this);
   }
 
+  /**
+   * `knot-resolver -c` once more on the same directory, config and port (e.g. after this one's
+   * supervisord was killed); `waitReady` as startResolver's. Stop the new one before this one: this
+   * one's clean-up kills whatever still runs in the directory.
+   */
+  async again(opts: { env?: NodeJS.ProcessEnv; waitReady?: boolean } = {}): Promise<Resolver> {
+    const next = new Resolver(this.dir, this.configFile, this.rundir, this.port, opts.env ?? {});
+    if (opts.waitReady ?? true) await next.waitReady();
+    return next;
+  }
+
   /** The launcher's PID: the one systemd would watch, supervisord's after the exec. */
   get pid(): number {
     return this.proc.pid;

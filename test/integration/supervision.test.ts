@@ -8,6 +8,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { kdigAt, run, tmpDir, waitFor, KNOT_RESOLVER } from "../../harness/index.js";
 import { apiRequest } from "../../harness/api.js";
+import { isRunning } from "../../harness/procs.js";
 import { startResolver, type Resolver } from "../../harness/resolver.js";
 
 jest.setTimeout(120_000);
@@ -26,14 +27,7 @@ function cmdline(pid: number): string {
   return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-};
+const alive = isRunning;
 
 describe("start-up", () => {
   let r: Resolver;
@@ -253,8 +247,7 @@ describe("stale state and a second instance", () => {
     await new Promise((res) => stale.close(res)); // closed: the file stays, nobody listens
     fs.writeFileSync(path.join(r0.rundir, "supervisord.sock"), "");
 
-    const { Resolver } = await import("../../harness/resolver.js");
-    const r = new Resolver(r0.dir, r0.configFile, r0.rundir, r0.port, {});
+    const r = await r0.again({ waitReady: false });
     started.push(r);
     await r.waitReady();
     expect((await kdigAt(r.port, "localhost", "A")).rcode).toBe("NOERROR");
