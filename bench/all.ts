@@ -6,6 +6,7 @@
 import * as apply from "./apply.js";
 import * as faults from "./faults.js";
 import * as metrics from "./metrics.js";
+import * as orphans from "./orphans.js";
 import { fmtMs, printTable, type BenchOutcome } from "../harness/report.js";
 import * as startup from "./startup.js";
 import * as validation from "./validation.js";
@@ -18,6 +19,7 @@ const BENCHES: [string, () => Promise<BenchOutcome>][] = [
   ["startup", startup.run],
   ["zero-loss", zeroLoss.run],
   ["faults", faults.run],
+  ["orphans", orphans.run],
 ];
 
 const results: { name: string; seconds: number; outcome: BenchOutcome }[] = [];

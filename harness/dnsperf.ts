@@ -26,6 +26,12 @@ export interface DnsperfOptions {
   seconds: number;
   /** How long dnsperf waits for an answer before counting the query lost (default 2 s). */
   timeoutSeconds?: number;
+  /**
+   * Queries dnsperf keeps outstanding at most (its -q, default 100). While that many wait for an
+   * answer it sends no more, so an outage of T seconds shows as at most this many lost: a run that
+   * counts an outage's losses needs qps × timeoutSeconds or more.
+   */
+  maxOutstanding?: number;
 }
 
 export interface DnsperfRun {
@@ -62,6 +68,7 @@ export function dnsperfArgs(opts: DnsperfOptions, dir: string): string[] {
     ["-Q", String(opts.qps)],
     ["-l", String(opts.seconds)],
     ["-t", String(opts.timeoutSeconds ?? 2)],
+    opts.maxOutstanding !== undefined ? ["-q", String(opts.maxOutstanding)] : [],
   ].flat();
 }
 

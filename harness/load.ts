@@ -27,7 +27,7 @@ export const loadResolver = (workers: number, name: string): BenchResolverOption
  */
 export async function withLoad<T>(
   resolver: BenchResolver,
-  load: { qps: number; seconds: number },
+  load: { qps: number; seconds: number; timeoutSeconds?: number; maxOutstanding?: number },
   body: (loadStart: number) => Promise<T>,
 ): Promise<{ result: T; load: DnsperfResult }> {
   const dnsperf = startDnsperf({ port: resolver.port, names: LOAD_NAMES, ...load });

@@ -43,9 +43,11 @@ function resolverDir(prefix: string): { dir: string; rundir: string } {
   return { dir, rundir };
 }
 
+const CONFIG_FILE = "config.yaml";
+
 /** Writes `config` as dir/config.yaml and returns its path. */
 function writeConfig(dir: string, config: unknown): string {
-  const configFile = path.join(dir, "config.yaml");
+  const configFile = path.join(dir, CONFIG_FILE);
   // JSON is YAML too; deepMerge's clones come from another realm under jest, which js-yaml refuses.
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
   return configFile;
@@ -269,6 +271,19 @@ export class BenchResolver {
 
   get pid(): number {
     return this.proc.pid;
+  }
+
+  /**
+   * bin/knot-resolver once more on the same directory, config and port (e.g. after this one's
+   * supervisord was killed); returns at once, as launch(). Stop the new one before this one, whose
+   * stop removes the directory.
+   */
+  again(): BenchResolver {
+    const spawnedAt = performance.now();
+    const proc = new GroupProcess(KNOT_RESOLVER, ["-c", path.join(this.dir, CONFIG_FILE)], {
+      name: "knot-resolver",
+    });
+    return new BenchResolver(this.dir, this.rundir, this.port, proc, spawnedAt);
   }
 
   get apiSocket(): string {

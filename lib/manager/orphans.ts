@@ -10,7 +10,7 @@
  *    workers, which kept answering until then. They hold the listening sockets (supervisord binds
  *    them without SO_REUSEPORT), so the new workers can bind them only once these are gone: the gap
  *    is their exit plus one worker's start, instead of the whole start-up of supervisord and the
- *    manager. bench/faults.ts part (c) measures both orders.
+ *    manager. bench/orphans.ts measures both orders.
  */
 import {
   describeOrphans,
