@@ -128,8 +128,13 @@ it("an orphaned manager that does not leave by itself is stopped before supervis
   const r = await resolver();
   const old = await pids(r);
   const manager = old.get("manager") as number;
-  process.kill(manager, "SIGSTOP"); // it can neither exit by itself nor act on SIGTERM
+  // Stopped, it can neither exit by itself nor act on SIGTERM. When supervisord dies, the kernel
+  // sends the manager's process group (orphaned now, with a stopped member) SIGHUP and SIGCONT:
+  // stopped again at once, before it can handle them.
+  process.kill(manager, "SIGSTOP");
   await killSupervisord(r);
+  process.kill(manager, "SIGSTOP");
+  expect(isRunning(manager)).toBe(true);
   const r2 = await again(r);
   await expectFreshAndAnswering(r2, old);
   expect(r2.log).toContain(`manager (pid ${manager}) killed (SIGKILL after 5000 ms)`);
