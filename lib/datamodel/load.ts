@@ -51,6 +51,18 @@ export function loadConfigFiles(
 ): { raw: unknown; config: KresConfig } {
   let raw: unknown = {};
   for (const f of files) raw = deepMerge(raw, readConfigFile(f) ?? {});
+  return { raw, config: validateAsFrom(files, raw, ctx) };
+}
+
+/**
+ * Validates a document as if it had been read from `files` (an API edit of them, a saved running
+ * config): relative paths inside resolve against the first file's directory, as loadConfigFiles does.
+ */
+export function validateAsFrom(
+  files: readonly string[],
+  document: unknown,
+  ctx: Partial<ValidationContext> = {},
+): KresConfig {
   const baseDir = files[0] ? path.dirname(path.resolve(files[0])) : process.cwd();
-  return { raw, config: validateConfig(raw, { baseDir, ...ctx }) };
+  return validateConfig(document, { baseDir, ...ctx });
 }

@@ -23,12 +23,22 @@ export interface ProcessRow {
   status: string;
 }
 
+/**
+ * Where this manager took its configuration from when it started: the config files (a fresh start,
+ * or nothing to resume, and then why not), or the one the manager before it ran (it was restarted
+ * under the same supervisord), with that config's ETag, when and by which change it was saved.
+ */
+export type ConfigSource =
+  | { from: "files"; files: string[]; "not-resumed"?: string }
+  | { from: "resumed"; etag: string; "saved-at": string; "saved-by": string };
+
 export interface Status {
   status: "RUNNING";
   version: string;
   pid: number;
   workers: number;
   etag: string;
+  "config-source": ConfigSource;
   "last-change"?: ChangeRecord;
   "last-rollback"?: RollbackRecord;
 }

@@ -36,6 +36,12 @@ export type Verifier = (current: KresConfig, next: KresConfig, options: ChangeOp
  */
 export type Applier = (current: KresConfig, next: KresConfig, options: ChangeOptions) => Promise<void>;
 
+/**
+ * Keeps a record of each config that becomes the running one (e.g. saves it for a restarted
+ * manager). Runs before the change is answered; must not throw: the change is done by then.
+ */
+export type Recorder = (running: Snapshot, source: string) => void;
+
 /** A config that was put back by itself because its workers kept dying. */
 export interface RollbackRecord {
   at: string;
@@ -76,6 +82,7 @@ export class ConfigStore {
   private readonly queue = new SerialQueue();
   private readonly verifiers: Verifier[] = [];
   private readonly appliers: Applier[] = [];
+  private readonly recorders: Recorder[] = [];
   private last: ChangeRecord | undefined;
   // The last config whose workers ran through their probation (the initial one counts).
   private stable: Snapshot;
@@ -137,6 +144,10 @@ export class ConfigStore {
     this.appliers.push(a);
   }
 
+  addRecorder(r: Recorder): void {
+    this.recorders.push(r);
+  }
+
   /**
    * Queues a change. `propose` runs at the change's turn and returns the next config, validated;
    * it may throw to refuse (precondition, validation), which changes nothing.
@@ -183,6 +194,7 @@ export class ConfigStore {
     }
     this.current = next;
     if (options.source === "rollback") this.stable = next;
+    for (const keep of this.recorders) keep(next, options.source);
     record("applied");
     logger.notice(`${options.source}: configuration applied (ETag ${next.etag})`);
     return { snapshot: next, changed: true };

@@ -1,6 +1,5 @@
-import * as path from "node:path";
 import { configJsonSchema } from "../datamodel/json-schema.js";
-import { loadConfigFiles, validateConfig } from "../datamodel/load.js";
+import { loadConfigFiles, validateAsFrom } from "../datamodel/load.js";
 import type { SubprocessStatus } from "../controller/interface.js";
 import { checkPreconditions, type Preconditions } from "../utils/etag.js";
 import { applyJsonPatch, parseJsonPatch } from "../utils/json-patch.js";
@@ -8,7 +7,7 @@ import { deleteAt, getAt, hasAt, setAt } from "../utils/json-pointer.js";
 import { mergePatch } from "../utils/merge-patch.js";
 import { checkBounds, ExpandsTooLarge, NestingTooDeep, TooManyValues } from "../utils/parsing.js";
 import { packageVersion } from "../utils/version.js";
-import type { ConfigOperation, ManagerApi, ProcessFilter, ProcessRow, Status } from "./api.js";
+import type { ConfigOperation, ConfigSource, ManagerApi, ProcessFilter, ProcessRow, Status } from "./api.js";
 import type { ConfigStore, ConfigVersion } from "./config-store.js";
 import { clearCache } from "./cache-clear.js";
 import { ChangeRefused } from "./errors.js";
@@ -47,6 +46,8 @@ export class ManagerService implements ManagerApi {
     private readonly files: readonly string[],
     /** Stops everything (supervisord and all it runs). */
     private readonly shutdown: () => Promise<void>,
+    /** Where the config came from when this manager started. */
+    private readonly source: ConfigSource = { from: "files", files: [...files] },
   ) {}
 
   status(): Status {
@@ -59,6 +60,7 @@ export class ManagerService implements ManagerApi {
       pid: process.pid,
       workers: s.config.workers,
       etag: s.etag,
+      "config-source": this.source,
       ...(last ? { "last-change": last } : {}),
       ...(rollback ? { "last-rollback": rollback } : {}),
     };
@@ -199,9 +201,7 @@ export class ManagerService implements ManagerApi {
 
   /** A document as the API edits it, validated as if it came from the config files. */
   private validate(document: unknown): ConfigVersion {
-    const first = this.files[0];
-    const config = validateConfig(document, first ? { baseDir: path.dirname(path.resolve(first)) } : {});
-    return { document, config };
+    return { document, config: validateAsFrom(this.files, document) };
   }
 }
 

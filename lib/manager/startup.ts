@@ -7,11 +7,12 @@ import {
   supervisordExecArgv,
   writeSupervisordConf,
 } from "../controller/supervisord/launch.js";
-import type { ManagerApi } from "./api.js";
+import type { ConfigSource, ManagerApi } from "./api.js";
 import { ConfigStore, type ConfigVersion } from "./config-store.js";
 import { ManagerError } from "./errors.js";
 import { KresManager } from "./kres-manager.js";
 import { refuseFixedChanges } from "./runtime-limits.js";
+import { forgetRunningState, RunningState } from "./running-state.js";
 import type { ManagementConfig } from "../datamodel/sections/management/schema.js";
 import { readTokenFile, tokenFileWarning } from "../datamodel/sections/management/token.js";
 import { accessPolicyOf, exposureWarning } from "./access.js";
@@ -75,6 +76,11 @@ export async function startUp(files: readonly string[], initial: ConfigVersion):
         throw new StartupError(`cannot stop what an earlier run left: ${e.message}`);
       throw e;
     }
+    try {
+      forgetRunningState(rundir);
+    } catch (e) {
+      throw new StartupError(`cannot remove what an earlier run left in ${rundir}: ${(e as Error).message}`);
+    }
     writeSupervisordConf(rundir, conf);
     return { kind: "exec", argv: supervisordExecArgv(rundir) };
   }
@@ -84,8 +90,14 @@ export async function startUp(files: readonly string[], initial: ConfigVersion):
     );
   }
 
+  // Started by our supervisord: after a manager restart, the config the previous manager ran
+  // (API changes included) goes on; the files count only when there is none to resume.
+  const saved = new RunningState(rundir, state.pid);
+  const { version, source } = resumeOrFiles(saved, files, initial);
+  configureLogging(version.config);
+
   const controller = new SupervisordController(rundir, managerCommand(files));
-  const manager = new KresManager(controller, config);
+  const manager = new KresManager(controller, version.config);
   const giveUp = async (reason: string): Promise<never> => {
     // What fails now will fail again on a restart of the manager with the same config: give up
     // at once (supervisord stops everything and exits 1) instead of looping.
@@ -109,26 +121,64 @@ export async function startUp(files: readonly string[], initial: ConfigVersion):
     await giveUp(`cannot start the workers: ${(e as Error).message}`);
   }
 
-  const store = new ConfigStore(initial);
+  const store = new ConfigStore(version);
+  // What runs now is saved before anything is answered (the API opens below), and so is every
+  // later change, rollback and reload before its answer.
+  if (source.from === "files") saved.save(store.snapshot, "start-up");
   store.addVerifier(refuseFixedChanges);
   store.addVerifier((_current, next) => manager.verify(next));
   store.addApplier((_current, next, options) => manager.apply(next, { force: options.force }));
   store.addApplier(async (_current, next) => configureLogging(next));
+  store.addRecorder((running, change) => saved.save(running, change));
   manager.stability = {
     stable: (cfg) => store.markStable(cfg),
     unstable: (cfg, reason) => {
       store.rollBack(cfg, reason).catch((e: Error) => logger.crit(`rollback failed: ${e.message}`));
     },
   };
-  const api = new ManagerService(store, manager, files, () => controller.shutdown());
+  const api = new ManagerService(store, manager, files, () => controller.shutdown(), source);
   const { server, where } = await openApi(api, config.management).catch((e: Error) =>
     giveUp(`cannot open the management API: ${e.message}`),
   );
 
   await controller.notifyReady(process.pid);
-  logger.notice(`knot-resolver is ready: ${config.workers} kresd worker(s) on ${rundir}, API on ${where}`);
+  logger.notice(
+    `knot-resolver is ready: ${version.config.workers} kresd worker(s) on ${rundir}, API on ${where}`,
+  );
   installSignalHandlers(api, server, manager);
   return { kind: "running", manager };
+}
+
+/**
+ * The config to start with: the one saved by the manager that ran before under this supervisord,
+ * if any is usable (a warning says why one is not), else the files' (`initial`).
+ */
+function resumeOrFiles(
+  saved: RunningState,
+  files: readonly string[],
+  initial: ConfigVersion,
+): { version: ConfigVersion; source: ConfigSource } {
+  const fromFiles = { from: "files" as const, files: files.map((f) => path.resolve(f)) };
+  const outcome = saved.read(files);
+  switch (outcome.kind) {
+    case "none":
+      return { version: initial, source: fromFiles };
+    case "unusable":
+      logger.warning(
+        `not resuming the configuration saved in ${saved.file}: ${outcome.reason}; reading the files`,
+      );
+      return { version: initial, source: { ...fromFiles, "not-resumed": outcome.reason } };
+    case "resumed": {
+      const r = outcome.resumed;
+      logger.notice(
+        `resuming the configuration the previous manager ran (ETag ${r.etag}, saved ${r.savedAt} after ${r.source})`,
+      );
+      return {
+        version: r.version,
+        source: { from: "resumed", etag: r.etag, "saved-at": r.savedAt, "saved-by": r.source },
+      };
+    }
+  }
 }
 
 /**

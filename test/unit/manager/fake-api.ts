@@ -56,7 +56,14 @@ export class FakeApi implements ManagerApi {
 
   status(): Status {
     this.call("status");
-    return { status: "RUNNING", version: "9.9.9", pid: 4242, workers: 2, etag: this.etag };
+    return {
+      status: "RUNNING",
+      version: "9.9.9",
+      pid: 4242,
+      workers: 2,
+      etag: this.etag,
+      "config-source": { from: "files", files: ["/etc/knot-resolver/config.yaml"] },
+    };
   }
 
   getConfig(pointer: string): { value: unknown; etag: string } {

@@ -47,6 +47,7 @@ describe("GET /", () => {
       pid: 4242,
       workers: 2,
       etag: api.etag,
+      "config-source": { from: "files", files: ["/etc/knot-resolver/config.yaml"] },
     });
   });
 });
