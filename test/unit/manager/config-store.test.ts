@@ -188,3 +188,44 @@ describe("ConfigStore rollback", () => {
     expect(fresh.lastRollback).toBeUndefined();
   });
 });
+
+describe("ConfigStore recorders (the running config saved for a restarted manager)", () => {
+  it("hear of each applied config before the change is answered, and of nothing refused or unchanged", async () => {
+    const store = new ConfigStore(version({ workers: 1 }));
+    const events: string[] = [];
+    store.addVerifier((_c, next) => {
+      if (next.nsid === "no") throw new ChangeRefused("refused");
+    });
+    store.addApplier(async (_c, next) => {
+      events.push(`applied ${next.workers}`);
+    });
+    store.addRecorder((running, source) => {
+      // The store already holds it: a status read meanwhile agrees with what is saved.
+      expect(store.snapshot).toBe(running);
+      events.push(`recorded ${running.config.workers} ${running.etag} by ${source}`);
+    });
+    const outcome = store.change(() => version({ workers: 2 }), { source: "PUT /v1/config/workers" });
+    void outcome.then(() => events.push("answered"));
+    const { snapshot } = await outcome;
+    await expect(store.change(() => version({ nsid: "no" }), { source: "refused" })).rejects.toThrow();
+    await store.change(() => version({ workers: 2 }), { source: "same" });
+    expect(events).toEqual([
+      "applied 2",
+      `recorded 2 ${snapshot.etag} by PUT /v1/config/workers`,
+      "answered",
+    ]);
+  });
+
+  it("hear of a rollback's config, and a store over a resumed config rolls back to it", async () => {
+    const resumed = version({ workers: 3 });
+    const store = new ConfigStore(resumed);
+    const recorded: string[] = [];
+    store.addRecorder((running, source) => recorded.push(`${source} ${running.etag}`));
+    const first = store.snapshot;
+    await store.change(() => version({ workers: 4 }), { source: "a" });
+    const bad = store.snapshot;
+    await store.rollBack(bad.config, "dying");
+    expect(store.snapshot.etag).toBe(first.etag);
+    expect(recorded).toEqual([`a ${bad.etag}`, `rollback ${first.etag}`]);
+  });
+});

@@ -35,3 +35,26 @@ describe("a change whose result is larger than any request body may be", () => {
     expect((store.snapshot.document as { junk: unknown[] }).junk).toHaveLength(1);
   });
 });
+
+describe("the status", () => {
+  const store = () => new ConfigStore({ document: { rundir }, config: validateConfig({ rundir }) });
+
+  it("says the config came from the files by default, naming them", () => {
+    const service = new ManagerService(store(), {} as KresManager, ["/etc/kr/a.yaml"], () =>
+      Promise.resolve(),
+    );
+    expect(service.status()["config-source"]).toEqual({ from: "files", files: ["/etc/kr/a.yaml"] });
+  });
+
+  it("says when the config was resumed after a manager restart, with the ETag resumed", () => {
+    const s = store();
+    const source = {
+      from: "resumed" as const,
+      etag: s.snapshot.etag,
+      "saved-at": "2025-01-01T00:00:00.000Z",
+      "saved-by": "PATCH /v1/config/local-data/addresses",
+    };
+    const service = new ManagerService(s, {} as KresManager, [], () => Promise.resolve(), source);
+    expect(service.status()).toMatchObject({ etag: s.snapshot.etag, "config-source": source });
+  });
+});
