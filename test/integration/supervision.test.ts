@@ -121,6 +121,9 @@ describe("supervisord config reload", () => {
     const cfg = JSON.parse(fs.readFileSync(r.configFile, "utf8"));
     cfg.cache["garbage-collector"] = { enable: false };
     fs.writeFileSync(r.configFile, JSON.stringify(cfg));
+    // Without a running config to resume (as after an upgrade from a manager that saved none), the
+    // restarted manager reads the edited file.
+    fs.rmSync(path.join(r.rundir, "running-config.json"));
     process.kill(before.get("manager")?.pid as number, "SIGKILL");
     await waitFor(
       "reload logged",
