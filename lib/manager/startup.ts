@@ -137,7 +137,7 @@ export async function startUp(files: readonly string[], initial: ConfigVersion):
     },
   };
   const api = new ManagerService(store, manager, files, () => controller.shutdown(), source);
-  const { server, where } = await openApi(api, config.management).catch((e: Error) =>
+  const { server, where } = await openApi(api, version.config.management).catch((e: Error) =>
     giveUp(`cannot open the management API: ${e.message}`),
   );
 
