@@ -69,10 +69,14 @@ const put = (r: Resolver, pointer: string, value: unknown): Promise<ApiResponse>
   apiCall(r.apiSocket, "PUT", `/v1/config${pointer}`, { body: value });
 
 describe("after kill -9 of the manager", () => {
-  it("the new manager serves the changed config and its ETag, adopts the same workers, the name still resolves", async () => {
-    const r = await resolver({
+  let r: Resolver;
+  beforeAll(async () => {
+    r = await resolver({
       config: { workers: 2, "local-data": { addresses: { "router.home.arpa": "192.0.2.1" } } },
     });
+  });
+
+  it("the new manager serves the changed config and its ETag, adopts the same workers, the name still resolves", async () => {
     const patch = await apiCall(r.apiSocket, "PATCH", "/v1/config/local-data/addresses", {
       body: { "api.home.arpa": "192.0.2.99" },
     });
@@ -107,6 +111,25 @@ describe("after kill -9 of the manager", () => {
       headers: { "content-type": "application/json", "if-match": config.headers.etag as string },
     });
     expect(next.status).toBe(200);
+  });
+
+  it("a saved configuration that is corrupt is not resumed: a warning says why, the files are read", async () => {
+    const saved = path.join(r.rundir, "running-config.json");
+    expect((await kdigAt(r.port, "api.home.arpa", "A")).answers.map((a) => a.data)).toEqual(["192.0.2.100"]);
+    fs.writeFileSync(saved, fs.readFileSync(saved, "utf8").slice(0, 40));
+    const after = await killManager(r, (await status(r)).pid);
+    expect(after["config-source"]).toEqual({
+      from: "files",
+      files: [r.configFile],
+      "not-resumed": expect.stringMatching(/^not JSON: /),
+    });
+    expect(r.log).toContain(`not resuming the configuration saved in ${saved}: not JSON: `);
+    const config = await apiCall(r.apiSocket, "GET", "/v1/config");
+    expect(config.json).toEqual(JSON.parse(fs.readFileSync(r.configFile, "utf8")));
+    // The workers were brought to the files' config, and that is what is saved now.
+    expect((await kdigAt(r.port, "api.home.arpa", "A")).answers).toEqual([]);
+    expect((await kdigAt(r.port, "router.home.arpa", "A")).answers.map((a) => a.data)).toEqual(["192.0.2.1"]);
+    expect(JSON.parse(fs.readFileSync(saved, "utf8"))).toMatchObject({ etag: bare(config.headers.etag) });
   });
 });
 
