@@ -24,7 +24,8 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { parseConfigText } from "../lib/datamodel/load.js";
 import { isPlainObject } from "../lib/utils/parsing.js";
-import { REPO_ROOT, run } from "./repo.js";
+import { REPO_ROOT } from "./repo.js";
+import type { TlsFiles } from "./tls.js";
 
 /** Where the examples live; relative paths in them (data/…) are resolved against it. */
 export const CONFIG_DIR = path.join(REPO_ROOT, "etc/config");
@@ -56,38 +57,6 @@ export function hasIpv6Loopback(): Promise<boolean> {
     srv.once("error", () => resolve(false));
     srv.listen({ host: "::1", port: 0 }, () => srv.close(() => resolve(true)));
   });
-}
-
-export interface TlsFiles {
-  cert: string;
-  key: string;
-}
-
-/** A self-signed certificate for 'localhost' / 127.0.0.1 / ::1 (EC P-256, valid two days) in `dir`. */
-export async function selfSignedCert(dir: string): Promise<TlsFiles> {
-  const cert = path.join(dir, "server-cert.pem");
-  const key = path.join(dir, "server-key.pem");
-  const r = await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=localhost",
-    "-addext",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
-    "-keyout",
-    key,
-    "-out",
-    cert,
-  ]);
-  if (r.code !== 0) throw new Error(`openssl failed (${r.code}): ${r.stderr}`);
-  return { cert, key };
 }
 
 export interface Localization {

@@ -13,6 +13,7 @@ import { ManagerError } from "./errors.js";
 import { KresManager } from "./kres-manager.js";
 import { refuseFixedChanges } from "./runtime-limits.js";
 import { forgetRunningState, RunningState } from "./running-state.js";
+import { TlsWatchdog } from "./tls-watchdog.js";
 import type { ManagementConfig } from "../datamodel/sections/management/schema.js";
 import { readTokenFile, tokenFileWarning } from "../datamodel/sections/management/token.js";
 import { accessPolicyOf, exposureWarning } from "./access.js";
@@ -130,6 +131,10 @@ export async function startUp(files: readonly string[], initial: ConfigVersion):
   store.addApplier((_current, next, options) => manager.apply(next, { force: options.force }));
   store.addApplier(async (_current, next) => configureLogging(next));
   store.addRecorder((running, change) => saved.save(running, change));
+  // Last: it only follows a change the workers already run (its files, on or off).
+  const tlsWatchdog = new TlsWatchdog(manager);
+  store.addApplier(async (_current, next) => tlsWatchdog.update(next));
+  tlsWatchdog.update(version.config);
   manager.stability = {
     stable: (cfg) => store.markStable(cfg),
     unstable: (cfg, reason) => {
@@ -145,7 +150,10 @@ export async function startUp(files: readonly string[], initial: ConfigVersion):
   logger.notice(
     `knot-resolver is ready: ${version.config.workers} kresd worker(s) on ${rundir}, API on ${where}`,
   );
-  installSignalHandlers(api, server, manager);
+  installSignalHandlers(api, server, () => {
+    tlsWatchdog.stop();
+    manager.stop();
+  });
   return { kind: "running", manager };
 }
 
@@ -197,11 +205,11 @@ async function openApi(
   return { server, where: await server.listen(management) };
 }
 
-function installSignalHandlers(api: ManagerApi, server: ApiServer, manager: KresManager): void {
+function installSignalHandlers(api: ManagerApi, server: ApiServer, stopManager: () => void): void {
   const leave = (signal: string) => {
     logger.notice(`received ${signal}, stopping the manager (supervisord stops the workers)`);
     server.close();
-    manager.stop();
+    stopManager();
     process.exit(0);
   };
   process.on("SIGTERM", () => leave("SIGTERM"));

@@ -33,10 +33,10 @@ import {
   hasIpv6Loopback,
   localize,
   readExample,
-  selfSignedCert,
   type ExampleName,
   type Localization,
 } from "../../harness/examples.js";
+import { selfSignedCert } from "../../harness/tls.js";
 
 let ipv6 = false;
 

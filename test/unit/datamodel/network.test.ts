@@ -538,15 +538,14 @@ describe("tls", () => {
     expectRefused({ tls: { watchdog: "sometimes" } }, "/network/tls/watchdog", "'auto', true or false");
   });
 
-  it("refuses watchdog: true with certificate files, as upstream does when it cannot watch them", () => {
-    expectRefused(
-      { tls: { watchdog: true, "cert-file": certFile, "key-file": keyFile } },
-      "/network/tls/watchdog",
-      "cannot watch the certificate files",
-    );
-    expect(
-      network({ tls: { watchdog: "auto", "cert-file": certFile, "key-file": keyFile } }).tls.watchdog,
-    ).toBe("auto");
+  it("takes every watchdog value with certificate files; the Lua is the same for all (toggling restarts nothing)", () => {
+    const files = { "cert-file": certFile, "key-file": keyFile };
+    const rendered = (["auto", true, false] as const).map((watchdog) => {
+      expect(network({ tls: { watchdog, ...files } }).tls.watchdog).toBe(watchdog);
+      return lua({ tls: { watchdog, ...files } });
+    });
+    expect(rendered[0]).toContain(`net.tls(${JSON.stringify(certFile)}, ${JSON.stringify(keyFile)})`);
+    expect(new Set(rendered).size).toBe(1);
   });
 
   it("refuses the 6.0 spellings files-watchdog and auto-discovery, naming the way forward", () => {

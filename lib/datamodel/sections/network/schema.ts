@@ -263,7 +263,7 @@ const tlsSchema = z
   .strictObject({
     watchdog: watchdogValue.default("auto").meta({
       description:
-        "Reload the certificate in all workers when cert-file or key-file changes; 'auto' (the default) when the manager can watch files, which it cannot yet (true is then refused).",
+        "Reload the certificate in every running worker when cert-file or key-file changes (replaced, renamed over, or a symlink switched); 'auto' (the default) is on, as the manager can always watch files.",
     }),
     "files-watchdog": renamedKey("network/tls/watchdog"),
     "auto-discovery": removedKey(),
@@ -299,14 +299,6 @@ const tlsSchema = z
         ctx,
         ["sticket-secret-file"],
         `'${ticketFile}' is shorter than 32 bytes, the least kresd accepts`,
-      );
-    }
-    if (t.watchdog === true && t["cert-file"] !== undefined && t["key-file"] !== undefined) {
-      // Upstream refuses it likewise when it cannot watch files (python-watchdog missing).
-      problem(
-        ctx,
-        ["watchdog"],
-        "'watchdog' is true, but this manager cannot watch the certificate files (yet); use 'auto' or false and restart knot-resolver after renewing them",
       );
     }
     if ((t["cert-file"] === undefined) !== (t["key-file"] === undefined)) {
