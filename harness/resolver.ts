@@ -74,6 +74,8 @@ export interface ResolverOptions {
   env?: NodeJS.ProcessEnv;
   /** Wait until the manager reports ready (default true). */
   waitReady?: boolean;
+  /** The plain DNS port (default: a free one), for a test that writes `network.listen` itself. */
+  port?: number;
 }
 
 /**
@@ -188,7 +190,7 @@ export class Resolver {
 export async function startResolver(opts: ResolverOptions = {}): Promise<Resolver> {
   ensureBuilt();
   const { dir, rundir } = resolverDir("krm-resolver-");
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const management = (opts.config?.management as Record<string, unknown> | undefined) ?? {
     "unix-socket": path.join(rundir, "kres-api.sock"),
   };
