@@ -220,6 +220,7 @@ export class TlsWatchdog {
       logger.error(`TLS certificate not reloaded: cannot list the workers: ${(e as Error).message}`);
       return;
     }
+    if (settler !== this.settler) return; // turned off or aimed at other files meanwhile
     const lua = `net.tls(${luaStr(files.cert)}, ${luaStr(files.key)})`;
     const outcomes = await Promise.all(
       workers.map(async (w) => {
