@@ -9,6 +9,7 @@ import * as metrics from "./metrics.js";
 import * as orphans from "./orphans.js";
 import { fmtMs, printTable, type BenchOutcome } from "../harness/report.js";
 import * as startup from "./startup.js";
+import * as tlsWatchdog from "./tls-watchdog.js";
 import * as validation from "./validation.js";
 import * as zeroLoss from "./zero-loss.js";
 
@@ -20,6 +21,7 @@ const BENCHES: [string, () => Promise<BenchOutcome>][] = [
   ["zero-loss", zeroLoss.run],
   ["faults", faults.run],
   ["orphans", orphans.run],
+  ["tls-watchdog", tlsWatchdog.run],
 ];
 
 const results: { name: string; seconds: number; outcome: BenchOutcome }[] = [];
