@@ -229,3 +229,10 @@ export function nestedAliasBomb(leaf: number, fanout: number, levels: number): s
     );
   return lines.join("\n");
 }
+
+/**
+ * How long a refusal of a "bomb" (aliases, copies or shared objects standing for 2^40 values) may
+ * take in a test: far above what a refusal takes even on a loaded machine, far below the hours an
+ * expansion would take. The bound proves "not expanded", not a speed (speed is for bench/).
+ */
+export const NOT_EXPANDED_MS = 20_000;

@@ -124,10 +124,13 @@ function zshComplete(line: string): string[] {
     // Every candidate offered goes to the out file, and is offered as usual.
     `zpty -w z 'compadd () { local -a __h; builtin compadd -O __h "$@"; print -r -l -- $__h >> ${out}; builtin compadd "$@" }'`,
     `zpty -w -n z ${JSON.stringify(line)}$'\\t'`,
-    "sleep 1",
+    // Wait until candidates come, then until no more come (a fixed sleep was too short on a
+    // busy machine; keys typed meanwhile would cut the completion short).
+    `for i in {1..200}; do [[ -s ${out} ]] && break; sleep 0.1; done`,
+    `prev=-1; for i in {1..50}; do n=$(wc -c < ${out} 2>/dev/null); [[ $n == $prev ]] && break; prev=$n; sleep 0.3; done`,
     "zpty -d z",
   ].join("\n");
-  execFileSync(ZSH, ["-f", "-c", driver], { cwd: dir, timeout: 20000 });
+  execFileSync(ZSH, ["-f", "-c", driver], { cwd: dir, timeout: 30000 });
   const text = fs.existsSync(out) ? fs.readFileSync(out, "utf8") : "";
   return [...new Set(text.split("\n").filter(Boolean))].sort();
 }

@@ -193,9 +193,8 @@ describe("ApiClient", () => {
 
     it("gives up on a manager that accepts but never answers, after the timeout", async () => {
       const ep = await unixServer("silent.sock", () => {});
-      const started = Date.now();
+      // Without the timeout this would wait forever: the test's own timeout would fail it.
       const e = await failure(new ApiClient(ep, 300).call("POST", "/reload"));
-      expect(Date.now() - started).toBeLessThan(5000);
       expect(e).toBeInstanceOf(CliError);
       expect(e.message).toBe(
         `no answer to POST /reload from unix socket ${path.join(dir, "silent.sock")} within 0.3 s; the operation may still complete, see the resolver's log`,

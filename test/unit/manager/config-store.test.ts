@@ -100,11 +100,10 @@ describe("ConfigStore", () => {
     const gate = new Promise<void>((r) => (release = r));
     store.addApplier(() => gate);
     const queued = [1, 2, 3].map((n) => store.change(() => version({ nsid: `n${n}` }), { source: `c${n}` }));
-    const started = Date.now();
+    // Waiting for a turn would wait forever here (the gate never opens): the test's timeout.
     const turnedAway = await store
       .change(() => version({ nsid: "n4" }), { source: "c4" })
       .catch((e: unknown) => e);
-    expect(Date.now() - started).toBeLessThan(1000);
     expect(turnedAway).toBeInstanceOf(ChangesBacklogged);
     expect((turnedAway as ChangesBacklogged).status).toBe(503);
     expect((turnedAway as Error).message).toBe(

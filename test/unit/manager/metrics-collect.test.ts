@@ -107,18 +107,19 @@ describe("collecting", () => {
     const reports = await collectStatistics(
       [1011, 1012, 1013, 1014].map((pid, i) => ({ id: `kresd:kresd${i}`, pid })),
       "q()",
-      { command, timeoutMs: 400, parse: parseStatisticsAnswer },
+      { command, timeoutMs: 2000, parse: parseStatisticsAnswer },
     );
     const took = Date.now() - started;
-    expect(took).toBeGreaterThanOrEqual(380);
-    expect(took).toBeLessThan(1000);
+    // One after another would take 3 × 2 s; at once, one timeout and some slack for a busy machine.
+    expect(took).toBeGreaterThanOrEqual(1900);
+    expect(took).toBeLessThan(5000);
     expect(reports.map((r) => [r.id, r.statistics !== undefined])).toEqual([
       ["kresd:kresd0", false],
       ["kresd:kresd1", false],
       ["kresd:kresd2", false],
       ["kresd:kresd3", true],
     ]);
-    expect(reports[0]?.error).toMatch(/no answer within 400 ms/);
+    expect(reports[0]?.error).toMatch(/no answer within 2000 ms/);
   });
 
   it("reports a vanished worker (no socket) and one answering a Lua error as missing", async () => {
