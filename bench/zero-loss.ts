@@ -1,16 +1,26 @@
 /**
- * Lost queries during rolling restarts (issue 6, item 1): a steady UDP load of 2000 queries/s
- * (dnsperf, local-data names) against 4 workers on loopback, long enough for ≥ 60 000 queries,
- * while 10 forced reloads (POST /reload/force) spread over the run each replace every worker.
- * Prints sent / completed / lost (dnsperf's "Queries lost") and each reload's duration; not a test.
- * Run: npm run build && node dist/bench/zero-loss.js
+ * Lost queries during rolling restarts (issues 6 and 22): 4 workers on loopback answer local-data
+ * names while 10 forced reloads (POST /reload/force), 1 s apart, each replace every worker. Each
+ * load runs twice, without reloads and with them:
+ *
+ * - UDP 8000 q/s (dnsperf);
+ * - TCP 1000 q/s over 20 connections and DoT 500 q/s over 10, from harness/stream-load.ts: a client
+ *   that reconnects and resends what a closed connection left unanswered, as RFC 7766 asks;
+ * - for comparison, TCP 1000 q/s over 20 connections from dnsperf, which does neither (see
+ *   stream-load.ts): each connection the server closes costs it a query.
+ *
+ * A query is lost when no answer came within 2 s. Prints one row per run, then the reloads; not a
+ * test. Run: npm run build && node dist/bench/zero-loss.js (ZERO_LOSS_LOADS=udp,tcp,dot,dnsperf-tcp
+ * picks loads, ZERO_LOSS_SECONDS shortens the runs, both for development only).
  *
  * A reload counts only if it answered 200 and, per GET /processes/kresd, every worker PID changed
- * and 4 workers run afterwards.
+ * and 4 workers run afterwards, all before the load ended.
  */
+import * as fs from "node:fs";
 import { performance } from "node:perf_hooks";
-import type { DnsperfResult } from "../harness/dnsperf.js";
-import { loadResolver, withLoad } from "../harness/load.js";
+import { startDnsperf } from "../harness/dnsperf.js";
+import { selfSignedCert } from "../harness/examples.js";
+import { LOAD_LOCAL_DATA, LOAD_NAMES } from "../harness/load.js";
 import { sleep } from "../harness/procs.js";
 import {
   fmtMs,
@@ -23,32 +33,136 @@ import {
   type BenchOutcome,
 } from "../harness/report.js";
 import { withResolver, type BenchResolver } from "../harness/resolver.js";
+import { startStreamLoad } from "../harness/stream-load.js";
+import { tmpDir } from "../harness/tmp.js";
 
 const WORKERS = 4;
-const QPS = 2000;
-/** 2000 q/s × 35 s ≈ 70 000 queries: above the 60 000 the issue asks for, with a margin. */
-const SECONDS = 35;
-const MIN_SENT = 60_000;
 const RELOADS = 10;
-/** The first reload this long after the load started; the last one at least TAIL_S before its end. */
-const FIRST_AT_S = 2.5;
-const TAIL_S = 5;
+/** Pause between the end of one reload and the start of the next. */
+const GAP_MS = 1000;
+/** The first reload this long after the load started. */
+const FIRST_AT_MS = 2000;
+const SECONDS = Number(process.env.ZERO_LOSS_SECONDS ?? 45);
 const progress = progressOf("zero-loss");
 
+interface Counts {
+  sent: number;
+  lost: number;
+  /** What else the client saw, in words. */
+  notes: string;
+}
+
+interface Load {
+  key: string;
+  what: string;
+  /** The most lost queries the issue allows with reloads, as a fraction of those sent. */
+  allowed: number;
+  start(r: BenchResolver, tlsCa: string, seconds: number): { done: Promise<Counts>; kill(): void };
+}
+
+const LOADS: Load[] = [
+  {
+    key: "udp",
+    what: "UDP 8000 q/s (dnsperf)",
+    allowed: 0,
+    start: (r, _ca, seconds) => {
+      const before = udpDrops();
+      const run = startDnsperf({ port: r.port, names: LOAD_NAMES, qps: 8000, seconds });
+      return {
+        done: run.done.then((d) => ({
+          sent: d.sent,
+          lost: d.lost,
+          notes: `host: ${udpDrops() - before} datagrams dropped on full receive buffers (RcvbufErrors, any socket)`,
+        })),
+        kill: run.kill,
+      };
+    },
+  },
+  ...(["tcp", "dot"] as const).map(
+    (kind): Load => ({
+      key: kind,
+      what: kind === "tcp" ? "TCP 1000 q/s, 20 connections" : "DoT 500 q/s, 10 connections",
+      allowed: 0.0005,
+      start: (r, ca, seconds) => {
+        const run = startStreamLoad({
+          port: kind === "tcp" ? r.port : r.dotPort!,
+          tlsCa: kind === "dot" ? ca : undefined,
+          names: LOAD_NAMES,
+          qps: kind === "tcp" ? 1000 : 500,
+          connections: kind === "tcp" ? 20 : 10,
+          seconds,
+        });
+        return {
+          done: run.done.then((d) => ({
+            sent: d.sent,
+            lost: d.lost,
+            notes:
+              `${d.resent} resent, server closed ${d.closedWithPending} connections with queries` +
+              ` unanswered and ${d.closedIdle} idle, slowest ${fmtMs(d.maxLatencyMs)} ms`,
+          })),
+          kill: run.stop,
+        };
+      },
+    }),
+  ),
+  {
+    key: "dnsperf-tcp",
+    what: "TCP 1000 q/s, 20 connections (dnsperf)",
+    allowed: 0.0005,
+    start: (r, _ca, seconds) => {
+      const run = startDnsperf({
+        port: r.port,
+        names: LOAD_NAMES,
+        qps: 1000,
+        seconds,
+        mode: "tcp",
+        clients: 20,
+      });
+      return {
+        done: run.done.then((d) => ({
+          sent: d.sent,
+          lost: d.lost,
+          notes: "no resending: a closed connection costs a query",
+        })),
+        kill: run.kill,
+      };
+    },
+  },
+];
+
+/**
+ * The host's count of UDP datagrams dropped because a socket's receive buffer was full (all
+ * sockets, other programs' too): a worker slow to read loses them, whatever the manager does.
+ */
+function udpDrops(): number {
+  const lines = fs.readFileSync("/proc/net/snmp", "utf8").split("\n").filter((l) => l.startsWith("Udp: "));
+  const [names, values] = lines.map((l) => l.split(/\s+/));
+  const i = names?.indexOf("RcvbufErrors") ?? -1;
+  return i > 0 ? Number(values?.[i]) : NaN;
+}
+
 interface Reload {
+  load: string;
   n: number;
   /** Seconds after the load started. */
   atS: number;
   ms: number;
   status: number | string;
   replaced: number;
-  workersAfter: number;
   ok: boolean;
 }
 
-async function forcedReload(resolver: BenchResolver, n: number, loadStart: number): Promise<Reload> {
+interface Row {
+  load: Load;
+  reloads: boolean;
+  counts?: Counts;
+  error?: string;
+  countedReloads: number;
+}
+
+async function forcedReload(resolver: BenchResolver, load: string, n: number, loadStart: number): Promise<Reload> {
   const atS = (performance.now() - loadStart) / 1000;
-  const row: Reload = { n, atS, ms: NaN, status: "-", replaced: 0, workersAfter: 0, ok: false };
+  const row: Reload = { load, n, atS, ms: NaN, status: "-", replaced: 0, ok: false };
   try {
     const before = await resolver.workerPids();
     const start = performance.now();
@@ -56,7 +170,6 @@ async function forcedReload(resolver: BenchResolver, n: number, loadStart: numbe
     row.ms = performance.now() - start;
     row.status = r.status;
     const after = await resolver.workerPids();
-    row.workersAfter = after.length;
     row.replaced = before.filter((pid) => !after.includes(pid)).length;
     row.ok =
       r.status === 200 && before.length === WORKERS && after.length === WORKERS && row.replaced === WORKERS;
@@ -68,79 +181,126 @@ async function forcedReload(resolver: BenchResolver, n: number, loadStart: numbe
   return row;
 }
 
+/** One load for SECONDS, with RELOADS forced reloads GAP_MS apart or none. */
+async function runLoad(
+  resolver: BenchResolver,
+  load: Load,
+  tlsCa: string,
+  withReloads: boolean,
+  reloads: Reload[],
+): Promise<Row> {
+  const row: Row = { load, reloads: withReloads, countedReloads: 0 };
+  const run = load.start(resolver, tlsCa, SECONDS);
+  const loadStart = performance.now();
+  const endAt = loadStart + SECONDS * 1000;
+  try {
+    if (withReloads) {
+      await sleep(FIRST_AT_MS);
+      for (let n = 1; n <= RELOADS; n++) {
+        const r = await forcedReload(resolver, load.key, n, loadStart);
+        r.ok &&= performance.now() < endAt;
+        reloads.push(r);
+        if (r.ok) row.countedReloads++;
+        progress(
+          `${load.key}: reload ${n}/${RELOADS} at ${r.atS.toFixed(1)} s: ${r.status}, ${fmtMs(r.ms)} ms,` +
+            ` ${r.replaced}/${WORKERS} replaced${r.ok ? "" : " (DOES NOT COUNT)"}`,
+        );
+        await sleep(GAP_MS);
+      }
+    }
+    row.counts = await run.done;
+  } catch (e) {
+    row.error = (e as Error).message;
+  } finally {
+    run.kill();
+  }
+  return row;
+}
+
 export async function run(): Promise<BenchOutcome> {
+  const wanted = process.env.ZERO_LOSS_LOADS?.split(",");
+  const loads = LOADS.filter((l) => !wanted || wanted.includes(l.key));
+  const rows: Row[] = [];
   const reloads: Reload[] = [];
-  let load: DnsperfResult | undefined;
+  const certDir = tmpDir("krm-bench-zero-loss-tls-");
+  const tlsFiles = await selfSignedCert(certDir);
   const { error, leftovers } = await withResolver(
-    loadResolver(WORKERS, "zero-loss"),
+    {
+      workers: WORKERS,
+      name: "zero-loss",
+      config: { "local-data": LOAD_LOCAL_DATA },
+      dot: tlsFiles,
+    },
     { progress },
     async (resolver) => {
-      progress(
-        `resolver ready (port ${resolver.port}); ${QPS} q/s for ${SECONDS} s, ${RELOADS} forced reloads`,
-      );
-      ({ load } = await withLoad(resolver, { qps: QPS, seconds: SECONDS }, async (loadStart) => {
-        const spacingS = (SECONDS - TAIL_S - FIRST_AT_S) / (RELOADS - 1);
-        for (let n = 1; n <= RELOADS; n++) {
-          const dueMs = (FIRST_AT_S + (n - 1) * spacingS) * 1000;
-          await sleep(Math.max(0, loadStart + dueMs - performance.now()));
-          const row = await forcedReload(resolver, n, loadStart);
-          reloads.push(row);
+      progress(`resolver ready (port ${resolver.port}, DoT ${resolver.dotPort}); ${SECONDS} s per run`);
+      for (const load of loads) {
+        for (const withReloads of [false, true]) {
+          progress(`${load.what}, ${withReloads ? `${RELOADS} forced reloads` : "no reloads"}…`);
+          const row = await runLoad(resolver, load, tlsFiles.cert, withReloads, reloads);
+          rows.push(row);
           progress(
-            `reload ${n}/${RELOADS} at ${row.atS.toFixed(1)} s: ${row.status}, ${fmtMs(row.ms)} ms, ` +
-              `${row.replaced}/${WORKERS} replaced${row.ok ? "" : " (DOES NOT COUNT)"}`,
+            row.counts
+              ? `${load.key}: ${row.counts.lost} lost of ${row.counts.sent} ${row.counts.notes}`
+              : `${load.key}: FAILED: ${row.error}`,
           );
         }
-      }));
+      }
     },
   );
 
-  console.log(`zero-loss: ${WORKERS} workers, ${QPS} q/s UDP on loopback, ${RELOADS} forced reloads`);
+  const verdictOf = (r: Row): string => {
+    if (!r.counts || r.error) return "FAILED";
+    if (!r.reloads) return r.counts.lost === 0 ? "0 lost" : `${r.counts.lost} lost without reloads`;
+    if (r.countedReloads < RELOADS) return `only ${r.countedReloads}/${RELOADS} reloads counted`;
+    return r.counts.lost <= r.load.allowed * r.counts.sent ? "MET" : "NOT MET";
+  };
+  console.log(
+    `zero-loss: ${WORKERS} workers on loopback, ${SECONDS} s per run, ${RELOADS} forced reloads` +
+      ` ${GAP_MS / 1000} s apart (or none); lost = no answer within 2 s`,
+  );
   printTable([
-    ["reload", "at s", "duration ms", "HTTP", "workers replaced", "workers after", "counts?"],
-    ...reloads.map((r) => [
-      String(r.n),
-      r.atS.toFixed(1),
-      fmtMs(r.ms),
-      String(r.status),
-      `${r.replaced}/${WORKERS}`,
-      String(r.workersAfter),
-      r.ok ? "yes" : "NO",
+    ["load", "reloads", "sent", "lost", "lost %", "allowed %", "verdict", "the client saw"],
+    ...rows.map((r) => [
+      r.load.what,
+      r.reloads ? `${r.countedReloads}/${RELOADS}` : "none",
+      r.counts ? String(r.counts.sent) : "-",
+      r.counts ? String(r.counts.lost) : "-",
+      r.counts?.sent ? ((100 * r.counts.lost) / r.counts.sent).toFixed(4) : "-",
+      (100 * r.load.allowed).toFixed(2),
+      verdictOf(r),
+      r.error ?? r.counts?.notes ?? "",
     ]),
   ]);
-  const good = reloads.filter((r) => r.ok);
-  const times = good.map((r) => r.ms);
   console.log("");
+  const times = reloads.filter((r) => r.ok).map((r) => r.ms);
   printTable([
-    ["queries sent", "completed", "lost", "lost %", "reloads ok", "reload median ms", "reload max ms"],
-    [
-      load ? String(load.sent) : "-",
-      load ? String(load.completed) : "-",
-      load ? String(load.lost) : "-",
-      load && load.sent ? ((100 * load.lost) / load.sent).toFixed(4) : "-",
-      `${good.length}/${RELOADS}`,
-      fmtMs(median(times)),
-      fmtMs(maxOf(times)),
-    ],
+    ["load", "reloads ok", "reload median ms", "reload max ms", "at s (first … last)"],
+    ...loads.map((l) => {
+      const mine = reloads.filter((r) => r.load === l.key);
+      const ok = mine.filter((r) => r.ok).map((r) => r.ms);
+      return [
+        l.key,
+        `${ok.length}/${mine.length}`,
+        fmtMs(median(ok)),
+        fmtMs(maxOf(ok)),
+        mine.length ? `${mine[0]!.atS.toFixed(1)} … ${mine[mine.length - 1]!.atS.toFixed(1)}` : "-",
+      ];
+    }),
   ]);
-  const met = !!load && load.lost === 0 && load.sent >= MIN_SENT && good.length === RELOADS;
   if (error) console.log(`the run failed: ${error}`);
-  console.log(
-    load
-      ? `verdict: ${load.lost} lost of ${load.sent} sent during ${good.length}/${RELOADS} counted reloads` +
-          ` (goal: 0 lost of ≥ ${MIN_SENT} during ${RELOADS}): ${met ? "MET" : "NOT MET"}`
-      : "verdict: NOT MET (no dnsperf result)",
-  );
 
+  const withReloads = rows.filter((r) => r.reloads);
   return {
-    ok: !error && !!load && good.length === RELOADS && leftovers.length === 0,
+    ok: !error && rows.every((r) => !r.error && r.counts) && leftovers.length === 0,
     headlines: [
-      {
-        figure: `zero-loss: lost / sent, ${RELOADS} forced reloads, ${WORKERS} workers, ${QPS} q/s`,
-        value: load ? `${load.lost} / ${load.sent} (${met ? "MET" : "NOT MET"})` : "FAILED",
-      },
+      ...withReloads.map((r) => ({
+        figure: `zero-loss: ${r.load.what}, lost / sent during ${RELOADS} forced reloads of ${WORKERS} workers`,
+        value: r.counts ? `${r.counts.lost} / ${r.counts.sent} (${verdictOf(r)})` : "FAILED",
+      })),
       {
         figure: "zero-loss: forced reload median / max ms",
-        value: `${fmtMs(median(times))} / ${fmtMs(maxOf(times))} (${good.length}/${RELOADS} ok)`,
+        value: `${fmtMs(median(times))} / ${fmtMs(maxOf(times))} (${times.length}/${reloads.length} ok)`,
       },
     ],
   };

@@ -32,6 +32,10 @@ export interface DnsperfOptions {
    * counts an outage's losses needs qps × timeoutSeconds or more.
    */
   maxOutstanding?: number;
+  /** Transport (default udp); tcp keeps `clients` connections. */
+  mode?: "udp" | "tcp";
+  /** How many clients (sockets, connections) dnsperf acts as (default 1). */
+  clients?: number;
 }
 
 export interface DnsperfRun {
@@ -69,6 +73,8 @@ export function dnsperfArgs(opts: DnsperfOptions, dir: string): string[] {
     ["-l", String(opts.seconds)],
     ["-t", String(opts.timeoutSeconds ?? 2)],
     opts.maxOutstanding !== undefined ? ["-q", String(opts.maxOutstanding)] : [],
+    ["-m", opts.mode ?? "udp"],
+    ["-c", String(opts.clients ?? 1)],
   ].flat();
 }
 

@@ -25,14 +25,27 @@ import { KNOT_RESOLVER, ensureBuilt, run } from "./repo.js";
 import { tmpDir } from "./tmp.js";
 
 /** The config both front ends start from (`lua` and `management` are added by each). */
-function defaultConfig(rundir: string, port: number, workers: number) {
+function defaultConfig(rundir: string, port: number, workers: number, dot?: DotListener) {
   return {
     rundir,
     workers,
-    network: { listen: [{ interface: `127.0.0.1@${port}` }] },
+    network: {
+      listen: [
+        { interface: `127.0.0.1@${port}` },
+        ...(dot ? [{ interface: `127.0.0.1@${dot.port}`, kind: "dot" }] : []),
+      ],
+      ...(dot ? { tls: { "cert-file": dot.cert, "key-file": dot.key } } : {}),
+    },
     cache: { storage: path.join(rundir, "cache"), "size-max": "10M" },
     logging: { level: "info" },
   };
+}
+
+/** A DoT listener on `port` with a certificate for 'localhost' (see examples.ts selfSignedCert). */
+export interface DotListener {
+  port: number;
+  cert: string;
+  key: string;
 }
 
 /** A new temporary directory (removed after the test file or at exit) with `run/cache` made. */
@@ -76,6 +89,8 @@ export interface ResolverOptions {
   waitReady?: boolean;
   /** The plain DNS port (default: a free one), for a test that writes `network.listen` itself. */
   port?: number;
+  /** Also listen for DoT on a free port with this certificate (Resolver.dotPort). */
+  dot?: { cert: string; key: string };
 }
 
 /**
@@ -92,6 +107,8 @@ export class Resolver {
     readonly rundir: string,
     readonly port: number,
     env: NodeJS.ProcessEnv,
+    /** The DoT port, when asked for one. */
+    readonly dotPort?: number,
   ) {
     this.proc = new GroupProcess(KNOT_RESOLVER, ["-c", configFile], {
       env: { ...process.env, ...env },
@@ -191,19 +208,20 @@ export async function startResolver(opts: ResolverOptions = {}): Promise<Resolve
   ensureBuilt();
   const { dir, rundir } = resolverDir("krm-resolver-");
   const port = opts.port ?? (await freePort());
+  const dotPort = opts.dot ? await freePort() : undefined;
   const management = (opts.config?.management as Record<string, unknown> | undefined) ?? {
     "unix-socket": path.join(rundir, "kres-api.sock"),
   };
   const config = deepMerge(
     {
-      ...defaultConfig(rundir, port, 2),
+      ...defaultConfig(rundir, port, 2, opts.dot && dotPort ? { port: dotPort, ...opts.dot } : undefined),
       // The harness's offline guard: the user's Lua runs last, after everything generated.
       lua: { script: OFFLINE_LUA },
     },
     { ...opts.config, management },
   );
   const configFile = writeConfig(dir, config);
-  const resolver = new Resolver(dir, configFile, rundir, port, opts.env ?? {});
+  const resolver = new Resolver(dir, configFile, rundir, port, opts.env ?? {}, dotPort);
   if (opts.waitReady ?? true) await resolver.waitReady();
   return resolver;
 }
@@ -221,6 +239,8 @@ export interface BenchResolverOptions {
   config?: Record<string, unknown>;
   /** Names the temporary directory (krm-bench-<name>-…); default "apply". */
   name?: string;
+  /** Also listen for DoT on a free port with this certificate (BenchResolver.dotPort). */
+  dot?: { cert: string; key: string };
 }
 
 export class BenchResolver {
@@ -232,6 +252,8 @@ export class BenchResolver {
     readonly port: number,
     private readonly proc: GroupProcess,
     readonly spawnedAt: number,
+    /** The DoT port, when asked for one. */
+    readonly dotPort?: number,
   ) {
     // Cleaned up as a whole resolver (killNow), not as the launcher's process group only.
     unregisterProcess(proc);
@@ -258,9 +280,10 @@ export class BenchResolver {
   static async launch(opts: BenchResolverOptions): Promise<BenchResolver> {
     const { dir, rundir } = resolverDir(`krm-bench-${opts.name ?? "apply"}-`);
     const port = await freePort();
+    const dotPort = opts.dot ? await freePort() : undefined;
     const { lua: _ignored, ...extra } = opts.config ?? {};
     const configFile = writeConfig(dir, {
-      ...defaultConfig(rundir, port, opts.workers),
+      ...defaultConfig(rundir, port, opts.workers, opts.dot && dotPort ? { port: dotPort, ...opts.dot } : undefined),
       management: { "unix-socket": path.join(rundir, "kres-api.sock") },
       ...extra,
       // Runs last, after everything the manager generates.
@@ -268,7 +291,7 @@ export class BenchResolver {
     });
     const spawnedAt = performance.now();
     const proc = new GroupProcess(KNOT_RESOLVER, ["-c", configFile], { name: "knot-resolver" });
-    return new BenchResolver(dir, rundir, port, proc, spawnedAt);
+    return new BenchResolver(dir, rundir, port, proc, spawnedAt, dotPort);
   }
 
   get pid(): number {

@@ -52,12 +52,20 @@ export interface ApplyOptions {
 
 const KILL_SIGNALS = { SIGKILL: 9, SIGTERM: 15 } as const;
 
-/** How long a retiring worker may take to finish the requests it already accepted. */
+/** How long a retiring worker may take to finish what it accepted and find its clients quiet. */
 const DRAIN_TIMEOUT_MS = 3000;
 
-/** Closes every listening endpoint of the worker it runs in (its own copies; not the control socket). */
-const CLOSE_LISTENERS_LUA =
-  "for _, e in ipairs(net.list()) do if e.kind ~= 'control' and e.transport.ip then net.close(e.transport.ip, e.transport.port) end end";
+/** How often a draining worker is looked at. */
+const DRAIN_POLL_MS = 20;
+
+/**
+ * Run in a retiring worker: closes its own copies of the listening endpoints (not the control
+ * socket) and returns their ports, space-separated, so its client connections can be told apart.
+ */
+const RETIRE_LUA =
+  "(function() local ports = {} for _, e in ipairs(net.list()) do if e.kind ~= 'control' and e.transport.ip then " +
+  "table.insert(ports, e.transport.port) net.close(e.transport.ip, e.transport.port) end end " +
+  "return table.concat(ports, ' ') end)()";
 
 /** How many lines of a failed canary's own output end up in the refusal. */
 const CANARY_OUTPUT_LINES = 12;
@@ -181,7 +189,7 @@ export class KresManager {
       const p = kresds.get(id);
       if (p && isUp(p) && (options.force || (await this.controller.kresdConfig(id)) !== lua)) stale.add(id);
     }
-    if (stale.size > 0) await this.canary(canaryId, lua, sockets);
+    const canary = stale.size > 0 ? await this.canary(canaryId, lua, sockets) : undefined;
 
     for (let id = 0; id < cfg.workers; id++) {
       const p = kresds.get(id);
@@ -205,8 +213,10 @@ export class KresManager {
       this.seenPids.delete(id);
       logger.info(`stopped surplus ${p.name}`);
     }
+    // The canary goes the way the others went: what it read is answered, its clients told to leave.
     const leftover = kresds.get(canaryId);
-    if (stale.size > 0 || (leftover && isUp(leftover))) await this.controller.stop(kresdName(canaryId));
+    if (canary) await this.retire(canary);
+    else if (leftover && isUp(leftover)) await this.controller.stop(kresdName(canaryId));
 
     if (!initial) await this.configure(cfg);
     const gc = (await this.controller.list()).find((p) => p.name === CACHE_GC);
@@ -222,17 +232,26 @@ export class KresManager {
   /**
    * Stops a worker without losing what it has accepted: it first closes its own copies of the
    * listening sockets (the shared sockets stay open in the other workers, so nothing queued on
-   * them is lost), then finishes the requests it is resolving, then is stopped.
+   * them is lost), then finishes the requests it is resolving, and is stopped at a moment when it
+   * resolves nothing and none of its client connections (TCP, DoT, DoH) holds a query it has not
+   * read: they then end with every answer sent (DRAIN_TIMEOUT_MS at most). kresd 5.6 cannot end
+   * them itself in time (its idle timer looks at a connection every net.tcp_in_idle, 10 s) nor
+   * ask a client to leave (its edns-tcp-keepalive cannot say 0); a query a client sends after that
+   * moment meets a closed connection, and RFC 7766 has the client send it again.
    */
   private async retire(p: SubprocessStatus): Promise<void> {
     if (p.pid !== undefined && p.state === "running") {
       try {
-        await this.controller.command(p, CLOSE_LISTENERS_LUA, { timeoutMs: 1000 });
+        const closed = await this.controller.command(p, RETIRE_LUA, { timeoutMs: 1000 });
+        const ports = [...new Set(closed.match(/\d+/g) ?? [])].map(Number);
         const deadline = Date.now() + DRAIN_TIMEOUT_MS;
         while (Date.now() < deadline) {
           const busy = await this.controller.command(p, "worker.stats().concurrent", { timeoutMs: 1000 });
-          if (Number(busy) <= 0) break;
-          await new Promise((r) => setTimeout(r, 20));
+          if (Number(busy) <= 0) {
+            const streams = ports.length > 0 ? await this.controller.streams(p, ports) : undefined;
+            if (!streams || streams.busy === 0) break;
+          }
+          await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
         }
       } catch (e) {
         logger.info(`${p.name}: not drained (${(e as Error).message}); stopping it anyway`);
@@ -251,7 +270,7 @@ export class KresManager {
    * running until the rollout is over); anything else refuses it with the worker's own words, the
    * slot left as it was.
    */
-  private async canary(id: number, lua: string, sockets: readonly ListenSocket[]): Promise<void> {
+  private async canary(id: number, lua: string, sockets: readonly ListenSocket[]): Promise<SubprocessStatus> {
     const name = kresdName(id);
     await this.controller.stop(name); // left over from an interrupted change
     const before = await this.controller.kresdConfig(id);
@@ -259,6 +278,7 @@ export class KresManager {
     try {
       const started = await this.controller.start(name);
       logger.info(`canary ${name} (pid ${started.pid}) accepted the new configuration`);
+      return started;
     } catch (e) {
       if (!(e instanceof SubprocessError)) throw e;
       const output = (await this.controller.lastOutput(name).catch(() => [])).slice(-CANARY_OUTPUT_LINES);

@@ -8,6 +8,7 @@ import {
   type SubprocessController,
   type SubprocessKind,
   type SubprocessState,
+  type StreamState,
   type SubprocessStatus,
   type WorkerRef,
 } from "../interface.js";
@@ -16,6 +17,7 @@ import type { KresConfig } from "../../datamodel/config.js";
 import type { ListenSocket } from "../../datamodel/sections/network/sockets.js";
 import { readFileIfExists, writeFileAtomic } from "../../utils/files.js";
 import { KresdCommands } from "../kresd/commands.js";
+import { workerStreams } from "../kresd/streams.js";
 import {
   renderSupervisordConf,
   rundirFiles,
@@ -155,6 +157,10 @@ export class SupervisordController implements SubprocessController {
 
   command(worker: WorkerRef, lua: string, opts?: CommandOptions): Promise<string> {
     return this.commands.command(worker, lua, opts);
+  }
+
+  async streams(worker: WorkerRef, ports: readonly number[]): Promise<StreamState | undefined> {
+    return worker.pid === undefined ? undefined : workerStreams(worker.pid, ports);
   }
 
   async notifyReady(pid: number): Promise<void> {

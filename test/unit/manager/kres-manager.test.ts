@@ -86,6 +86,10 @@ class FakeController implements SubprocessController {
   async command(worker: { name: string }): Promise<string> {
     throw new WorkerGone(`${worker.name}: no control socket`);
   }
+  /** Nor does it see connections: retire() then waits for nothing of the kind. */
+  async streams() {
+    return undefined;
+  }
   async notifyReady() {}
   async fatal(reason: string) {
     this.fatalReason = reason;
