@@ -1,23 +1,31 @@
 /**
- * No query is lost while every worker is replaced: a steady UDP load (dnsperf) against a real
- * resolver during forced reloads. The long variant (≥ 60 000 queries) is bench/zero-loss.
+ * No query is lost while every worker is replaced: steady loads against a real resolver during
+ * forced reloads, over UDP (dnsperf), TCP and DoT (harness/stream-load.ts, a client that resends
+ * what a connection closed under it left unanswered, as RFC 7766 asks). The long variants at full
+ * load are bench/zero-loss.
  */
 import { jest } from "@jest/globals";
 import { apiCall } from "../../harness/api.js";
 import { startDnsperf } from "../../harness/dnsperf.js";
+import { selfSignedCert, type TlsFiles } from "../../harness/examples.js";
 import { startResolver, type Resolver } from "../../harness/resolver.js";
+import { startStreamLoad } from "../../harness/stream-load.js";
+import { tmpDir } from "../../harness/tmp.js";
 
 jest.setTimeout(120_000);
 
 const NAMES = Array.from({ length: 50 }, (_, i) => `host${i}.load.test.`);
 
 let r: Resolver;
+let tls: TlsFiles;
 beforeAll(async () => {
+  tls = await selfSignedCert(tmpDir("krm-zero-loss-tls-"));
   r = await startResolver({
     config: {
       workers: 4,
       "local-data": { addresses: Object.fromEntries(NAMES.map((n, i) => [n, `192.0.2.${i + 1}`])) },
     },
+    dot: tls,
   });
 });
 afterAll(async () => {
@@ -29,8 +37,8 @@ const kresdPids = async () =>
     .filter(([n, row]) => n.startsWith("kresd:") && row.state === "RUNNING")
     .map(([, row]) => row.pid);
 
-it("loses no query at 1000 qps during three forced reloads of four workers", async () => {
-  const load = startDnsperf({ port: r.port, names: NAMES, qps: 1000, seconds: 8 });
+/** Three forced reloads, each checked to have replaced every one of the four workers. */
+async function threeForcedReloads(): Promise<void> {
   await new Promise((res) => setTimeout(res, 1000));
   for (let i = 0; i < 3; i++) {
     const before = await kresdPids();
@@ -40,7 +48,39 @@ it("loses no query at 1000 qps during three forced reloads of four workers", asy
     expect(after).toHaveLength(4);
     expect(after.filter((p) => before.includes(p))).toEqual([]); // every worker was replaced
   }
+}
+
+it("loses no UDP query at 1000 qps during three forced reloads of four workers", async () => {
+  const load = startDnsperf({ port: r.port, names: NAMES, qps: 1000, seconds: 8 });
+  await threeForcedReloads();
   const result = await load.done;
   expect(result.sent).toBeGreaterThanOrEqual(6000);
   expect({ lost: result.lost, completed: result.completed }).toEqual({ lost: 0, completed: result.sent });
 });
+
+it.each([
+  ["TCP", 200, 5],
+  ["DoT", 100, 4],
+])(
+  "loses no %s query (%d qps over %d connections) during three forced reloads, though its connections are closed",
+  async (kind, qps, connections) => {
+    const load = startStreamLoad({
+      port: kind === "TCP" ? r.port : r.dotPort!,
+      tlsCa: kind === "DoT" ? tls.cert : undefined,
+      names: NAMES,
+      qps,
+      connections,
+      seconds: 8,
+    });
+    await threeForcedReloads();
+    const result = await load.done;
+    expect(result.sent).toBe(qps * 8);
+    // Replacing the workers really ended the connections they held: the client had to reconnect.
+    expect(result.closedWithPending + result.closedIdle).toBeGreaterThanOrEqual(connections);
+    expect({ lost: result.lost, answered: result.answered, failed: result.failed }).toEqual({
+      lost: 0,
+      answered: result.sent,
+      failed: 0,
+    });
+  },
+);

@@ -289,6 +289,49 @@ describe("KresManager applying a new config", () => {
     expect(m.currentConfig).toBe(next);
   });
 
+  it("stops a retiring worker only once it resolves nothing and no client connection holds an unread query", async () => {
+    /** Workers that answer on their control socket: busy for two looks, then quiet. */
+    class Draining extends FakeController {
+      looks = new Map<string, number>();
+      override async command(worker: { name: string }, lua: string): Promise<string> {
+        if (lua.includes("net.close")) {
+          this.calls.push(`close listeners ${worker.name}`);
+          return "'5353 5353 853'";
+        }
+        const n = (this.looks.get(worker.name) ?? 0) + 1;
+        this.looks.set(worker.name, n);
+        return n === 1 ? "3" : "0"; // worker.stats().concurrent: 3 requests, then none
+      }
+      override async streams(worker: { name: string }, ports: readonly number[]) {
+        const busy = (this.looks.get(worker.name) ?? 0) < 3 ? 1 : 0;
+        this.calls.push(`streams ${worker.name} on ${ports.join(",")}: busy ${busy}`);
+        return { open: 2, busy };
+      }
+    }
+    const c = new Draining(false);
+    const m = new KresManager(c, noGc(1), quiet);
+    await m.start();
+    m.stop();
+    c.calls = [];
+    await m.apply(noGc(1, { nsid: "changed" }));
+    expect(c.calls).toEqual([
+      "stop kresd:kresd256",
+      "create 256",
+      "start kresd:kresd256",
+      "create 0",
+      "close listeners kresd:kresd0",
+      "streams kresd:kresd0 on 5353,853: busy 1", // looked at only once nothing is being resolved
+      "streams kresd:kresd0 on 5353,853: busy 0",
+      "stop kresd:kresd0",
+      "start kresd:kresd0",
+      // the canary goes the same way
+      "close listeners kresd:kresd256",
+      "streams kresd:kresd256 on 5353,853: busy 1",
+      "streams kresd:kresd256 on 5353,853: busy 0",
+      "stop kresd:kresd256",
+    ]);
+  });
+
   it("only starts or stops the difference when the Lua stays the same", async () => {
     const { c, m } = await running(2);
     await m.apply(noGc(3));
