@@ -78,33 +78,31 @@ const LOADS: Load[] = [
       };
     },
   },
-  ...(["tcp", "dot"] as const).map(
-    (kind): Load => ({
-      key: kind,
-      what: kind === "tcp" ? "TCP 1000 q/s, 20 connections" : "DoT 500 q/s, 10 connections",
-      allowed: 0.0005,
-      start: (r, ca, seconds) => {
-        const run = startStreamLoad({
-          port: kind === "tcp" ? r.port : r.dotPort!,
-          tlsCa: kind === "dot" ? ca : undefined,
-          names: LOAD_NAMES,
-          qps: kind === "tcp" ? 1000 : 500,
-          connections: kind === "tcp" ? 20 : 10,
-          seconds,
-        });
-        return {
-          done: run.done.then((d) => ({
-            sent: d.sent,
-            lost: d.lost,
-            notes:
-              `${d.resent} resent, server closed ${d.closedWithPending} connections with queries` +
-              ` unanswered and ${d.closedIdle} idle, slowest ${fmtMs(d.maxLatencyMs)} ms`,
-          })),
-          kill: run.stop,
-        };
-      },
-    }),
-  ),
+  ...(["tcp", "dot"] as const).map((kind): Load => ({
+    key: kind,
+    what: kind === "tcp" ? "TCP 1000 q/s, 20 connections" : "DoT 500 q/s, 10 connections",
+    allowed: 0.0005,
+    start: (r, ca, seconds) => {
+      const run = startStreamLoad({
+        port: kind === "tcp" ? r.port : r.dotPort!,
+        tlsCa: kind === "dot" ? ca : undefined,
+        names: LOAD_NAMES,
+        qps: kind === "tcp" ? 1000 : 500,
+        connections: kind === "tcp" ? 20 : 10,
+        seconds,
+      });
+      return {
+        done: run.done.then((d) => ({
+          sent: d.sent,
+          lost: d.lost,
+          notes:
+            `${d.resent} resent, server closed ${d.closedWithPending} connections with queries` +
+            ` unanswered and ${d.closedIdle} idle, slowest ${fmtMs(d.maxLatencyMs)} ms`,
+        })),
+        kill: run.stop,
+      };
+    },
+  })),
   {
     key: "dnsperf-tcp",
     what: "TCP 1000 q/s, 20 connections (dnsperf)",
@@ -135,7 +133,10 @@ const LOADS: Load[] = [
  * sockets, other programs' too): a worker slow to read loses them, whatever the manager does.
  */
 function udpDrops(): number {
-  const lines = fs.readFileSync("/proc/net/snmp", "utf8").split("\n").filter((l) => l.startsWith("Udp: "));
+  const lines = fs
+    .readFileSync("/proc/net/snmp", "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith("Udp: "));
   const [names, values] = lines.map((l) => l.split(/\s+/));
   const i = names?.indexOf("RcvbufErrors") ?? -1;
   return i > 0 ? Number(values?.[i]) : NaN;
@@ -160,7 +161,12 @@ interface Row {
   countedReloads: number;
 }
 
-async function forcedReload(resolver: BenchResolver, load: string, n: number, loadStart: number): Promise<Reload> {
+async function forcedReload(
+  resolver: BenchResolver,
+  load: string,
+  n: number,
+  loadStart: number,
+): Promise<Reload> {
   const atS = (performance.now() - loadStart) / 1000;
   const row: Reload = { load, n, atS, ms: NaN, status: "-", replaced: 0, ok: false };
   try {

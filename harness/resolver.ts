@@ -283,7 +283,12 @@ export class BenchResolver {
     const dotPort = opts.dot ? await freePort() : undefined;
     const { lua: _ignored, ...extra } = opts.config ?? {};
     const configFile = writeConfig(dir, {
-      ...defaultConfig(rundir, port, opts.workers, opts.dot && dotPort ? { port: dotPort, ...opts.dot } : undefined),
+      ...defaultConfig(
+        rundir,
+        port,
+        opts.workers,
+        opts.dot && dotPort ? { port: dotPort, ...opts.dot } : undefined,
+      ),
       management: { "unix-socket": path.join(rundir, "kres-api.sock") },
       ...extra,
       // Runs last, after everything the manager generates.

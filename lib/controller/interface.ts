@@ -1,9 +1,9 @@
 import { WORKERS_MAX, type KresConfig } from "../datamodel/config.js";
 import type { ListenSocket } from "../datamodel/sections/network/sockets.js";
 import { ControllerError } from "./errors.js";
-import type { StreamState } from "./kresd/streams.js";
+import type { ClientPort, StreamState } from "./kresd/streams.js";
 
-export type { StreamState } from "./kresd/streams.js";
+export type { ClientPort, StreamState } from "./kresd/streams.js";
 
 /**
  * What the manager needs from whatever runs its subprocesses. The manager only ever talks to
@@ -122,7 +122,7 @@ export interface SubprocessController {
    * The client connections (TCP, DoT, DoH) a running worker holds on local `ports`, open and busy
    * (bytes queued either way); undefined when the controller cannot tell.
    */
-  streams(worker: WorkerRef, ports: readonly number[]): Promise<StreamState | undefined>;
+  streams(worker: WorkerRef, ports: readonly ClientPort[]): Promise<StreamState | undefined>;
   /** Tells the controller the manager itself is ready (its start-up is complete). */
   notifyReady(pid: number): Promise<void>;
   /** Stops everything, the manager included, with an error exit: the manager has given up. */

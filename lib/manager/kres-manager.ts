@@ -60,12 +60,13 @@ const DRAIN_POLL_MS = 20;
 
 /**
  * Run in a retiring worker: closes its own copies of the listening endpoints (not the control
- * socket) and returns their ports, space-separated, so its client connections can be told apart.
+ * socket) and returns them as "family:port" words (e.g. "inet4:53 inet6:853"), so its client
+ * connections can be told apart.
  */
 const RETIRE_LUA =
-  "(function() local ports = {} for _, e in ipairs(net.list()) do if e.kind ~= 'control' and e.transport.ip then " +
-  "table.insert(ports, e.transport.port) net.close(e.transport.ip, e.transport.port) end end " +
-  "return table.concat(ports, ' ') end)()";
+  "(function() local closed = {} for _, e in ipairs(net.list()) do local t = e.transport " +
+  "if e.kind ~= 'control' and t.ip then table.insert(closed, t.family .. ':' .. t.port) net.close(t.ip, t.port) end end " +
+  "return table.concat(closed, ' ') end)()";
 
 /** How many lines of a failed canary's own output end up in the refusal. */
 const CANARY_OUTPUT_LINES = 12;
@@ -243,7 +244,10 @@ export class KresManager {
     if (p.pid !== undefined && p.state === "running") {
       try {
         const closed = await this.controller.command(p, RETIRE_LUA, { timeoutMs: 1000 });
-        const ports = [...new Set(closed.match(/\d+/g) ?? [])].map(Number);
+        const ports = [...new Set(closed.match(/inet[46]:\d+/g))].map((w) => ({
+          port: Number(w.slice(6)),
+          ipv6: w.startsWith("inet6"),
+        }));
         const deadline = Date.now() + DRAIN_TIMEOUT_MS;
         while (Date.now() < deadline) {
           const busy = await this.controller.command(p, "worker.stats().concurrent", { timeoutMs: 1000 });

@@ -4,7 +4,13 @@
  * kresd 5.6 cannot list its own sessions, and a retiring worker must not be stopped while a
  * client's query sits unread in one of them or its answer unsent.
  */
-import * as fs from "node:fs/promises";
+import * as fs from "node:fs";
+
+/** A port a worker listened on for clients, and whether on IPv6 (the table to look in). */
+export interface ClientPort {
+  port: number;
+  ipv6: boolean;
+}
 
 export interface StreamState {
   /** Connections to one of the ports still open on the worker's side. */
@@ -22,7 +28,11 @@ const TCP_LISTEN = 0x0a;
  * `ports` and a connection state. A row reads: sl local rem st tx_queue:rx_queue tr:when retrnsmt
  * uid timeout inode …, addresses as hex IP:PORT, queues in bytes (hex).
  */
-export function countStreams(table: string, inodes: ReadonlySet<string>, ports: ReadonlySet<number>): StreamState {
+export function countStreams(
+  table: string,
+  inodes: ReadonlySet<string>,
+  ports: ReadonlySet<number>,
+): StreamState {
   const state: StreamState = { open: 0, busy: 0 };
   for (const line of table.split("\n").slice(1)) {
     const f = line.trim().split(/\s+/);
@@ -38,23 +48,37 @@ export function countStreams(table: string, inodes: ReadonlySet<string>, ports: 
   return state;
 }
 
+/** What a /proc file says, or "" when it is gone (the process or the descriptor). */
+function procRead(read: () => string): string {
+  try {
+    return read();
+  } catch {
+    return "";
+  }
+}
+
 /**
  * The connections process `pid` holds on local `ports`; undefined when /proc cannot tell (no
- * such process, or not ours to look into).
+ * such process, or not ours to look into). Synchronous reads on purpose: a few dozen tiny procfs
+ * calls, where each through the thread pool costs a round trip. A TCP table costs milliseconds
+ * (the kernel walks every socket of the host): only those of the ports' families are read.
  */
-export async function workerStreams(pid: number, ports: readonly number[]): Promise<StreamState | undefined> {
+export function workerStreams(pid: number, ports: readonly ClientPort[]): StreamState | undefined {
   try {
     const inodes = new Set<string>();
     const fdDir = `/proc/${pid}/fd`;
-    for (const fd of await fs.readdir(fdDir)) {
-      const target = await fs.readlink(`${fdDir}/${fd}`).catch(() => "");
-      const m = /^socket:\[(\d+)\]$/.exec(target);
+    for (const fd of fs.readdirSync(fdDir)) {
+      const m = /^socket:\[(\d+)\]$/.exec(procRead(() => fs.readlinkSync(`${fdDir}/${fd}`)));
       if (m) inodes.add(m[1]!);
     }
-    const wanted = new Set(ports);
     const total: StreamState = { open: 0, busy: 0 };
-    for (const table of ["tcp", "tcp6"]) {
-      const text = await fs.readFile(`/proc/${pid}/net/${table}`, "utf8").catch(() => "");
+    for (const [table, ipv6] of [
+      ["tcp", false],
+      ["tcp6", true],
+    ] as const) {
+      const wanted = new Set(ports.filter((p) => p.ipv6 === ipv6).map((p) => p.port));
+      if (wanted.size === 0) continue;
+      const text = procRead(() => fs.readFileSync(`/proc/${pid}/net/${table}`, "utf8"));
       const s = countStreams(text, inodes, wanted);
       total.open += s.open;
       total.busy += s.busy;

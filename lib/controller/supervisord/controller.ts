@@ -1,6 +1,7 @@
 import {
   CACHE_GC,
   ControllerUnavailable,
+  type ClientPort,
   SubprocessError,
   kresdName,
   type CommandOptions,
@@ -159,7 +160,7 @@ export class SupervisordController implements SubprocessController {
     return this.commands.command(worker, lua, opts);
   }
 
-  async streams(worker: WorkerRef, ports: readonly number[]): Promise<StreamState | undefined> {
+  async streams(worker: WorkerRef, ports: readonly ClientPort[]): Promise<StreamState | undefined> {
     return worker.pid === undefined ? undefined : workerStreams(worker.pid, ports);
   }
 

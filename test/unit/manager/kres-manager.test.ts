@@ -3,7 +3,9 @@ import {
   KRESD_SLOTS,
   SubprocessError,
   WorkerGone,
+  type ClientPort,
   type ProcessExit,
+  type StreamState,
   type SubprocessController,
   type SubprocessStatus,
 } from "../../../lib/controller/interface.js";
@@ -83,11 +85,11 @@ class FakeController implements SubprocessController {
     Object.assign(this.rows.get(name) as SubprocessStatus, { state: "stopped", pid: undefined });
   }
   /** No worker here has a control socket: draining a retiring one fails, and it is stopped anyway. */
-  async command(worker: { name: string }): Promise<string> {
+  async command(worker: { name: string }, _lua = ""): Promise<string> {
     throw new WorkerGone(`${worker.name}: no control socket`);
   }
   /** Nor does it see connections: retire() then waits for nothing of the kind. */
-  async streams() {
+  async streams(_worker: { name: string }, _ports: readonly ClientPort[]): Promise<StreamState | undefined> {
     return undefined;
   }
   async notifyReady() {}
@@ -296,15 +298,16 @@ describe("KresManager applying a new config", () => {
       override async command(worker: { name: string }, lua: string): Promise<string> {
         if (lua.includes("net.close")) {
           this.calls.push(`close listeners ${worker.name}`);
-          return "'5353 5353 853'";
+          return "'inet4:5353 inet4:5353 inet6:853'";
         }
         const n = (this.looks.get(worker.name) ?? 0) + 1;
         this.looks.set(worker.name, n);
         return n === 1 ? "3" : "0"; // worker.stats().concurrent: 3 requests, then none
       }
-      override async streams(worker: { name: string }, ports: readonly number[]) {
+      override async streams(worker: { name: string }, ports: readonly ClientPort[]) {
         const busy = (this.looks.get(worker.name) ?? 0) < 3 ? 1 : 0;
-        this.calls.push(`streams ${worker.name} on ${ports.join(",")}: busy ${busy}`);
+        const where = ports.map((p) => `${p.ipv6 ? "[::]" : ""}${p.port}`).join(",");
+        this.calls.push(`streams ${worker.name} on ${where}: busy ${busy}`);
         return { open: 2, busy };
       }
     }
@@ -320,14 +323,14 @@ describe("KresManager applying a new config", () => {
       "start kresd:kresd256",
       "create 0",
       "close listeners kresd:kresd0",
-      "streams kresd:kresd0 on 5353,853: busy 1", // looked at only once nothing is being resolved
-      "streams kresd:kresd0 on 5353,853: busy 0",
+      "streams kresd:kresd0 on 5353,[::]853: busy 1", // looked at only once nothing is being resolved
+      "streams kresd:kresd0 on 5353,[::]853: busy 0",
       "stop kresd:kresd0",
       "start kresd:kresd0",
       // the canary goes the same way
       "close listeners kresd:kresd256",
-      "streams kresd:kresd256 on 5353,853: busy 1",
-      "streams kresd:kresd256 on 5353,853: busy 0",
+      "streams kresd:kresd256 on 5353,[::]853: busy 1",
+      "streams kresd:kresd256 on 5353,[::]853: busy 0",
       "stop kresd:kresd256",
     ]);
   });
