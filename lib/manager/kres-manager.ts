@@ -214,7 +214,7 @@ export class KresManager {
       this.seenPids.delete(id);
       logger.info(`stopped surplus ${p.name}`);
     }
-    // The canary goes the way the others went: what it read is answered, its clients told to leave.
+    // The canary goes the way the others went: what it read is answered, its connections end quiet.
     const leftover = kresds.get(canaryId);
     if (canary) await this.retire(canary);
     else if (leftover && isUp(leftover)) await this.controller.stop(kresdName(canaryId));
