@@ -19,7 +19,7 @@
 import * as fs from "node:fs";
 import { performance } from "node:perf_hooks";
 import { startDnsperf } from "../harness/dnsperf.js";
-import { selfSignedCert } from "../harness/examples.js";
+import { selfSignedCert } from "../harness/tls.js";
 import { LOAD_LOCAL_DATA, LOAD_NAMES } from "../harness/load.js";
 import { sleep } from "../harness/procs.js";
 import {

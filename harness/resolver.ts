@@ -41,7 +41,7 @@ function defaultConfig(rundir: string, port: number, workers: number, dot?: DotL
   };
 }
 
-/** A DoT listener on `port` with a certificate for 'localhost' (see examples.ts selfSignedCert). */
+/** A DoT listener on `port` with a certificate for 'localhost' (see tls.ts selfSignedCert). */
 export interface DotListener {
   port: number;
   cert: string;

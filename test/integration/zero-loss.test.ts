@@ -7,7 +7,7 @@
 import { jest } from "@jest/globals";
 import { apiCall } from "../../harness/api.js";
 import { startDnsperf } from "../../harness/dnsperf.js";
-import { selfSignedCert, type TlsFiles } from "../../harness/examples.js";
+import { selfSignedCert, type TlsFiles } from "../../harness/tls.js";
 import { startResolver, type Resolver } from "../../harness/resolver.js";
 import { startStreamLoad } from "../../harness/stream-load.js";
 import { tmpDir } from "../../harness/tmp.js";
