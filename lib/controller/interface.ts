@@ -115,6 +115,13 @@ export interface SubprocessController {
    * its control socket, with an Error on a timeout or a broken connection.
    */
   command(worker: WorkerRef, lua: string, opts?: CommandOptions): Promise<string>;
+  /**
+   * SIGKILL to a worker, but only while `worker.pid` is still the process running under its name
+   * (a hung worker does not heed SIGTERM, and a later run must not be hit). Resolves true when
+   * sent, false when that run is over already. The exit is unexpected, so the controller restarts
+   * the worker as after a crash.
+   */
+  kill(worker: WorkerRef): Promise<boolean>;
   /** Tells the controller the manager itself is ready (its start-up is complete). */
   notifyReady(pid: number): Promise<void>;
   /** Stops everything, the manager included, with an error exit: the manager has given up. */

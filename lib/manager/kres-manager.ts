@@ -14,6 +14,7 @@ import {
 } from "../controller/interface.js";
 import { SerialQueue } from "../utils/serial-queue.js";
 import { ApplyFailed, ChangeRefused } from "./errors.js";
+import { DEFAULT_LIVENESS, LivenessCheck, type LivenessOptions, type Misses } from "./liveness.js";
 import { logger } from "./logger.js";
 
 export interface WatchdogOptions {
@@ -22,9 +23,17 @@ export interface WatchdogOptions {
   /** More than this many worker failures within windowMs: give up. */
   maxFailures: number;
   windowMs: number;
+  /** The liveness check of running workers (default DEFAULT_LIVENESS). */
+  liveness?: LivenessOptions;
 }
 
 export const DEFAULT_WATCHDOG: WatchdogOptions = { intervalMs: 1000, maxFailures: 5, windowMs: 60_000 };
+
+/** A process as the manager reports it: the controller's view, plus what the liveness check saw. */
+export interface ManagedProcess extends SubprocessStatus {
+  /** A running worker that misses its liveness checks (it is replaced after enough of them). */
+  unresponsive?: Misses;
+}
 
 /**
  * After a change, the workers are on probation: this many failures within probationMs mean the
@@ -75,6 +84,11 @@ export class KresManager {
   // One thing at a time: start-up, a change or a watchdog round; they all move processes.
   private readonly queue = new SerialQueue();
   private probation: { config: KresConfig; until: number; failures: string[] } | undefined;
+  private readonly liveness: LivenessCheck;
+  /** PIDs of workers a change is stopping: not checked for liveness, never killed as hung. */
+  private readonly retiring = new Set<number>();
+  /** PIDs the liveness check had killed, with the misses that did it: their end is a failure. */
+  private readonly killedAsHung = new Map<number, Misses>();
   /** Told when a changed config turns out stable or not. */
   stability: StabilityListener | undefined;
 
@@ -83,7 +97,17 @@ export class KresManager {
     private config: KresConfig,
     private readonly watchdog: WatchdogOptions = DEFAULT_WATCHDOG,
     private readonly probationOptions: ProbationOptions = DEFAULT_PROBATION,
-  ) {}
+  ) {
+    this.liveness = new LivenessCheck(
+      {
+        list: () => this.controller.list(),
+        command: (worker, lua, opts) => this.controller.command(worker, lua, opts),
+        checked: (p) => this.isServing(p),
+        hung: (p, misses) => void this.exclusive(() => this.killHung(p, misses)),
+      },
+      watchdog.liveness ?? DEFAULT_LIVENESS,
+    );
+  }
 
   get currentConfig(): KresConfig {
     return this.config;
@@ -93,11 +117,13 @@ export class KresManager {
   async start(): Promise<void> {
     await this.exclusive(() => this.converge(this.config, {}, true));
     this.timer = setInterval(() => void this.check(), this.watchdog.intervalMs);
+    this.liveness.start();
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.liveness.stop();
   }
 
   /**
@@ -144,9 +170,15 @@ export class KresManager {
     }
   }
 
-  /** Every process the controller runs for us, as it reports them. */
-  async processes(): Promise<SubprocessStatus[]> {
-    return this.controller.list();
+  /**
+   * Every process the controller runs for us, as it reports them; a worker that misses its liveness
+   * checks is marked `unresponsive` until it answers again or is replaced.
+   */
+  async processes(): Promise<ManagedProcess[]> {
+    return (await this.controller.list()).map((p) => {
+      const misses = p.kind === "kresd" && p.pid !== undefined ? this.liveness.missesOf(p.pid) : undefined;
+      return misses ? { ...p, unresponsive: misses } : p;
+    });
   }
 
   /** kresd's answer to one line of Lua sent to a worker (the controller's command()). */
@@ -225,6 +257,7 @@ export class KresManager {
    * them is lost), then finishes the requests it is resolving, then is stopped.
    */
   private async retire(p: SubprocessStatus): Promise<void> {
+    if (p.pid !== undefined) this.retiring.add(p.pid);
     if (p.pid !== undefined && p.state === "running") {
       try {
         await this.controller.command(p, CLOSE_LISTENERS_LUA, { timeoutMs: 1000 });
@@ -239,6 +272,42 @@ export class KresManager {
       }
     }
     await this.controller.stop(p.name);
+    if (p.pid !== undefined) this.retiring.delete(p.pid);
+  }
+
+  /** A worker of the running config that no change is stopping: the liveness check asks it. */
+  private isServing(p: SubprocessStatus): boolean {
+    return (
+      p.kind === "kresd" &&
+      p.id !== undefined &&
+      p.id < this.config.workers &&
+      (p.pid === undefined || !this.retiring.has(p.pid))
+    );
+  }
+
+  /**
+   * Replaces a worker that missed its liveness checks: SIGKILL (it does not listen) to the very
+   * run that missed them, then the controller restarts it like a crashed one, and the watchdog
+   * counts that end as a failure. In the serial queue: a change may have replaced it meanwhile.
+   */
+  private async killHung(p: SubprocessStatus, misses: Misses): Promise<void> {
+    const pid = p.pid as number;
+    if (this.gaveUp || !this.isServing(p) || this.liveness.missesOf(pid) === undefined) return;
+    this.killedAsHung.set(pid, misses);
+    try {
+      if (await this.controller.kill(p)) {
+        logger.error(
+          `watchdog: ${p.name} (pid ${pid}) is unresponsive: ${misses.count} liveness checks missed in a row ` +
+            `(last: ${misses.last}); killed it with SIGKILL`,
+        );
+      } else {
+        this.killedAsHung.delete(pid);
+        logger.info(`watchdog: ${p.name} (pid ${pid}) was unresponsive but is gone already`);
+      }
+    } catch (e) {
+      this.killedAsHung.delete(pid);
+      logger.warning(`watchdog: cannot kill unresponsive ${p.name} (pid ${pid}): ${(e as Error).message}`);
+    }
   }
 
   private async configure(cfg: KresConfig): Promise<void> {
@@ -316,9 +385,18 @@ export class KresManager {
 
   /**
    * How the run with `pid` ended. SIGKILL or SIGTERM from outside (an operator, the OOM killer)
-   * is not the worker failing by itself: it does not count towards giving up or a rollback.
+   * is not the worker failing by itself: it does not count towards giving up or a rollback. A
+   * worker our liveness check killed did fail: it had stopped answering.
    */
   private async howItEnded(name: string, pid: number): Promise<{ killed: boolean; text: string }> {
+    const hung = this.killedAsHung.get(pid);
+    if (hung) {
+      this.killedAsHung.delete(pid);
+      return {
+        killed: false,
+        text: `killed by the watchdog as unresponsive (${hung.count} liveness checks missed)`,
+      };
+    }
     const exit = (await this.controller.exits(name).catch(() => [])).find((e) => e.pid === pid);
     if (!exit) return { killed: false, text: "died" };
     if (exit.signal === KILL_SIGNALS.SIGKILL || exit.signal === KILL_SIGNALS.SIGTERM) {

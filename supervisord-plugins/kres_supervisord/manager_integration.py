@@ -29,6 +29,12 @@ Behaviour and the supervisord (4.2.x) internals it relies on:
   manager tells a worker killed from outside (SIGKILL, SIGTERM) from one that
   failed by itself (exit code, SIGSEGV, SIGABRT...). ``Subprocess.finish`` is
   wrapped to record the raw wait status it is given.
+- XML-RPC ``manager_integration.kill(name, pid)``: SIGKILL to process
+  ``name`` only while ``pid`` is still its process (checked and sent in one
+  step of supervisord's single-threaded loop, and supervisord reaps its
+  children itself, so the PID cannot have gone to another process meanwhile).
+  True when sent, False when that run is over. For a hung worker, which does
+  not heed SIGTERM; the exit is unexpected, so autorestart brings it back.
 - SIGHUP to supervisord is forwarded to the manager, which reloads its
   configuration, instead of making supervisord restart every program:
   ``get_signal`` of the running ``ServerOptions`` instance is wrapped and
@@ -49,7 +55,7 @@ from supervisor.events import (
     ProcessStateStartingEvent,
     SupervisorStoppingEvent,
 )
-from supervisor.states import SupervisorStates
+from supervisor.states import ProcessStates, SupervisorStates
 
 from collections import deque
 
@@ -222,13 +228,31 @@ class ManagerIntegrationRPC:
 
     def exits(self, name):
         """How the last runs of process ``name`` ('group:process' or a bare name) ended."""
-        if not isinstance(name, str) or not name:
-            raise RPCError(Faults.BAD_NAME, name)
-        group, _, process = name.partition(":")
-        found = find_process(_state.supervisord, group, process or None) if _state.supervisord else None
-        if found is None:
-            raise RPCError(Faults.BAD_NAME, name)
-        return list(getattr(found, _EXITS_ATTR, ()))
+        return list(getattr(_named_process(name), _EXITS_ATTR, ()))
+
+    def kill(self, name, pid):
+        """SIGKILL to process ``name`` if it still runs as ``pid``; False when it does not."""
+        found = _named_process(name)
+        if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+            raise RPCError(Faults.BAD_ARGUMENTS, "pid must be a positive integer")
+        if found.pid != pid or found.get_state() not in (ProcessStates.STARTING, ProcessStates.RUNNING):
+            return False
+        _log("warn", "manager_integration: SIGKILL to %s (pid %d), asked by the manager" % (name, pid))
+        failed = found.signal(signal.SIGKILL)
+        if failed is not None:
+            raise RPCError(Faults.FAILED, failed)
+        return True
+
+
+def _named_process(name):
+    """The process ``name`` ('group:process' or a bare name); a BAD_NAME fault when there is none."""
+    if not isinstance(name, str) or not name:
+        raise RPCError(Faults.BAD_NAME, name)
+    group, _, process = name.partition(":")
+    found = find_process(_state.supervisord, group, process or None) if _state.supervisord else None
+    if found is None:
+        raise RPCError(Faults.BAD_NAME, name)
+    return found
 
 
 def inject(supervisord, **config):

@@ -194,3 +194,38 @@ class ExitRecords(unittest.TestCase):
         with self.assertRaises(RPCError) as caught:
             rpc.exits("kresd:nope")
         self.assertEqual(caught.exception.code, Faults.BAD_NAME)
+
+
+class KillByPid(unittest.TestCase):
+    """kill(name, pid): SIGKILL to the run the manager saw hang, never to a later one."""
+
+    def setUp(self):
+        self.supervisord = FakeSupervisord()
+        self.worker = make_process(self.supervisord.options, name="kresd0")
+        self.supervisord.process_groups["kresd"] = FakeGroup("kresd", {"kresd0": self.worker})
+        self.rpc = manager_integration.inject(self.supervisord)
+        self.addCleanup(clear_events)
+        self.worker.pid = 4321
+        self.worker.state = ProcessStates.RUNNING
+
+    def test_kills_the_process_while_it_runs_as_that_pid(self):
+        self.assertTrue(self.rpc.kill("kresd:kresd0", 4321))
+        self.assertEqual(self.supervisord.options.kills, {4321: signal.SIGKILL})
+
+    def test_leaves_a_later_run_alone(self):
+        self.assertFalse(self.rpc.kill("kresd:kresd0", 1234))
+        self.worker.state = ProcessStates.EXITED
+        self.assertFalse(self.rpc.kill("kresd:kresd0", 4321))
+        self.assertEqual(self.supervisord.options.kills, {})
+
+    def test_refuses_what_is_not_a_pid_or_a_process(self):
+        from supervisor.xmlrpc import Faults, RPCError
+
+        for pid in (0, -1, "4321", True):
+            with self.assertRaises(RPCError) as caught:
+                self.rpc.kill("kresd:kresd0", pid)
+            self.assertEqual(caught.exception.code, Faults.BAD_ARGUMENTS)
+        with self.assertRaises(RPCError) as caught:
+            self.rpc.kill("kresd:nope", 4321)
+        self.assertEqual(caught.exception.code, Faults.BAD_NAME)
+        self.assertEqual(self.supervisord.options.kills, {})

@@ -157,6 +157,13 @@ export class SupervisordController implements SubprocessController {
     return this.commands.command(worker, lua, opts);
   }
 
+  async kill(worker: WorkerRef): Promise<boolean> {
+    if (worker.pid === undefined) return false;
+    return this.guard(worker.name, () =>
+      this.rpc.call<boolean>("manager_integration.kill", worker.name, worker.pid),
+    );
+  }
+
   async notifyReady(pid: number): Promise<void> {
     await this.guard("manager", () => this.rpc.call("sd_notify.notify", pid, "READY=1"));
   }

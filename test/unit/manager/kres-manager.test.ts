@@ -6,11 +6,13 @@ import {
   type ProcessExit,
   type SubprocessController,
   type SubprocessStatus,
+  type WorkerRef,
 } from "../../../lib/controller/interface.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderWorkerLua } from "../../../lib/datamodel/worker-lua.js";
 import { ApplyFailed, ChangeRefused } from "../../../lib/manager/errors.js";
 import { KresManager } from "../../../lib/manager/kres-manager.js";
+import { LIVENESS_COMMAND } from "../../../lib/manager/liveness.js";
 import { logger } from "../../../lib/manager/logger.js";
 import { testRundir } from "../../../harness/validation.js";
 
@@ -33,6 +35,12 @@ class FakeController implements SubprocessController {
   output = new Map<string, string[]>();
   /** How runs ended, per name. */
   ended = new Map<string, ProcessExit[]>();
+  /** PIDs whose control socket takes lines but never answers (a frozen worker). */
+  frozen = new Set<number>();
+  /** PIDs asked on their control socket, in order. */
+  asked: number[] = [];
+  /** Runs just before a process is stopped (e.g. a liveness round in the middle of a change). */
+  beforeStop: ((name: string) => Promise<void>) | undefined;
 
   /** Like supervisord with our plugin: KRESD_SLOTS kresd slots, those never started not listed. */
   constructor(gc = true) {
@@ -79,12 +87,28 @@ class FakeController implements SubprocessController {
     return { ...row };
   }
   async stop(name: string) {
+    await this.beforeStop?.(name);
     this.calls.push(`stop ${name}`);
     Object.assign(this.rows.get(name) as SubprocessStatus, { state: "stopped", pid: undefined });
   }
-  /** No worker here has a control socket: draining a retiring one fails, and it is stopped anyway. */
-  async command(worker: { name: string }): Promise<string> {
-    throw new WorkerGone(`${worker.name}: no control socket`);
+  /**
+   * The liveness check's `worker.pid` is answered (or not, by a frozen worker); anything else finds
+   * no control socket: draining a retiring worker fails, and it is stopped anyway.
+   */
+  async command(worker: WorkerRef, lua: string): Promise<string> {
+    if (lua !== LIVENESS_COMMAND || worker.pid === undefined)
+      throw new WorkerGone(`${worker.name}: no control socket`);
+    this.asked.push(worker.pid);
+    if (this.frozen.has(worker.pid)) throw new Error(`control/${worker.pid}: no answer within 2000 ms`);
+    return String(worker.pid);
+  }
+  /** SIGKILL to that run only, then supervisord's autorestart. */
+  async kill(worker: WorkerRef) {
+    this.calls.push(`kill ${worker.name} ${worker.pid}`);
+    const row = this.rows.get(worker.name) as SubprocessStatus;
+    if (row.pid !== worker.pid || row.state !== "running") return false;
+    this.crashAndRestart(worker.name, { code: -1, signal: 9 });
+    return true;
   }
   async notifyReady() {}
   async fatal(reason: string) {
@@ -387,5 +411,139 @@ describe("KresManager probation after a change", () => {
     await tick(m);
     now.mockRestore();
     expect(told).toEqual(["stable new"]);
+  });
+});
+
+describe("KresManager liveness check", () => {
+  const noGc = (workers: number, extra: Record<string, unknown> = {}) =>
+    config(workers, { cache: { storage: rundir, "garbage-collector": { enable: false } }, ...extra });
+  const liveness = { intervalMs: 1_000_000, timeoutMs: 2000, maxMisses: 3 };
+  /** One round of checks, as the timer would run it. */
+  const round = (m: KresManager) =>
+    (m as unknown as { liveness: { round(): Promise<void> } }).liveness.round();
+  /** Waits until every job queued on the manager (a kill, a change) is done. */
+  const settled = (m: KresManager) =>
+    (m as unknown as { exclusive(fn: () => Promise<void>): Promise<void> }).exclusive(async () => {});
+  const pidOf = (c: FakeController, id: number) => c.rows.get(`kresd:kresd${id}`)?.pid as number;
+  const unresponsive = async (m: KresManager) =>
+    (await m.processes()).filter((p) => p.unresponsive).map((p) => [p.name, p.unresponsive?.count]);
+
+  async function running(workers: number, maxFailures = 0) {
+    const c = new FakeController(false);
+    const m = new KresManager(c, noGc(workers), { ...quiet, maxFailures, liveness });
+    await m.start();
+    m.stop();
+    c.calls = [];
+    return { c, m };
+  }
+
+  it("asks every running worker of the config, and finds nothing wrong while they answer", async () => {
+    const { c, m } = await running(2);
+    await round(m);
+    expect(c.asked.sort()).toEqual([pidOf(c, 0), pidOf(c, 1)].sort());
+    expect(await unresponsive(m)).toEqual([]);
+  });
+
+  it("shows a worker unresponsive from its first miss, and forgets the misses once it answers", async () => {
+    const { c, m } = await running(2);
+    const frozen = pidOf(c, 0);
+    c.frozen.add(frozen);
+    await round(m);
+    await round(m);
+    expect(await unresponsive(m)).toEqual([["kresd:kresd0", 2]]);
+    c.frozen.delete(frozen);
+    await round(m);
+    expect(await unresponsive(m)).toEqual([]);
+    // The count starts again: two more misses are not three in a row.
+    c.frozen.add(frozen);
+    await round(m);
+    await round(m);
+    await settled(m);
+    expect(c.calls).toEqual([]);
+    expect(pidOf(c, 0)).toBe(frozen);
+  });
+
+  it("kills the very run that missed maxMisses checks in a row, and counts its end as a failure", async () => {
+    const { c, m } = await running(2);
+    const frozen = pidOf(c, 1);
+    c.frozen.add(frozen);
+    await round(m);
+    await round(m);
+    await settled(m);
+    expect(c.calls).toEqual([]);
+    await round(m);
+    await settled(m);
+    expect(c.calls).toEqual([`kill kresd:kresd1 ${frozen}`]);
+    expect(pidOf(c, 1)).not.toBe(frozen);
+    expect(await unresponsive(m)).toEqual([]);
+    // The watchdog sees the restart; with maxFailures 0 one failure is enough to give up.
+    await tick(m);
+    expect(c.fatalReason).toMatch(
+      /^1 worker failures .* last: kresd:kresd1 killed by the watchdog as unresponsive \(3 liveness checks missed\) and was restarted \(pid \d+ → \d+\)$/,
+    );
+  });
+
+  it("forgets the misses of a run that ended: its successor starts afresh", async () => {
+    const { c, m } = await running(1);
+    const frozen = pidOf(c, 0);
+    c.frozen.add(frozen);
+    await round(m);
+    await round(m);
+    c.crashAndRestart("kresd:kresd0", { code: -1, signal: 15 }); // an operator's SIGTERM meanwhile
+    await round(m);
+    await settled(m);
+    await tick(m);
+    expect(c.calls).toEqual([]);
+    expect(c.fatalReason).toBeUndefined();
+  });
+
+  it("asks neither the canary nor a worker a change is stopping, so kills neither", async () => {
+    const { c, m } = await running(1);
+    const old = pidOf(c, 0);
+    const seen: string[] = [];
+    c.beforeStop = async (name) => {
+      c.asked = [];
+      // While kresd0 is being stopped, every process would miss its checks.
+      if (name === "kresd:kresd0")
+        c.frozen = new Set([...c.rows.values()].flatMap((r) => (r.pid === undefined ? [] : [r.pid])));
+      for (let i = 0; i < 3; i++) await round(m);
+      c.frozen.clear();
+      seen.push(`${name}: ${c.asked.join(",") || "none"}`);
+    };
+    await m.apply(noGc(1, { nsid: "changed" }));
+    await settled(m);
+    const now = pidOf(c, 0);
+    expect(seen).toEqual([
+      `kresd:kresd256: ${old},${old},${old}`, // a leftover canary is stopped first
+      "kresd:kresd0: none", // the canary runs meanwhile
+      `kresd:kresd256: ${now},${now},${now}`,
+    ]);
+    expect(c.calls.filter((x) => x.startsWith("kill"))).toEqual([]);
+  });
+
+  it("kills only once a change in progress is over, and spares the worker it replaced", async () => {
+    const { c, m } = await running(1);
+    const frozen = pidOf(c, 0);
+    c.frozen.add(frozen);
+    let release = (): void => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    c.beforeStop = (name) => (name === "kresd:kresd256" ? gate : Promise.resolve());
+    const change = m.apply(noGc(1, { nsid: "changed" }));
+    for (let i = 0; i < 3; i++) await round(m); // not held up by the change
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(c.calls).toEqual([]);
+    release();
+    await change;
+    await settled(m);
+    const replaced = pidOf(c, 0);
+    expect(replaced).not.toBe(frozen);
+    // The kill named the frozen run, which the change had stopped already: nothing was hit.
+    expect(c.calls.filter((x) => x.startsWith("kill"))).toEqual([`kill kresd:kresd0 ${frozen}`]);
+    await tick(m);
+    expect([pidOf(c, 0), c.ended.get("kresd:kresd0"), c.fatalReason]).toEqual([
+      replaced,
+      undefined,
+      undefined,
+    ]);
   });
 });
