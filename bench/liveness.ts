@@ -13,6 +13,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { CHUNK_SIZE_MAX } from "../lib/datamodel/cache-clear/schema.js";
+import { bigZone } from "../harness/big-zone.js";
 import { ControlConnection, controlSocketPath } from "../harness/control.js";
 import { startDnsperf, type DnsperfResult } from "../harness/dnsperf.js";
 import { startKnotd, type Knotd } from "../harness/knotd.js";
@@ -128,14 +129,7 @@ async function clearBig(r: BenchResolver, chunk?: number): Promise<string> {
 }
 
 export async function run(): Promise<BenchOutcome> {
-  const names = Array.from({ length: BIG_NAMES }, (_, i) => `n${i}.${BIG_ZONE}.`);
-  const zone = [
-    "$TTL 3600",
-    "@ SOA ns hostmaster 1 3600 900 604800 300",
-    "@ NS ns",
-    "ns A 127.0.0.1",
-    ...names.map((n, i) => `${n} A 198.51.${(i >> 8) & 255}.${i & 255}`),
-  ].join("\n");
+  const { names, text: zone } = bigZone(BIG_ZONE, BIG_NAMES);
   let knotd: Knotd | undefined;
   const phases: Phase[] = [];
   let pidsBefore: number[] = [];
