@@ -5,6 +5,7 @@
  */
 import * as apply from "./apply.js";
 import * as faults from "./faults.js";
+import * as liveness from "./liveness.js";
 import * as metrics from "./metrics.js";
 import * as orphans from "./orphans.js";
 import { fmtMs, printTable, type BenchOutcome } from "../harness/report.js";
@@ -22,6 +23,7 @@ const BENCHES: [string, () => Promise<BenchOutcome>][] = [
   ["faults", faults.run],
   ["orphans", orphans.run],
   ["tls-watchdog", tlsWatchdog.run],
+  ["liveness", liveness.run],
 ];
 
 const results: { name: string; seconds: number; outcome: BenchOutcome }[] = [];

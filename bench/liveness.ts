@@ -9,16 +9,17 @@
  *   POST /cache/clear, in chunks of 100 (the default) and of CHUNK_SIZE_MAX (the most a request
  *   may ask for: one round holds the worker that long), the last one under load too.
  * Prints p50/p99/max per phase, and whether the manager's own check replaced a worker meanwhile
- * (it must not). Not a test. Run: npm run build && node dist/bench/liveness.js
+ * (it must not); then how long a worker frozen by SIGSTOP takes to be replaced. Not a test. Run: npm run build && node dist/bench/liveness.js
  */
 import { performance } from "node:perf_hooks";
 import { CHUNK_SIZE_MAX } from "../lib/datamodel/cache-clear/schema.js";
 import { bigZone } from "../harness/big-zone.js";
+import { LIVENESS_COMMAND } from "../lib/manager/liveness.js";
 import { ControlConnection, controlSocketPath } from "../harness/control.js";
 import { startDnsperf, type DnsperfResult } from "../harness/dnsperf.js";
 import { startKnotd, type Knotd } from "../harness/knotd.js";
 import { LOAD_LOCAL_DATA, LOAD_NAMES } from "../harness/load.js";
-import { sleep } from "../harness/procs.js";
+import { signalPid, sleep } from "../harness/procs.js";
 import {
   fmtMs,
   isMain,
@@ -38,7 +39,8 @@ const PING_EVERY_MS = 20;
 const PING_TIMEOUT_MS = 15_000;
 const BIG_ZONE = "big.test";
 const BIG_NAMES = 20_000;
-const LIVENESS_COMMAND = "worker.pid";
+const FROZEN_QPS = 1000;
+const FROZEN_LOAD_S = 15;
 
 const progress = progressOf("liveness");
 
@@ -109,8 +111,7 @@ const lost = (d: DnsperfResult): string => `${d.lost} lost of ${d.sent}`;
 
 /** Asks the resolver for every name of the big zone, so that they are cached. */
 async function fill(r: BenchResolver, names: readonly string[]): Promise<void> {
-  const seconds = Math.ceil(names.length / LOAD_QPS) + 1;
-  const d = await startDnsperf({ port: r.port, names, qps: LOAD_QPS, seconds }).done;
+  const d = await startDnsperf({ port: r.port, names, qps: LOAD_QPS, seconds: 60, passes: 1 }).done;
   if (d.completed < names.length) throw new Error(`filling the cache: ${lost(d)}`);
 }
 
@@ -128,6 +129,41 @@ async function clearBig(r: BenchResolver, chunk?: number): Promise<string> {
   return `POST /cache/clear ${fmtMs(ms)} ms, ${count} records${chunk ? " in round 1" : ""}`;
 }
 
+interface Frozen {
+  unresponsiveMs: number;
+  replacedMs: number;
+  load: string;
+}
+
+/**
+ * SIGSTOP to one worker from outside, as an operator would, under a light load: how long until
+ * GET /processes calls it unresponsive, and until a new worker runs in its place.
+ */
+async function freeze(r: BenchResolver): Promise<Frozen> {
+  const load = startDnsperf({ port: r.port, names: LOAD_NAMES, qps: FROZEN_QPS, seconds: FROZEN_LOAD_S });
+  try {
+    await sleep(1000);
+    const victim = (await r.workerPids())[0]!;
+    const stopped = performance.now();
+    if (!signalPid(victim, "SIGSTOP")) throw new Error(`pid ${victim} is gone`);
+    let unresponsiveMs = NaN;
+    for (;;) {
+      const now = performance.now() - stopped;
+      if (now > 30_000) throw new Error(`pid ${victim} not replaced within 30 s`);
+      const res = await r.api("GET", "/processes/kresd");
+      const rows = res.json as { pid: number; status: string }[];
+      if (Number.isNaN(unresponsiveMs) && rows.some((w) => w.pid === victim && w.status === "unresponsive"))
+        unresponsiveMs = now;
+      const running = rows.filter((w) => w.status === "running");
+      if (running.length === WORKERS && !rows.some((w) => w.pid === victim))
+        return { unresponsiveMs, replacedMs: now, load: lost(await load.done) };
+      await sleep(50);
+    }
+  } finally {
+    load.kill();
+  }
+}
+
 export async function run(): Promise<BenchOutcome> {
   const { names, text: zone } = bigZone(BIG_ZONE, BIG_NAMES);
   let knotd: Knotd | undefined;
@@ -135,6 +171,7 @@ export async function run(): Promise<BenchOutcome> {
   let pidsBefore: number[] = [];
   let pidsAfter: number[] = [];
   let unresponsiveLines: string[] = [];
+  let frozen: Frozen | undefined;
   try {
     knotd = await startKnotd({ zones: { [BIG_ZONE]: zone } });
     const k = knotd;
@@ -147,12 +184,7 @@ export async function run(): Promise<BenchOutcome> {
           forward: [{ subtree: BIG_ZONE, servers: [`127.0.0.1@${k.port}`], options: { dnssec: false } }],
         },
       },
-      {
-        progress,
-        beforeStop: (resolver) => {
-          unresponsiveLines = resolver.log.split("\n").filter((l) => /unresponsive/.test(l));
-        },
-      },
+      { progress },
       async (r) => {
         pidsBefore = await r.workerPids();
         phases.push(
@@ -196,19 +228,23 @@ export async function run(): Promise<BenchOutcome> {
           }),
         );
         pidsAfter = await r.workerPids();
+        // Any missed check so far is one a busy worker should not have missed.
+        unresponsiveLines = r.log.split("\n").filter((l) => /liveness|unresponsive/.test(l));
+        frozen = await freeze(r);
       },
     );
-    if (ran.error) return report(phases, pidsBefore, pidsAfter, unresponsiveLines, ran.error);
+    if (ran.error) return report(phases, frozen, pidsBefore, pidsAfter, unresponsiveLines, ran.error);
   } catch (e) {
-    return report(phases, pidsBefore, pidsAfter, unresponsiveLines, (e as Error).message);
+    return report(phases, frozen, pidsBefore, pidsAfter, unresponsiveLines, (e as Error).message);
   } finally {
     await knotd?.stop();
   }
-  return report(phases, pidsBefore, pidsAfter, unresponsiveLines);
+  return report(phases, frozen, pidsBefore, pidsAfter, unresponsiveLines);
 }
 
 function report(
   phases: readonly Phase[],
+  frozen: Frozen | undefined,
   before: readonly number[],
   after: readonly number[],
   unresponsive: readonly string[],
@@ -233,16 +269,23 @@ function report(
   const kept = before.length === WORKERS && before.join(",") === after.join(",");
   console.log(
     `  worker PIDs ${before.join(",")} → ${after.join(",") || "-"}: ${kept ? "none replaced" : "REPLACED"}; ` +
-      `log lines saying unresponsive: ${unresponsive.length}`,
+      `missed checks logged meanwhile: ${unresponsive.length}`,
   );
   for (const l of unresponsive.slice(0, 5)) console.log(`  log: ${l}`);
+  console.log("");
+  console.log(`a worker frozen by SIGSTOP from outside, ${FROZEN_QPS} q/s (ms after the SIGSTOP)`);
+  printTable([
+    ["GET /processes says unresponsive", "replaced (new PID running)", "lost / sent"],
+    frozen ? [fmtMs(frozen.unresponsiveMs, 0), fmtMs(frozen.replacedMs, 0), frozen.load] : ["-", "-", "-"],
+  ]);
   if (error) console.log(`liveness: the run failed: ${error}`);
   const worst = maxOf(phases.flatMap((p) => p.ms));
   return {
-    ok: !error && phases.every((p) => p.failures.length === 0),
+    ok: !error && !!frozen && phases.every((p) => p.failures.length === 0),
     headlines: [
       { figure: "liveness: slowest check answer, ms (all phases)", value: fmtMs(worst, 1) },
       { figure: "liveness: workers replaced while busy", value: kept ? "none" : "SOME" },
+      { figure: "liveness: frozen worker replaced after, ms", value: fmtMs(frozen?.replacedMs ?? NaN, 0) },
     ],
   };
 }

@@ -32,6 +32,8 @@ export interface DnsperfOptions {
    * counts an outage's losses needs qps × timeoutSeconds or more.
    */
   maxOutstanding?: number;
+  /** Stop after going through the names this many times (then `seconds` is only a ceiling). */
+  passes?: number;
 }
 
 export interface DnsperfRun {
@@ -69,6 +71,7 @@ export function dnsperfArgs(opts: DnsperfOptions, dir: string): string[] {
     ["-l", String(opts.seconds)],
     ["-t", String(opts.timeoutSeconds ?? 2)],
     opts.maxOutstanding !== undefined ? ["-q", String(opts.maxOutstanding)] : [],
+    opts.passes === undefined ? [] : ["-n", String(opts.passes)],
   ].flat();
 }
 

@@ -5,6 +5,7 @@ import { listenSockets, type ListenSocket } from "../datamodel/sections/network/
 import {
   CACHE_GC,
   CANARY_SLOT,
+  CommandTimeout,
   kresdName,
   SubprocessError,
   type CommandOptions,
@@ -257,22 +258,47 @@ export class KresManager {
    * them is lost), then finishes the requests it is resolving, then is stopped.
    */
   private async retire(p: SubprocessStatus): Promise<void> {
-    if (p.pid !== undefined) this.retiring.add(p.pid);
-    if (p.pid !== undefined && p.state === "running") {
-      try {
-        await this.controller.command(p, CLOSE_LISTENERS_LUA, { timeoutMs: 1000 });
-        const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-        while (Date.now() < deadline) {
-          const busy = await this.controller.command(p, "worker.stats().concurrent", { timeoutMs: 1000 });
-          if (Number(busy) <= 0) break;
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      } catch (e) {
-        logger.info(`${p.name}: not drained (${(e as Error).message}); stopping it anyway`);
+    const pid = p.pid;
+    if (pid !== undefined) this.retiring.add(pid);
+    try {
+      // A worker that misses its liveness checks, or does not take the drain, would not heed
+      // SIGTERM either: the change would wait for supervisord's stopwaitsecs.
+      if (
+        pid !== undefined &&
+        p.state === "running" &&
+        (this.liveness.missesOf(pid) !== undefined || !(await this.drain(p)))
+      ) {
+        logger.warning(`${p.name} (pid ${pid}) does not answer: stopping it with SIGKILL`);
+        await this.controller.kill(p, { stop: true });
       }
+      await this.controller.stop(p.name);
+    } finally {
+      if (pid !== undefined) this.retiring.delete(pid);
     }
-    await this.controller.stop(p.name);
-    if (p.pid !== undefined) this.retiring.delete(p.pid);
+  }
+
+  /**
+   * Closes the worker's own listeners and waits until it finished its requests (or DRAIN_TIMEOUT_MS).
+   * False when it did not answer at all within the liveness bound: it hangs.
+   */
+  private async drain(p: SubprocessStatus): Promise<boolean> {
+    try {
+      await this.controller.command(p, CLOSE_LISTENERS_LUA, { timeoutMs: this.liveness.options.timeoutMs });
+    } catch (e) {
+      logger.info(`${p.name}: not drained (${(e as Error).message}); stopping it anyway`);
+      return !(e instanceof CommandTimeout);
+    }
+    try {
+      const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+      while (Date.now() < deadline) {
+        const busy = await this.controller.command(p, "worker.stats().concurrent", { timeoutMs: 1000 });
+        if (Number(busy) <= 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } catch (e) {
+      logger.info(`${p.name}: not drained (${(e as Error).message}); stopping it anyway`);
+    }
+    return true;
   }
 
   /** A worker of the running config that no change is stopping: the liveness check asks it. */

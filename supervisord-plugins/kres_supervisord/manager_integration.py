@@ -29,12 +29,14 @@ Behaviour and the supervisord (4.2.x) internals it relies on:
   manager tells a worker killed from outside (SIGKILL, SIGTERM) from one that
   failed by itself (exit code, SIGSEGV, SIGABRT...). ``Subprocess.finish`` is
   wrapped to record the raw wait status it is given.
-- XML-RPC ``manager_integration.kill(name, pid)``: SIGKILL to process
-  ``name`` only while ``pid`` is still its process (checked and sent in one
-  step of supervisord's single-threaded loop, and supervisord reaps its
+- XML-RPC ``manager_integration.kill(name, pid, stop=False)``: SIGKILL to
+  process ``name`` only while ``pid`` is still its process (checked and sent
+  in one step of supervisord's single-threaded loop, and supervisord reaps its
   children itself, so the PID cannot have gone to another process meanwhile).
   True when sent, False when that run is over. For a hung worker, which does
-  not heed SIGTERM; the exit is unexpected, so autorestart brings it back.
+  not heed SIGTERM: the exit is unexpected, so autorestart brings it back;
+  with ``stop`` it is an administrative stop instead (as ``stopProcess``, but
+  by SIGKILL at once), and the process stays STOPPED.
 - SIGHUP to supervisord is forwarded to the manager, which reloads its
   configuration, instead of making supervisord restart every program:
   ``get_signal`` of the running ``ServerOptions`` instance is wrapped and
@@ -230,15 +232,25 @@ class ManagerIntegrationRPC:
         """How the last runs of process ``name`` ('group:process' or a bare name) ended."""
         return list(getattr(_named_process(name), _EXITS_ATTR, ()))
 
-    def kill(self, name, pid):
-        """SIGKILL to process ``name`` if it still runs as ``pid``; False when it does not."""
+    def kill(self, name, pid, stop=False):
+        """SIGKILL to process ``name`` if it still runs as ``pid``; False when it does not.
+
+        With ``stop``, the process stays stopped (an administrative stop by SIGKILL).
+        """
         found = _named_process(name)
         if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
             raise RPCError(Faults.BAD_ARGUMENTS, "pid must be a positive integer")
-        if found.pid != pid or found.get_state() not in (ProcessStates.STARTING, ProcessStates.RUNNING):
+        states = (ProcessStates.STARTING, ProcessStates.RUNNING) + ((ProcessStates.STOPPING,) if stop else ())
+        if found.pid != pid or found.get_state() not in states:
             return False
-        _log("warn", "manager_integration: SIGKILL to %s (pid %d), asked by the manager" % (name, pid))
-        failed = found.signal(signal.SIGKILL)
+        how = "stopping it" if stop else "it will be restarted"
+        _log("warn", "manager_integration: SIGKILL to %s (pid %d), asked by the manager; %s" % (name, pid, how))
+        if stop:
+            found.administrative_stop = True
+            found.laststopreport = 0
+            failed = found.kill(signal.SIGKILL)
+        else:
+            failed = found.signal(signal.SIGKILL)
         if failed is not None:
             raise RPCError(Faults.FAILED, failed)
         return True

@@ -212,6 +212,18 @@ class KillByPid(unittest.TestCase):
         self.assertTrue(self.rpc.kill("kresd:kresd0", 4321))
         self.assertEqual(self.supervisord.options.kills, {4321: signal.SIGKILL})
 
+    def test_with_stop_it_is_an_administrative_stop(self):
+        self.assertTrue(self.rpc.kill("kresd:kresd0", 4321, True))
+        self.assertEqual(self.supervisord.options.kills, {4321: signal.SIGKILL})
+        self.assertEqual(self.worker.state, ProcessStates.STOPPING)
+        self.assertTrue(self.worker.administrative_stop)  # its exit is expected: no autorestart
+
+    def test_with_stop_it_also_ends_a_stop_that_sigterm_did_not(self):
+        self.worker.state = ProcessStates.STOPPING
+        self.assertFalse(self.rpc.kill("kresd:kresd0", 4321))
+        self.assertTrue(self.rpc.kill("kresd:kresd0", 4321, True))
+        self.assertEqual(self.supervisord.options.kills, {4321: signal.SIGKILL})
+
     def test_leaves_a_later_run_alone(self):
         self.assertFalse(self.rpc.kill("kresd:kresd0", 1234))
         self.worker.state = ProcessStates.EXITED

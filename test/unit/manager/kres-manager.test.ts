@@ -1,5 +1,6 @@
 import { jest } from "@jest/globals";
 import {
+  CommandTimeout,
   KRESD_SLOTS,
   SubprocessError,
   WorkerGone,
@@ -96,18 +97,20 @@ class FakeController implements SubprocessController {
    * no control socket: draining a retiring worker fails, and it is stopped anyway.
    */
   async command(worker: WorkerRef, lua: string): Promise<string> {
+    if (worker.pid !== undefined && this.frozen.has(worker.pid))
+      throw new CommandTimeout(`control/${worker.pid}: no answer within 2000 ms`);
     if (lua !== LIVENESS_COMMAND || worker.pid === undefined)
       throw new WorkerGone(`${worker.name}: no control socket`);
     this.asked.push(worker.pid);
-    if (this.frozen.has(worker.pid)) throw new Error(`control/${worker.pid}: no answer within 2000 ms`);
     return String(worker.pid);
   }
-  /** SIGKILL to that run only, then supervisord's autorestart. */
-  async kill(worker: WorkerRef) {
-    this.calls.push(`kill ${worker.name} ${worker.pid}`);
+  /** SIGKILL to that run only, then supervisord's autorestart (or, with stop, a stop). */
+  async kill(worker: WorkerRef, opts: { stop?: boolean } = {}) {
+    this.calls.push(`kill${opts.stop ? "-stop" : ""} ${worker.name} ${worker.pid}`);
     const row = this.rows.get(worker.name) as SubprocessStatus;
     if (row.pid !== worker.pid || row.state !== "running") return false;
-    this.crashAndRestart(worker.name, { code: -1, signal: 9 });
+    if (opts.stop) Object.assign(row, { state: "stopped", pid: undefined });
+    else this.crashAndRestart(worker.name, { code: -1, signal: 9 });
     return true;
   }
   async notifyReady() {}
@@ -537,13 +540,42 @@ describe("KresManager liveness check", () => {
     await settled(m);
     const replaced = pidOf(c, 0);
     expect(replaced).not.toBe(frozen);
-    // The kill named the frozen run, which the change had stopped already: nothing was hit.
-    expect(c.calls.filter((x) => x.startsWith("kill"))).toEqual([`kill kresd:kresd0 ${frozen}`]);
+    // The change stopped the frozen run (by SIGKILL: it would not heed SIGTERM); the watchdog's
+    // kill named that run, gone by then: nothing else was hit.
+    expect(c.calls.filter((x) => x.startsWith("kill"))).toEqual([
+      `kill-stop kresd:kresd0 ${frozen}`,
+      `kill kresd:kresd0 ${frozen}`,
+    ]);
     await tick(m);
     expect([pidOf(c, 0), c.ended.get("kresd:kresd0"), c.fatalReason]).toEqual([
       replaced,
       undefined,
       undefined,
     ]);
+  });
+
+  it("has a change stop a worker that misses its checks with SIGKILL at once, not SIGTERM", async () => {
+    const { c, m } = await running(1);
+    const frozen = pidOf(c, 0);
+    c.frozen.add(frozen);
+    await round(m); // one miss: unresponsive
+    await m.apply(noGc(1, { nsid: "changed" }));
+    expect(c.calls.filter((x) => /kresd0/.test(x))).toEqual([
+      `kill-stop kresd:kresd0 ${frozen}`,
+      "stop kresd:kresd0",
+      "start kresd:kresd0",
+    ]);
+  });
+
+  it("has a change stop a worker that does not take the drain with SIGKILL at once", async () => {
+    const { c, m } = await running(1);
+    const frozen = pidOf(c, 0);
+    c.frozen.add(frozen); // no round yet: the drain finds it
+    await m.apply(noGc(1, { nsid: "changed" }));
+    expect(c.calls).toContain(`kill-stop kresd:kresd0 ${frozen}`);
+    // A worker that is merely gone (no control socket) is stopped the usual way.
+    c.calls = [];
+    await m.apply(noGc(1, { nsid: "changed again" }));
+    expect(c.calls.filter((x) => x.startsWith("kill"))).toEqual([]);
   });
 });
