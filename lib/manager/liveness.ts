@@ -23,11 +23,12 @@ export interface LivenessOptions {
 }
 
 /**
- * bench/liveness (2 workers on 2 shared cores) saw the check answered in p50 0.4–0.6 ms, p99 up to
- * 9 ms and at worst 18 ms, idle, under dnsperf at 8000 q/s, and while clearing 20 000 cached names
- * (in chunks of 100, of 10 000, the whole cache; the last alone and under 8000 q/s). The bound is
- * some 100 times the worst of those; one miss is not enough to replace a worker. A frozen worker is
- * replaced about interval + maxMisses × timeout ≈ 7 s after it froze.
+ * bench/liveness (2 workers on 2 cores) timed the check idle, under dnsperf at 8000 q/s, and while
+ * clearing 20 000 cached names (chunks of 100, of 10 000, the whole cache; chunks of 10 000 under
+ * 8000 q/s too): p50 0.4–0.6 ms, p99 ≤ 9 ms, worst 18 ms on a quiet machine; with other test runs
+ * sharing the cores p50 ≤ 18 ms, p99 ≤ 115 ms, worst 186 ms (the clear under load). The bound is
+ * ten times that worst, and one miss alone replaces nothing. A frozen worker is shown unresponsive
+ * some 3 s after it froze and replaced after about 7 s (interval + maxMisses × timeout).
  */
 export const DEFAULT_LIVENESS: LivenessOptions = { intervalMs: 1000, timeoutMs: 2000, maxMisses: 3 };
 
