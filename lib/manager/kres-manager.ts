@@ -269,7 +269,10 @@ export class KresManager {
         (this.liveness.missesOf(pid) !== undefined || !(await this.drain(p)))
       ) {
         logger.warning(`${p.name} (pid ${pid}) does not answer: stopping it with SIGKILL`);
-        await this.controller.kill(p, { stop: true });
+        // Should that fail, the stop below still ends it, only later.
+        await this.controller
+          .kill(p, { stop: true })
+          .catch((e: Error) => logger.warning(`${p.name}: SIGKILL failed: ${e.message}`));
       }
       await this.controller.stop(p.name);
     } finally {
