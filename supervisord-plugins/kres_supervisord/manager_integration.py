@@ -42,6 +42,14 @@ Behaviour and the supervisord (4.2.x) internals it relies on:
   ``get_signal`` of the running ``ServerOptions`` instance is wrapped and
   swallows SIGHUP after forwarding it. When no ``manager`` program is
   configured at all, SIGHUP keeps its stock meaning.
+- The manager is spawned as soon as supervisord runs. Stock supervisord
+  spawns ``autostart`` programs from the ``transition()`` at the end of a
+  main-loop round, and its first round begins with a ``poll`` of up to 1 s
+  (nothing is ready yet), so every start-up lost a second. On
+  ``SupervisorRunningEvent`` (sent by ``runforever`` just before that loop,
+  HTTP servers already open) the manager's own ``transition()`` is called:
+  the same stock decision (autostart, STOPPED, never started, not shutting
+  down), made a round earlier.
 """
 
 import os
@@ -55,6 +63,7 @@ from supervisor.events import (
     ProcessStateFatalEvent,
     ProcessStateRunningEvent,
     ProcessStateStartingEvent,
+    SupervisorRunningEvent,
     SupervisorStoppingEvent,
 )
 from supervisor.states import ProcessStates, SupervisorStates
@@ -150,6 +159,14 @@ def _manager_fatal(reason):
         raise SystemExit(_state.exit_status)
 
     options.close_logger = close_logger_then_exit
+
+
+def _on_supervisor_running(_event):
+    # see "spawned as soon as supervisord runs" above
+    supervisord = _state.supervisord
+    manager = find_process(supervisord, _state.program) if supervisord is not None else None
+    if manager is not None:
+        manager.transition()
 
 
 def _on_supervisor_stopping(_event):
@@ -276,6 +293,7 @@ def inject(supervisord, **config):
     _state.program = config.get("program") or DEFAULT_PROGRAM
     _state.supervisord = supervisord
     subscribe_once(ProcessStateEvent, _on_process_state)
+    subscribe_once(SupervisorRunningEvent, _on_supervisor_running)
     subscribe_once(SupervisorStoppingEvent, _on_supervisor_stopping)
     _hook_signals(supervisord)
     _patch_finish()

@@ -6,6 +6,7 @@ import unittest
 
 from _support import FakeGroup, FakeSupervisord, clear_events, make_process  # noqa: I001 (sets sys.path)
 
+from supervisor import events
 from supervisor.states import ProcessStates, SupervisorStates
 
 from kres_supervisord import manager_integration
@@ -128,6 +129,24 @@ class ManagerLifecycle(unittest.TestCase):
         del self.supervisord.process_groups["manager"]
         options._signal = signal.SIGHUP
         self.assertEqual(options.get_signal(), signal.SIGHUP)
+
+    def test_manager_is_spawned_when_supervisord_starts_running(self):
+        # not a main-loop round (up to 1 s) later, as stock supervisord would
+        options = self.supervisord.options
+        options.forkpid = 5151  # DummyOptions.fork(): we are the parent of that pid
+        self.manager.pid = 0
+        self.assertEqual(self.manager.state, ProcessStates.STOPPED)
+        events.notify(events.SupervisorRunningEvent())
+        self.assertEqual(self.manager.state, ProcessStates.STARTING)
+        self.assertEqual(self.manager.pid, 5151)
+
+    def test_manager_is_not_spawned_when_supervisord_is_shutting_down(self):
+        options = self.supervisord.options
+        options.forkpid = 5151
+        self.manager.pid = 0
+        options.mood = SupervisorStates.SHUTDOWN
+        events.notify(events.SupervisorRunningEvent())
+        self.assertEqual(self.manager.state, ProcessStates.STOPPED)
 
     def test_is_idempotent(self):
         get_signal = self.supervisord.options.get_signal
