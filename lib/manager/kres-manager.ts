@@ -116,9 +116,37 @@ export class KresManager {
 
   /** Adopts running workers (replacing those that run other Lua), starts missing ones, stops surplus ones; then the watchdog. */
   async start(): Promise<void> {
-    await this.exclusive(() => this.converge(this.config, {}, true));
+    await this.exclusive(async () => {
+      if (!(await this.startFresh(this.config))) await this.converge(this.config, {}, true);
+    });
     this.timer = setInterval(() => void this.check(), this.watchdog.intervalMs);
     this.liveness.start();
+  }
+
+  /**
+   * Start-up when nothing runs yet (supervisord has just started us): every worker and cache-gc at
+   * once, not one after the other, since no answer can be lost and the workers share their
+   * sockets. False, with nothing started, when something runs: converge() adopts it.
+   */
+  private async startFresh(cfg: KresConfig): Promise<boolean> {
+    await this.configure(cfg);
+    if ((await this.controller.list()).some((p) => p.kind !== "manager" && isUp(p))) return false;
+    const lua = workerLua(cfg);
+    const sockets = listenSockets(cfg);
+    const starting = Array.from({ length: cfg.workers }, async (_, id) => {
+      await this.controller.createKresd(id, lua, sockets);
+      const started = await this.controller.start(kresdName(id));
+      logger.info(`started ${started.name} (pid ${started.pid})`);
+      if (started.pid) this.seenPids.set(id, started.pid);
+    });
+    if (cacheGcEnabled(cfg))
+      starting.push(
+        this.controller.start(CACHE_GC).then((gc) => {
+          logger.info(`started ${CACHE_GC} (pid ${gc.pid})`);
+        }),
+      );
+    await Promise.all(starting);
+    return true;
   }
 
   stop(): void {

@@ -138,13 +138,40 @@ describe("KresManager start-up", () => {
     const m = new KresManager(c, config(2), quiet);
     await m.start();
     m.stop();
-    expect(c.calls).toEqual([
+    expect([...c.calls].sort()).toEqual([
       "create 0",
-      "start kresd:kresd0",
       "create 1",
-      "start kresd:kresd1",
       "start cache-gc",
+      "start kresd:kresd0",
+      "start kresd:kresd1",
     ]);
+    expect(c.calls.indexOf("create 1")).toBeLessThan(c.calls.indexOf("start kresd:kresd1"));
+    expect((await c.list()).map((p) => [p.name, p.state])).toEqual([
+      ["kresd:kresd0", "running"],
+      ["kresd:kresd1", "running"],
+      ["cache-gc", "running"],
+    ]);
+  });
+
+  it("with nothing running yet, starts every worker and cache-gc at once", async () => {
+    const c = new FakeController();
+    const start = c.start.bind(c);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const waiting: string[] = [];
+    c.start = async (name: string) => {
+      waiting.push(name);
+      await held; // no start is answered until every one was asked for
+      return start(name);
+    };
+    const m = new KresManager(c, config(3), quiet);
+    const started = m.start();
+    for (let i = 0; i < 50 && waiting.length < 4; i++) await new Promise((r) => setImmediate(r));
+    expect([...waiting].sort()).toEqual(["cache-gc", "kresd:kresd0", "kresd:kresd1", "kresd:kresd2"]);
+    release();
+    await started;
+    m.stop();
+    expect((await c.list()).filter((p) => p.state === "running")).toHaveLength(4);
   });
 
   it("adopts running workers, starts missing ones and stops surplus ones", async () => {
