@@ -5,6 +5,8 @@
  */
 import * as apply from "./apply.js";
 import * as faults from "./faults.js";
+import * as liveness from "./liveness.js";
+import * as memory from "./memory.js";
 import * as metrics from "./metrics.js";
 import * as orphans from "./orphans.js";
 import { fmtMs, printTable, type BenchOutcome } from "../harness/report.js";
@@ -18,10 +20,12 @@ const BENCHES: [string, () => Promise<BenchOutcome>][] = [
   ["apply", apply.run],
   ["metrics", metrics.run],
   ["startup", startup.run],
+  ["memory", memory.run],
   ["zero-loss", zeroLoss.run],
   ["faults", faults.run],
   ["orphans", orphans.run],
   ["tls-watchdog", tlsWatchdog.run],
+  ["liveness", liveness.run],
 ];
 
 const results: { name: string; seconds: number; outcome: BenchOutcome }[] = [];

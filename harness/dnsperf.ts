@@ -36,6 +36,8 @@ export interface DnsperfOptions {
   mode?: "udp" | "tcp";
   /** How many clients (sockets, connections) dnsperf acts as (default 1). */
   clients?: number;
+  /** Stop after going through the names this many times (then `seconds` is only a ceiling). */
+  passes?: number;
 }
 
 export interface DnsperfRun {
@@ -75,6 +77,7 @@ export function dnsperfArgs(opts: DnsperfOptions, dir: string): string[] {
     opts.maxOutstanding !== undefined ? ["-q", String(opts.maxOutstanding)] : [],
     ["-m", opts.mode ?? "udp"],
     ["-c", String(opts.clients ?? 1)],
+    opts.passes === undefined ? [] : ["-n", String(opts.passes)],
   ].flat();
 }
 

@@ -10,6 +10,8 @@ export interface FakeControlOptions {
   answer: (line: string) => string;
   /** Accept connections but never greet: what a SIGSTOPped kresd does. */
   hang?: boolean;
+  /** How long to wait before answering a line (default 0); answers still go out in order. */
+  delayMs?: (line: string) => number;
 }
 
 export class FakeControlSocket {
@@ -29,6 +31,14 @@ export class FakeControlSocket {
       if (options.hang) return;
       sock.write("> ");
       let buf = "";
+      let sending = Promise.resolve();
+      const send = (data: Buffer, delayMs: number): void => {
+        sending = sending
+          .then(() => (delayMs > 0 ? new Promise((r) => setTimeout(r, delayMs)) : undefined))
+          .then(() => {
+            if (!sock.destroyed) sock.write(data);
+          });
+      };
       sock.on("data", (d) => {
         buf += d.toString();
         let nl: number;
@@ -40,7 +50,7 @@ export class FakeControlSocket {
           const text = Buffer.from(options.answer(line));
           const len = Buffer.alloc(4);
           len.writeUInt32BE(text.length);
-          sock.write(Buffer.concat([len, text]));
+          send(Buffer.concat([len, text]), options.delayMs?.(line) ?? 0);
         }
       });
     });

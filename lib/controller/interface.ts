@@ -59,6 +59,14 @@ export class WorkerGone extends ControllerError {
   }
 }
 
+/** A worker did not answer a command within its timeout (it may be hung, or very busy). */
+export class CommandTimeout extends ControllerError {
+  constructor(message: string) {
+    super(message);
+    this.name = "CommandTimeout";
+  }
+}
+
 /** The controller itself (supervisord) cannot be reached (HTTP 503). */
 export class ControllerUnavailable extends ControllerError {
   override readonly status = 503;
@@ -115,7 +123,7 @@ export interface SubprocessController {
    * a value as kresd prints it, e.g. "2", "'text'" or a table dump; a Lua error comes back as its
    * message. The worker is asked over a kept-open connection (one round trip), one line in flight
    * per connection. Rejects with WorkerGone when the worker has no process or nothing listens on
-   * its control socket, with an Error on a timeout or a broken connection.
+   * its control socket, with CommandTimeout on a timeout, with an Error on a broken connection.
    */
   command(worker: WorkerRef, lua: string, opts?: CommandOptions): Promise<string>;
   /**
@@ -123,6 +131,14 @@ export interface SubprocessController {
    * (bytes queued either way); undefined when the controller cannot tell.
    */
   streams(worker: WorkerRef, ports: readonly ClientPort[]): Promise<StreamState | undefined>;
+  /**
+   * SIGKILL to a worker, but only while `worker.pid` is still the process running under its name
+   * (a hung worker does not heed SIGTERM, and a later run must not be hit). Resolves true when
+   * sent, false when that run is over already. The exit is unexpected, so the controller restarts
+   * the worker as after a crash; with `stop`, it is a stop instead (as stop(), without waiting
+   * for SIGTERM to work), and resolves once the worker is gone.
+   */
+  kill(worker: WorkerRef, opts?: { stop?: boolean }): Promise<boolean>;
   /** Tells the controller the manager itself is ready (its start-up is complete). */
   notifyReady(pid: number): Promise<void>;
   /** Stops everything, the manager included, with an error exit: the manager has given up. */

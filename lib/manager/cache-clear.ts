@@ -8,9 +8,10 @@ import {
   parseCacheClearRequest,
   type CacheClearResult,
 } from "../datamodel/cache-clear/schema.js";
-import type { SubprocessController, SubprocessStatus } from "../controller/interface.js";
+import type { SubprocessController } from "../controller/interface.js";
 import { luaStringAnswerText } from "../utils/krprint.js";
 import { ManagerError } from "./errors.js";
+import type { ManagedProcess } from "./kres-manager.js";
 import { logger } from "./logger.js";
 
 /** How long the worker may take for one round (at most CHUNK_SIZE_MAX records). */
@@ -30,20 +31,23 @@ export class CacheClearFailed extends ManagerError {
 
 export interface CacheClearTarget {
   /** Every process the controller reports (manager.processes()). */
-  processes: readonly SubprocessStatus[];
+  processes: readonly ManagedProcess[];
   /** Worker slots in use (config `workers`): the canary and leftovers above them are not asked. */
   workers: number;
   /** Sends the clear to the worker: the controller's command(). */
   command: SubprocessController["command"];
 }
 
-/** The running worker with the lowest slot below `workers`, if any. */
+/**
+ * The running worker with the lowest slot below `workers`, if any; one that misses its liveness
+ * checks would only make the clear wait for its timeout.
+ */
 export function pickWorker(
-  processes: readonly SubprocessStatus[],
+  processes: readonly ManagedProcess[],
   workers: number,
-): SubprocessStatus | undefined {
+): ManagedProcess | undefined {
   return processes
-    .filter((p) => p.kind === "kresd" && p.state === "running" && p.pid !== undefined)
+    .filter((p) => p.kind === "kresd" && p.state === "running" && p.pid !== undefined && !p.unresponsive)
     .filter((p) => p.id !== undefined && p.id < workers)
     .sort((a, b) => (a.id as number) - (b.id as number))[0];
 }

@@ -4,6 +4,12 @@ import { KresError } from "../utils/errors.js";
 /** The base of lib/manager/'s errors. */
 export class ManagerError extends KresError {}
 
+/** Refusal to start, with the reason for the operator. */
+export class StartupError extends ManagerError {}
+
+/** The manager gave up and said why in the log; nothing more to report. */
+export class GaveUp extends ManagerError {}
+
 /**
  * A configuration change that was refused before anything moved: a key that cannot change at run
  * time, or a canary worker that would not start. The running config and workers are untouched

@@ -5,8 +5,10 @@ import { listenSockets, type ListenSocket } from "../datamodel/sections/network/
 import {
   CACHE_GC,
   CANARY_SLOT,
+  CommandTimeout,
   kresdName,
   SubprocessError,
+  type ClientPort,
   type CommandOptions,
   type SubprocessController,
   type SubprocessStatus,
@@ -14,6 +16,7 @@ import {
 } from "../controller/interface.js";
 import { SerialQueue } from "../utils/serial-queue.js";
 import { ApplyFailed, ChangeRefused } from "./errors.js";
+import { DEFAULT_LIVENESS, LivenessCheck, type LivenessOptions, type Misses } from "./liveness.js";
 import { logger } from "./logger.js";
 
 export interface WatchdogOptions {
@@ -22,9 +25,17 @@ export interface WatchdogOptions {
   /** More than this many worker failures within windowMs: give up. */
   maxFailures: number;
   windowMs: number;
+  /** The liveness check of running workers (default DEFAULT_LIVENESS). */
+  liveness?: LivenessOptions;
 }
 
 export const DEFAULT_WATCHDOG: WatchdogOptions = { intervalMs: 1000, maxFailures: 5, windowMs: 60_000 };
+
+/** A process as the manager reports it: the controller's view, plus what the liveness check saw. */
+export interface ManagedProcess extends SubprocessStatus {
+  /** A running worker that misses its liveness checks (it is replaced after enough of them). */
+  unresponsive?: Misses;
+}
 
 /**
  * After a change, the workers are on probation: this many failures within probationMs mean the
@@ -84,6 +95,11 @@ export class KresManager {
   // One thing at a time: start-up, a change or a watchdog round; they all move processes.
   private readonly queue = new SerialQueue();
   private probation: { config: KresConfig; until: number; failures: string[] } | undefined;
+  private readonly liveness: LivenessCheck;
+  /** PIDs of workers a change is stopping: not checked for liveness, never killed as hung. */
+  private readonly retiring = new Set<number>();
+  /** PIDs the liveness check had killed, with the misses that did it: their end is a failure. */
+  private readonly killedAsHung = new Map<number, Misses>();
   /** Told when a changed config turns out stable or not. */
   stability: StabilityListener | undefined;
 
@@ -92,7 +108,17 @@ export class KresManager {
     private config: KresConfig,
     private readonly watchdog: WatchdogOptions = DEFAULT_WATCHDOG,
     private readonly probationOptions: ProbationOptions = DEFAULT_PROBATION,
-  ) {}
+  ) {
+    this.liveness = new LivenessCheck(
+      {
+        list: () => this.controller.list(),
+        command: (worker, lua, opts) => this.controller.command(worker, lua, opts),
+        checked: (p) => this.isServing(p),
+        hung: (p, misses) => void this.exclusive(() => this.killHung(p, misses)),
+      },
+      watchdog.liveness ?? DEFAULT_LIVENESS,
+    );
+  }
 
   get currentConfig(): KresConfig {
     return this.config;
@@ -100,13 +126,43 @@ export class KresManager {
 
   /** Adopts running workers (replacing those that run other Lua), starts missing ones, stops surplus ones; then the watchdog. */
   async start(): Promise<void> {
-    await this.exclusive(() => this.converge(this.config, {}, true));
+    await this.exclusive(async () => {
+      if (!(await this.startFresh(this.config))) await this.converge(this.config, {}, true);
+    });
     this.timer = setInterval(() => void this.check(), this.watchdog.intervalMs);
+    this.liveness.start();
+  }
+
+  /**
+   * Start-up when nothing runs yet (supervisord has just started us): every worker and cache-gc at
+   * once, not one after the other, since no answer can be lost and the workers share their
+   * sockets. False, with nothing started, when something runs: converge() adopts it.
+   */
+  private async startFresh(cfg: KresConfig): Promise<boolean> {
+    await this.configure(cfg);
+    if ((await this.controller.list()).some((p) => p.kind !== "manager" && isUp(p))) return false;
+    const lua = workerLua(cfg);
+    const sockets = listenSockets(cfg);
+    const starting = Array.from({ length: cfg.workers }, async (_, id) => {
+      await this.controller.createKresd(id, lua, sockets);
+      const started = await this.controller.start(kresdName(id));
+      logger.info(`started ${started.name} (pid ${started.pid})`);
+      if (started.pid) this.seenPids.set(id, started.pid);
+    });
+    if (cacheGcEnabled(cfg))
+      starting.push(
+        this.controller.start(CACHE_GC).then((gc) => {
+          logger.info(`started ${CACHE_GC} (pid ${gc.pid})`);
+        }),
+      );
+    await Promise.all(starting);
+    return true;
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.liveness.stop();
   }
 
   /**
@@ -153,9 +209,15 @@ export class KresManager {
     }
   }
 
-  /** Every process the controller runs for us, as it reports them. */
-  async processes(): Promise<SubprocessStatus[]> {
-    return this.controller.list();
+  /**
+   * Every process the controller runs for us, as it reports them; a worker that misses its liveness
+   * checks is marked `unresponsive` until it answers again or is replaced.
+   */
+  async processes(): Promise<ManagedProcess[]> {
+    return (await this.controller.list()).map((p) => {
+      const misses = p.kind === "kresd" && p.pid !== undefined ? this.liveness.missesOf(p.pid) : undefined;
+      return misses ? { ...p, unresponsive: misses } : p;
+    });
   }
 
   /** kresd's answer to one line of Lua sent to a worker (the controller's command()). */
@@ -241,27 +303,95 @@ export class KresManager {
    * moment meets a closed connection, and RFC 7766 has the client send it again.
    */
   private async retire(p: SubprocessStatus): Promise<void> {
-    if (p.pid !== undefined && p.state === "running") {
-      try {
-        const closed = await this.controller.command(p, RETIRE_LUA, { timeoutMs: 1000 });
-        const ports = [...new Set(closed.match(/inet[46]:\d+/g))].map((w) => ({
-          port: Number(w.slice(6)),
-          ipv6: w.startsWith("inet6"),
-        }));
-        const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-        while (Date.now() < deadline) {
-          const busy = await this.controller.command(p, "worker.stats().concurrent", { timeoutMs: 1000 });
-          if (Number(busy) <= 0) {
-            const streams = ports.length > 0 ? await this.controller.streams(p, ports) : undefined;
-            if (!streams || streams.busy === 0) break;
-          }
-          await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
-        }
-      } catch (e) {
-        logger.info(`${p.name}: not drained (${(e as Error).message}); stopping it anyway`);
+    const pid = p.pid;
+    if (pid !== undefined) this.retiring.add(pid);
+    try {
+      // A worker that misses its liveness checks, or does not take the drain, would not heed
+      // SIGTERM either: the change would wait for supervisord's stopwaitsecs.
+      if (
+        pid !== undefined &&
+        p.state === "running" &&
+        (this.liveness.missesOf(pid) !== undefined || !(await this.drain(p)))
+      ) {
+        logger.warning(`${p.name} (pid ${pid}) does not answer: stopping it with SIGKILL`);
+        // Should that fail, the stop below still ends it, only later.
+        await this.controller
+          .kill(p, { stop: true })
+          .catch((e: Error) => logger.warning(`${p.name}: SIGKILL failed: ${e.message}`));
       }
+      await this.controller.stop(p.name);
+    } finally {
+      if (pid !== undefined) this.retiring.delete(pid);
     }
-    await this.controller.stop(p.name);
+  }
+
+  /**
+   * Closes the worker's own listeners and waits until it finished its requests (or DRAIN_TIMEOUT_MS).
+   * False when it did not answer at all within the liveness bound: it hangs.
+   */
+  private async drain(p: SubprocessStatus): Promise<boolean> {
+    let ports: ClientPort[];
+    try {
+      const closed = await this.controller.command(p, RETIRE_LUA, {
+        timeoutMs: this.liveness.options.timeoutMs,
+      });
+      ports = [...new Set(closed.match(/inet[46]:\d+/g))].map((w) => ({
+        port: Number(w.slice(6)),
+        ipv6: w.startsWith("inet6"),
+      }));
+    } catch (e) {
+      logger.info(`${p.name}: not drained (${(e as Error).message}); stopping it anyway`);
+      return !(e instanceof CommandTimeout);
+    }
+    try {
+      const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+      while (Date.now() < deadline) {
+        const busy = await this.controller.command(p, "worker.stats().concurrent", { timeoutMs: 1000 });
+        if (Number(busy) <= 0) {
+          const streams = ports.length > 0 ? await this.controller.streams(p, ports) : undefined;
+          if (!streams || streams.busy === 0) break;
+        }
+        await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+      }
+    } catch (e) {
+      logger.info(`${p.name}: not drained (${(e as Error).message}); stopping it anyway`);
+    }
+    return true;
+  }
+
+  /** A worker of the running config that no change is stopping: the liveness check asks it. */
+  private isServing(p: SubprocessStatus): boolean {
+    return (
+      p.kind === "kresd" &&
+      p.id !== undefined &&
+      p.id < this.config.workers &&
+      (p.pid === undefined || !this.retiring.has(p.pid))
+    );
+  }
+
+  /**
+   * Replaces a worker that missed its liveness checks: SIGKILL (it does not listen) to the very
+   * run that missed them, then the controller restarts it like a crashed one, and the watchdog
+   * counts that end as a failure. In the serial queue: a change may have replaced it meanwhile.
+   */
+  private async killHung(p: SubprocessStatus, misses: Misses): Promise<void> {
+    const pid = p.pid as number;
+    if (this.gaveUp || !this.isServing(p) || this.liveness.missesOf(pid) === undefined) return;
+    this.killedAsHung.set(pid, misses);
+    try {
+      if (await this.controller.kill(p)) {
+        logger.error(
+          `watchdog: ${p.name} (pid ${pid}) is unresponsive: ${misses.count} liveness checks missed in a row ` +
+            `(last: ${misses.last}); killed it with SIGKILL`,
+        );
+      } else {
+        this.killedAsHung.delete(pid);
+        logger.info(`watchdog: ${p.name} (pid ${pid}) was unresponsive but is gone already`);
+      }
+    } catch (e) {
+      this.killedAsHung.delete(pid);
+      logger.warning(`watchdog: cannot kill unresponsive ${p.name} (pid ${pid}): ${(e as Error).message}`);
+    }
   }
 
   private async configure(cfg: KresConfig): Promise<void> {
@@ -340,9 +470,18 @@ export class KresManager {
 
   /**
    * How the run with `pid` ended. SIGKILL or SIGTERM from outside (an operator, the OOM killer)
-   * is not the worker failing by itself: it does not count towards giving up or a rollback.
+   * is not the worker failing by itself: it does not count towards giving up or a rollback. A
+   * worker our liveness check killed did fail: it had stopped answering.
    */
   private async howItEnded(name: string, pid: number): Promise<{ killed: boolean; text: string }> {
+    const hung = this.killedAsHung.get(pid);
+    if (hung) {
+      this.killedAsHung.delete(pid);
+      return {
+        killed: false,
+        text: `killed by the watchdog as unresponsive (${hung.count} liveness checks missed)`,
+      };
+    }
     const exit = (await this.controller.exits(name).catch(() => [])).find((e) => e.pid === pid);
     if (!exit) return { killed: false, text: "died" };
     if (exit.signal === KILL_SIGNALS.SIGKILL || exit.signal === KILL_SIGNALS.SIGTERM) {

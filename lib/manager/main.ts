@@ -1,7 +1,5 @@
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
-import yargs from "yargs";
-import { hideBin } from "yargs/helpers";
 import { ConfigParseError, ConfigValidationError, formatProblems } from "../datamodel/errors.js";
 import { loadConfigFiles } from "../datamodel/load.js";
 import { checkInspector } from "../utils/inspector.js";
@@ -28,20 +26,25 @@ export function requestExec(argv: readonly string[]): void {
 }
 
 /**
- * knot-resolver [-c FILE]... : loads and validates the configuration (later files override earlier
- * ones), then starts up (see startup.ts): either hands over to supervisord (exit 0 with an exec
- * request) or, started by supervisord, runs as the manager (undefined: keeps running). Exit codes:
- * 1 invalid configuration, unreadable file, usage error, refused start or a node inspector on a
- * non-loopback address (each problem on stderr, no stack trace); 70 internal error.
+ * The config files of a command line made of `-c FILE` / `--config FILE` pairs only (none: the
+ * default file), which is how supervisord runs the manager and how it is usually started; read
+ * without yargs, whose loading costs a tenth of node's start-up here. Anything else (--help, other
+ * spellings, mistakes): undefined, for yargs to read.
  */
-export async function main(argv: readonly string[]): Promise<number | undefined> {
-  // Said before anything else, by both runs (before and under supervisord): see utils/inspector.ts.
-  const inspector = checkInspector();
-  if (inspector.verdict === "refuse") {
-    process.stderr.write(`knot-resolver: ${inspector.message}\n`);
-    return 1;
+function configArgs(argv: readonly string[]): string[] | undefined {
+  if (argv.length % 2 !== 0) return undefined;
+  const files: string[] = [];
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i]!, argv[i + 1]!];
+    if ((flag !== "-c" && flag !== "--config") || value === "" || value.startsWith("-")) return undefined;
+    files.push(value);
   }
-  if (inspector.verdict === "warn") logger.warning(inspector.message);
+  return files.length > 0 ? files : [DEFAULT_CONFIG_FILE];
+}
+
+/** The config files by yargs, or the exit code after --help, --version or a usage error. */
+async function parseArgs(argv: readonly string[]): Promise<string[] | number> {
+  const { default: yargs } = await import("yargs");
   let usage: { error?: Error; output: string } = { output: "" };
   const args = await yargs([...argv])
     .scriptName("knot-resolver")
@@ -73,8 +76,27 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     process.stdout.write(`${usage.output}\n`); // --help or --version
     return 0;
   }
+  return args.config.map(String);
+}
 
-  const files = args.config.map(String);
+/**
+ * knot-resolver [-c FILE]... : loads and validates the configuration (later files override earlier
+ * ones), then starts up (see startup.ts): either hands over to supervisord (exit 0 with an exec
+ * request) or, started by supervisord, runs as the manager (undefined: keeps running). Exit codes:
+ * 1 invalid configuration, unreadable file, usage error, refused start or a node inspector on a
+ * non-loopback address (each problem on stderr, no stack trace); 70 internal error.
+ */
+export async function main(argv: readonly string[]): Promise<number | undefined> {
+  // Said before anything else, by both runs (before and under supervisord): see utils/inspector.ts.
+  const inspector = checkInspector();
+  if (inspector.verdict === "refuse") {
+    process.stderr.write(`knot-resolver: ${inspector.message}\n`);
+    return 1;
+  }
+  if (inspector.verdict === "warn") logger.warning(inspector.message);
+  const parsed = configArgs(argv) ?? (await parseArgs(argv));
+  if (typeof parsed === "number") return parsed;
+  const files = parsed;
   let loaded: { raw: unknown; config: KresConfig };
   try {
     loaded = loadConfigFiles(files);
@@ -117,7 +139,7 @@ function isEntryPoint(): boolean {
 
 if (isEntryPoint()) {
   try {
-    const code = await main(hideBin(process.argv));
+    const code = await main(process.argv.slice(2));
     if (code !== undefined) process.exitCode = code;
   } catch (e) {
     process.stderr.write(

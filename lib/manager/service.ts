@@ -1,6 +1,5 @@
 import { configJsonSchema } from "../datamodel/json-schema.js";
 import { loadConfigFiles, validateAsFrom } from "../datamodel/load.js";
-import type { SubprocessStatus } from "../controller/interface.js";
 import { checkPreconditions, type Preconditions } from "../utils/etag.js";
 import { applyJsonPatch, parseJsonPatch } from "../utils/json-patch.js";
 import { deleteAt, getAt, hasAt, setAt } from "../utils/json-pointer.js";
@@ -12,7 +11,7 @@ import type { ConfigStore, ConfigVersion } from "./config-store.js";
 import { clearCache } from "./cache-clear.js";
 import { ChangeRefused } from "./errors.js";
 import type { CacheClearResult } from "../datamodel/cache-clear/schema.js";
-import type { KresManager } from "./kres-manager.js";
+import type { KresManager, ManagedProcess } from "./kres-manager.js";
 import { logger } from "./logger.js";
 import { WorkerMetrics, type MetricsJson } from "./metrics/index.js";
 
@@ -205,7 +204,8 @@ export class ManagerService implements ManagerApi {
   }
 }
 
-function processRow(p: SubprocessStatus): ProcessRow {
+function processRow(p: ManagedProcess): ProcessRow {
   const type = p.kind === "cache-gc" ? "gc" : p.kind;
-  return { type, id: p.name.replace(/^kresd:/, ""), pid: p.pid as number, status: p.state };
+  const status = p.unresponsive ? "unresponsive" : p.state;
+  return { type, id: p.name.replace(/^kresd:/, ""), pid: p.pid as number, status };
 }

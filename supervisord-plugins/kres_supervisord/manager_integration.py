@@ -29,11 +29,27 @@ Behaviour and the supervisord (4.2.x) internals it relies on:
   manager tells a worker killed from outside (SIGKILL, SIGTERM) from one that
   failed by itself (exit code, SIGSEGV, SIGABRT...). ``Subprocess.finish`` is
   wrapped to record the raw wait status it is given.
+- XML-RPC ``manager_integration.kill(name, pid, stop=False)``: SIGKILL to
+  process ``name`` only while ``pid`` is still its process (checked and sent
+  in one step of supervisord's single-threaded loop, and supervisord reaps its
+  children itself, so the PID cannot have gone to another process meanwhile).
+  True when sent, False when that run is over. For a hung worker, which does
+  not heed SIGTERM: the exit is unexpected, so autorestart brings it back;
+  with ``stop`` it is an administrative stop instead (as ``stopProcess``, but
+  by SIGKILL at once), and the process stays STOPPED.
 - SIGHUP to supervisord is forwarded to the manager, which reloads its
   configuration, instead of making supervisord restart every program:
   ``get_signal`` of the running ``ServerOptions`` instance is wrapped and
   swallows SIGHUP after forwarding it. When no ``manager`` program is
   configured at all, SIGHUP keeps its stock meaning.
+- The manager is spawned as soon as supervisord runs. Stock supervisord
+  spawns ``autostart`` programs from the ``transition()`` at the end of a
+  main-loop round, and its first round begins with a ``poll`` of up to 1 s
+  (nothing is ready yet), so every start-up lost a second. On
+  ``SupervisorRunningEvent`` (sent by ``runforever`` just before that loop,
+  HTTP servers already open) the manager's own ``transition()`` is called:
+  the same stock decision (autostart, STOPPED, never started, not shutting
+  down), made a round earlier.
 """
 
 import os
@@ -47,9 +63,10 @@ from supervisor.events import (
     ProcessStateFatalEvent,
     ProcessStateRunningEvent,
     ProcessStateStartingEvent,
+    SupervisorRunningEvent,
     SupervisorStoppingEvent,
 )
-from supervisor.states import SupervisorStates
+from supervisor.states import ProcessStates, SupervisorStates
 
 from collections import deque
 
@@ -144,6 +161,14 @@ def _manager_fatal(reason):
     options.close_logger = close_logger_then_exit
 
 
+def _on_supervisor_running(_event):
+    # see "spawned as soon as supervisord runs" above
+    supervisord = _state.supervisord
+    manager = find_process(supervisord, _state.program) if supervisord is not None else None
+    if manager is not None:
+        manager.transition()
+
+
 def _on_supervisor_stopping(_event):
     send_to_systemd("STOPPING=1")
 
@@ -222,13 +247,41 @@ class ManagerIntegrationRPC:
 
     def exits(self, name):
         """How the last runs of process ``name`` ('group:process' or a bare name) ended."""
-        if not isinstance(name, str) or not name:
-            raise RPCError(Faults.BAD_NAME, name)
-        group, _, process = name.partition(":")
-        found = find_process(_state.supervisord, group, process or None) if _state.supervisord else None
-        if found is None:
-            raise RPCError(Faults.BAD_NAME, name)
-        return list(getattr(found, _EXITS_ATTR, ()))
+        return list(getattr(_named_process(name), _EXITS_ATTR, ()))
+
+    def kill(self, name, pid, stop=False):
+        """SIGKILL to process ``name`` if it still runs as ``pid``; False when it does not.
+
+        With ``stop``, the process stays stopped (an administrative stop by SIGKILL).
+        """
+        found = _named_process(name)
+        if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+            raise RPCError(Faults.BAD_ARGUMENTS, "pid must be a positive integer")
+        states = (ProcessStates.STARTING, ProcessStates.RUNNING) + ((ProcessStates.STOPPING,) if stop else ())
+        if found.pid != pid or found.get_state() not in states:
+            return False
+        how = "stopping it" if stop else "it will be restarted"
+        _log("warn", "manager_integration: SIGKILL to %s (pid %d), asked by the manager; %s" % (name, pid, how))
+        if stop:
+            found.administrative_stop = True
+            found.laststopreport = 0
+            failed = found.kill(signal.SIGKILL)
+        else:
+            failed = found.signal(signal.SIGKILL)
+        if failed is not None:
+            raise RPCError(Faults.FAILED, failed)
+        return True
+
+
+def _named_process(name):
+    """The process ``name`` ('group:process' or a bare name); a BAD_NAME fault when there is none."""
+    if not isinstance(name, str) or not name:
+        raise RPCError(Faults.BAD_NAME, name)
+    group, _, process = name.partition(":")
+    found = find_process(_state.supervisord, group, process or None) if _state.supervisord else None
+    if found is None:
+        raise RPCError(Faults.BAD_NAME, name)
+    return found
 
 
 def inject(supervisord, **config):
@@ -240,6 +293,7 @@ def inject(supervisord, **config):
     _state.program = config.get("program") or DEFAULT_PROGRAM
     _state.supervisord = supervisord
     subscribe_once(ProcessStateEvent, _on_process_state)
+    subscribe_once(SupervisorRunningEvent, _on_supervisor_running)
     subscribe_once(SupervisorStoppingEvent, _on_supervisor_stopping)
     _hook_signals(supervisord)
     _patch_finish()

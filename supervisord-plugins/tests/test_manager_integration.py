@@ -6,6 +6,7 @@ import unittest
 
 from _support import FakeGroup, FakeSupervisord, clear_events, make_process  # noqa: I001 (sets sys.path)
 
+from supervisor import events
 from supervisor.states import ProcessStates, SupervisorStates
 
 from kres_supervisord import manager_integration
@@ -129,6 +130,24 @@ class ManagerLifecycle(unittest.TestCase):
         options._signal = signal.SIGHUP
         self.assertEqual(options.get_signal(), signal.SIGHUP)
 
+    def test_manager_is_spawned_when_supervisord_starts_running(self):
+        # not a main-loop round (up to 1 s) later, as stock supervisord would
+        options = self.supervisord.options
+        options.forkpid = 5151  # DummyOptions.fork(): we are the parent of that pid
+        self.manager.pid = 0
+        self.assertEqual(self.manager.state, ProcessStates.STOPPED)
+        events.notify(events.SupervisorRunningEvent())
+        self.assertEqual(self.manager.state, ProcessStates.STARTING)
+        self.assertEqual(self.manager.pid, 5151)
+
+    def test_manager_is_not_spawned_when_supervisord_is_shutting_down(self):
+        options = self.supervisord.options
+        options.forkpid = 5151
+        self.manager.pid = 0
+        options.mood = SupervisorStates.SHUTDOWN
+        events.notify(events.SupervisorRunningEvent())
+        self.assertEqual(self.manager.state, ProcessStates.STOPPED)
+
     def test_is_idempotent(self):
         get_signal = self.supervisord.options.get_signal
         manager_integration.inject(self.supervisord)
@@ -194,3 +213,50 @@ class ExitRecords(unittest.TestCase):
         with self.assertRaises(RPCError) as caught:
             rpc.exits("kresd:nope")
         self.assertEqual(caught.exception.code, Faults.BAD_NAME)
+
+
+class KillByPid(unittest.TestCase):
+    """kill(name, pid): SIGKILL to the run the manager saw hang, never to a later one."""
+
+    def setUp(self):
+        self.supervisord = FakeSupervisord()
+        self.worker = make_process(self.supervisord.options, name="kresd0")
+        self.supervisord.process_groups["kresd"] = FakeGroup("kresd", {"kresd0": self.worker})
+        self.rpc = manager_integration.inject(self.supervisord)
+        self.addCleanup(clear_events)
+        self.worker.pid = 4321
+        self.worker.state = ProcessStates.RUNNING
+
+    def test_kills_the_process_while_it_runs_as_that_pid(self):
+        self.assertTrue(self.rpc.kill("kresd:kresd0", 4321))
+        self.assertEqual(self.supervisord.options.kills, {4321: signal.SIGKILL})
+
+    def test_with_stop_it_is_an_administrative_stop(self):
+        self.assertTrue(self.rpc.kill("kresd:kresd0", 4321, True))
+        self.assertEqual(self.supervisord.options.kills, {4321: signal.SIGKILL})
+        self.assertEqual(self.worker.state, ProcessStates.STOPPING)
+        self.assertTrue(self.worker.administrative_stop)  # its exit is expected: no autorestart
+
+    def test_with_stop_it_also_ends_a_stop_that_sigterm_did_not(self):
+        self.worker.state = ProcessStates.STOPPING
+        self.assertFalse(self.rpc.kill("kresd:kresd0", 4321))
+        self.assertTrue(self.rpc.kill("kresd:kresd0", 4321, True))
+        self.assertEqual(self.supervisord.options.kills, {4321: signal.SIGKILL})
+
+    def test_leaves_a_later_run_alone(self):
+        self.assertFalse(self.rpc.kill("kresd:kresd0", 1234))
+        self.worker.state = ProcessStates.EXITED
+        self.assertFalse(self.rpc.kill("kresd:kresd0", 4321))
+        self.assertEqual(self.supervisord.options.kills, {})
+
+    def test_refuses_what_is_not_a_pid_or_a_process(self):
+        from supervisor.xmlrpc import Faults, RPCError
+
+        for pid in (0, -1, "4321", True):
+            with self.assertRaises(RPCError) as caught:
+                self.rpc.kill("kresd:kresd0", pid)
+            self.assertEqual(caught.exception.code, Faults.BAD_ARGUMENTS)
+        with self.assertRaises(RPCError) as caught:
+            self.rpc.kill("kresd:nope", 4321)
+        self.assertEqual(caught.exception.code, Faults.BAD_NAME)
+        self.assertEqual(self.supervisord.options.kills, {})

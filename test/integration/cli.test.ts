@@ -207,6 +207,32 @@ describe("knot-resolver", () => {
     expect(overridden.stderr).toContain("  /workers: must be at least 1");
   });
 
+  it("reads the other spellings of -c alike, and answers --help, --version and a usage mistake", async () => {
+    const base = write("spell-base.yaml", `rundir: ${dir}\nworkers: -1\n`);
+    const fix = write("spell-fix.yaml", "workers: 1\nversion: 2\n");
+    for (const argv of [
+      ["--config", base, "-c", fix],
+      [`--config=${base}`, "-c", fix],
+      ["-c", base, fix],
+    ]) {
+      const r = await run(KNOT_RESOLVER, argv);
+      expect({ argv, code: r.code, stderr: r.stderr }).toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining("(1 problem):\n  /version: "),
+      });
+    }
+    const help = await run(KNOT_RESOLVER, ["--help"]);
+    expect(help).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining("Usage: knot-resolver [-c FILE]..."),
+    });
+    expect((await run(KNOT_RESOLVER, ["-V"])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const mistake = await run(KNOT_RESOLVER, ["-c", base, "--workers", "2"]);
+    expect(mistake.code).toBe(1);
+    expect(mistake.stderr).toContain("Unknown argument");
+    expect(fs.existsSync(path.join(dir, "supervisord.conf"))).toBe(false);
+  });
+
   it("refuses a rundir supervisord's config cannot hold, with one line why and nothing written", async () => {
     const odd = path.join(dir, "run ;odd");
     fs.mkdirSync(odd, { recursive: true });

@@ -545,7 +545,8 @@ describe("manager_integration", () => {
     const sv = await Supervisord.create(
       "systemd",
       {
-        manager: { command: notifyReady("--delay", "1"), notify: true, startsecs: 30 },
+        // READY=1 well after the check below: the manager is spawned as supervisord starts running
+        manager: { command: notifyReady("--delay", "3"), notify: true, startsecs: 30 },
         plain: { command: notifyReady(), startsecs: 0 },
       },
       { env: { NOTIFY_SOCKET: systemdSocket } },

@@ -6,7 +6,7 @@
  */
 import * as net from "node:net";
 import * as path from "node:path";
-import { WorkerGone } from "../interface.js";
+import { CommandTimeout, WorkerGone } from "../interface.js";
 
 /** kresd -n RUNDIR opens its control socket at RUNDIR/control/<pid>. */
 export const controlSocketPath = (rundir: string, pid: number): string =>
@@ -63,7 +63,7 @@ export class ControlConnection {
     if (this.closed) return Promise.reject(new Error(`${this.path}: connection not usable`));
     return new Promise<string>((resolve, reject) => {
       const timer = setTimeout(
-        () => this.fail(new Error(`${this.path}: no answer within ${timeoutMs} ms`)),
+        () => this.fail(new CommandTimeout(`${this.path}: no answer within ${timeoutMs} ms`)),
         timeoutMs,
       );
       this.waiting.push({ resolve, reject, timer });

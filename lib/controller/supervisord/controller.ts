@@ -55,6 +55,9 @@ function toStatus(info: ProcessInfo): SubprocessStatus {
   return status;
 }
 
+/** How long a worker stopped by SIGKILL may take to be gone (it cannot refuse; supervisord notes it). */
+const KILLED_GONE_MS = 10_000;
+
 /** SubprocessController over supervisord's XML-RPC socket in the rundir. */
 export class SupervisordController implements SubprocessController {
   readonly rpc: SupervisordRpc;
@@ -162,6 +165,21 @@ export class SupervisordController implements SubprocessController {
 
   async streams(worker: WorkerRef, ports: readonly ClientPort[]): Promise<StreamState | undefined> {
     return worker.pid === undefined ? undefined : workerStreams(worker.pid, ports);
+  }
+
+  async kill(worker: WorkerRef, opts: { stop?: boolean } = {}): Promise<boolean> {
+    if (worker.pid === undefined) return false;
+    const stop = opts.stop ?? false;
+    const sent = await this.guard(worker.name, () =>
+      this.rpc.call<boolean>("manager_integration.kill", worker.name, worker.pid, stop),
+    );
+    // SIGKILL ends it at once; supervisord notes the exit on its next turn.
+    const deadline = Date.now() + KILLED_GONE_MS;
+    while (sent && stop && (await this.status(worker.name)).state === "stopping") {
+      if (Date.now() > deadline) throw new SubprocessError(worker.name, "still stopping after SIGKILL");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return sent;
   }
 
   async notifyReady(pid: number): Promise<void> {

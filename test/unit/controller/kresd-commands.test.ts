@@ -61,4 +61,23 @@ describe("KresdCommands", () => {
     await expect(control.command({ name: "kresd:kresd0", pid: 2031 }, "a\nb")).rejects.toThrow(/one line/);
     await w.close();
   });
+
+  it("after a timeout, asks afresh: the late answer is never taken for the next question's", async () => {
+    // The first line is answered after 300 ms, long after its 50 ms timeout.
+    const w = new FakeControlSocket(path.join(rundir, "control", "2041"), {
+      answer: (line) => `=${line}`,
+      delayMs: (line) => (line === "slow" ? 300 : 0),
+    });
+    await w.listen();
+    const worker = { name: "kresd:kresd0", pid: 2041 };
+    await expect(control.command(worker, "slow", { timeoutMs: 50 })).rejects.toThrow(
+      /no answer within 50 ms/,
+    );
+    expect(keeps(2041)).toBe(false);
+    expect(await control.command(worker, "next")).toBe("=next");
+    await new Promise((r) => setTimeout(r, 400)); // the late answer went out (to a closed connection)
+    expect(await control.command(worker, "after")).toBe("=after");
+    expect(w.connections).toBe(2);
+    await w.close();
+  });
 });

@@ -1,5 +1,6 @@
 import { jest } from "@jest/globals";
 import {
+  CommandTimeout,
   KRESD_SLOTS,
   SubprocessError,
   WorkerGone,
@@ -8,11 +9,13 @@ import {
   type StreamState,
   type SubprocessController,
   type SubprocessStatus,
+  type WorkerRef,
 } from "../../../lib/controller/interface.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { renderWorkerLua } from "../../../lib/datamodel/worker-lua.js";
 import { ApplyFailed, ChangeRefused } from "../../../lib/manager/errors.js";
 import { KresManager } from "../../../lib/manager/kres-manager.js";
+import { LIVENESS_COMMAND } from "../../../lib/manager/liveness.js";
 import { logger } from "../../../lib/manager/logger.js";
 import { testRundir } from "../../../harness/validation.js";
 
@@ -35,6 +38,12 @@ class FakeController implements SubprocessController {
   output = new Map<string, string[]>();
   /** How runs ended, per name. */
   ended = new Map<string, ProcessExit[]>();
+  /** PIDs whose control socket takes lines but never answers (a frozen worker). */
+  frozen = new Set<number>();
+  /** PIDs asked on their control socket, in order. */
+  asked: number[] = [];
+  /** Runs just before a process is stopped (e.g. a liveness round in the middle of a change). */
+  beforeStop: ((name: string) => Promise<void>) | undefined;
 
   /** Like supervisord with our plugin: KRESD_SLOTS kresd slots, those never started not listed. */
   constructor(gc = true) {
@@ -81,12 +90,30 @@ class FakeController implements SubprocessController {
     return { ...row };
   }
   async stop(name: string) {
+    await this.beforeStop?.(name);
     this.calls.push(`stop ${name}`);
     Object.assign(this.rows.get(name) as SubprocessStatus, { state: "stopped", pid: undefined });
   }
-  /** No worker here has a control socket: draining a retiring one fails, and it is stopped anyway. */
-  async command(worker: { name: string }, _lua = ""): Promise<string> {
-    throw new WorkerGone(`${worker.name}: no control socket`);
+  /**
+   * The liveness check's `worker.pid` is answered (or not, by a frozen worker); anything else finds
+   * no control socket: draining a retiring worker fails, and it is stopped anyway.
+   */
+  async command(worker: WorkerRef, lua: string): Promise<string> {
+    if (worker.pid !== undefined && this.frozen.has(worker.pid))
+      throw new CommandTimeout(`control/${worker.pid}: no answer within 2000 ms`);
+    if (lua !== LIVENESS_COMMAND || worker.pid === undefined)
+      throw new WorkerGone(`${worker.name}: no control socket`);
+    this.asked.push(worker.pid);
+    return String(worker.pid);
+  }
+  /** SIGKILL to that run only, then supervisord's autorestart (or, with stop, a stop). */
+  async kill(worker: WorkerRef, opts: { stop?: boolean } = {}) {
+    this.calls.push(`kill${opts.stop ? "-stop" : ""} ${worker.name} ${worker.pid}`);
+    const row = this.rows.get(worker.name) as SubprocessStatus;
+    if (row.pid !== worker.pid || row.state !== "running") return false;
+    if (opts.stop) Object.assign(row, { state: "stopped", pid: undefined });
+    else this.crashAndRestart(worker.name, { code: -1, signal: 9 });
+    return true;
   }
   /** Nor does it see connections: retire() then waits for nothing of the kind. */
   async streams(_worker: { name: string }, _ports: readonly ClientPort[]): Promise<StreamState | undefined> {
@@ -117,13 +144,40 @@ describe("KresManager start-up", () => {
     const m = new KresManager(c, config(2), quiet);
     await m.start();
     m.stop();
-    expect(c.calls).toEqual([
+    expect([...c.calls].sort()).toEqual([
       "create 0",
-      "start kresd:kresd0",
       "create 1",
-      "start kresd:kresd1",
       "start cache-gc",
+      "start kresd:kresd0",
+      "start kresd:kresd1",
     ]);
+    expect(c.calls.indexOf("create 1")).toBeLessThan(c.calls.indexOf("start kresd:kresd1"));
+    expect((await c.list()).map((p) => [p.name, p.state])).toEqual([
+      ["kresd:kresd0", "running"],
+      ["kresd:kresd1", "running"],
+      ["cache-gc", "running"],
+    ]);
+  });
+
+  it("with nothing running yet, starts every worker and cache-gc at once", async () => {
+    const c = new FakeController();
+    const start = c.start.bind(c);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const waiting: string[] = [];
+    c.start = async (name: string) => {
+      waiting.push(name);
+      await held; // no start is answered until every one was asked for
+      return start(name);
+    };
+    const m = new KresManager(c, config(3), quiet);
+    const started = m.start();
+    for (let i = 0; i < 50 && waiting.length < 4; i++) await new Promise((r) => setImmediate(r));
+    expect([...waiting].sort()).toEqual(["cache-gc", "kresd:kresd0", "kresd:kresd1", "kresd:kresd2"]);
+    release();
+    await started;
+    m.stop();
+    expect((await c.list()).filter((p) => p.state === "running")).toHaveLength(4);
   });
 
   it("adopts running workers, starts missing ones and stops surplus ones", async () => {
@@ -437,5 +491,168 @@ describe("KresManager probation after a change", () => {
     await tick(m);
     now.mockRestore();
     expect(told).toEqual(["stable new"]);
+  });
+});
+
+describe("KresManager liveness check", () => {
+  const noGc = (workers: number, extra: Record<string, unknown> = {}) =>
+    config(workers, { cache: { storage: rundir, "garbage-collector": { enable: false } }, ...extra });
+  const liveness = { intervalMs: 1_000_000, timeoutMs: 2000, maxMisses: 3 };
+  /** One round of checks, as the timer would run it. */
+  const round = (m: KresManager) =>
+    (m as unknown as { liveness: { round(): Promise<void> } }).liveness.round();
+  /** Waits until every job queued on the manager (a kill, a change) is done. */
+  const settled = (m: KresManager) =>
+    (m as unknown as { exclusive(fn: () => Promise<void>): Promise<void> }).exclusive(async () => {});
+  const pidOf = (c: FakeController, id: number) => c.rows.get(`kresd:kresd${id}`)?.pid as number;
+  const unresponsive = async (m: KresManager) =>
+    (await m.processes()).filter((p) => p.unresponsive).map((p) => [p.name, p.unresponsive?.count]);
+
+  async function running(workers: number, maxFailures = 0) {
+    const c = new FakeController(false);
+    const m = new KresManager(c, noGc(workers), { ...quiet, maxFailures, liveness });
+    await m.start();
+    m.stop();
+    c.calls = [];
+    return { c, m };
+  }
+
+  it("asks every running worker of the config, and finds nothing wrong while they answer", async () => {
+    const { c, m } = await running(2);
+    await round(m);
+    expect(c.asked.sort()).toEqual([pidOf(c, 0), pidOf(c, 1)].sort());
+    expect(await unresponsive(m)).toEqual([]);
+  });
+
+  it("shows a worker unresponsive from its first miss, and forgets the misses once it answers", async () => {
+    const { c, m } = await running(2);
+    const frozen = pidOf(c, 0);
+    c.frozen.add(frozen);
+    await round(m);
+    await round(m);
+    expect(await unresponsive(m)).toEqual([["kresd:kresd0", 2]]);
+    c.frozen.delete(frozen);
+    await round(m);
+    expect(await unresponsive(m)).toEqual([]);
+    // The count starts again: two more misses are not three in a row.
+    c.frozen.add(frozen);
+    await round(m);
+    await round(m);
+    await settled(m);
+    expect(c.calls).toEqual([]);
+    expect(pidOf(c, 0)).toBe(frozen);
+  });
+
+  it("kills the very run that missed maxMisses checks in a row, and counts its end as a failure", async () => {
+    const { c, m } = await running(2);
+    const frozen = pidOf(c, 1);
+    c.frozen.add(frozen);
+    await round(m);
+    await round(m);
+    await settled(m);
+    expect(c.calls).toEqual([]);
+    await round(m);
+    await settled(m);
+    expect(c.calls).toEqual([`kill kresd:kresd1 ${frozen}`]);
+    expect(pidOf(c, 1)).not.toBe(frozen);
+    expect(await unresponsive(m)).toEqual([]);
+    // The watchdog sees the restart; with maxFailures 0 one failure is enough to give up.
+    await tick(m);
+    expect(c.fatalReason).toMatch(
+      /^1 worker failures .* last: kresd:kresd1 killed by the watchdog as unresponsive \(3 liveness checks missed\) and was restarted \(pid \d+ → \d+\)$/,
+    );
+  });
+
+  it("forgets the misses of a run that ended: its successor starts afresh", async () => {
+    const { c, m } = await running(1);
+    const frozen = pidOf(c, 0);
+    c.frozen.add(frozen);
+    await round(m);
+    await round(m);
+    c.crashAndRestart("kresd:kresd0", { code: -1, signal: 15 }); // an operator's SIGTERM meanwhile
+    await round(m);
+    await settled(m);
+    await tick(m);
+    expect(c.calls).toEqual([]);
+    expect(c.fatalReason).toBeUndefined();
+  });
+
+  it("asks neither the canary nor a worker a change is stopping, so kills neither", async () => {
+    const { c, m } = await running(1);
+    const old = pidOf(c, 0);
+    const seen: string[] = [];
+    c.beforeStop = async (name) => {
+      c.asked = [];
+      // While kresd0 is being stopped, every process would miss its checks.
+      if (name === "kresd:kresd0")
+        c.frozen = new Set([...c.rows.values()].flatMap((r) => (r.pid === undefined ? [] : [r.pid])));
+      for (let i = 0; i < 3; i++) await round(m);
+      c.frozen.clear();
+      seen.push(`${name}: ${c.asked.join(",") || "none"}`);
+    };
+    await m.apply(noGc(1, { nsid: "changed" }));
+    await settled(m);
+    const now = pidOf(c, 0);
+    expect(seen).toEqual([
+      `kresd:kresd256: ${old},${old},${old}`, // a leftover canary is stopped first
+      "kresd:kresd0: none", // the canary runs meanwhile
+      `kresd:kresd256: ${now},${now},${now}`,
+    ]);
+    expect(c.calls.filter((x) => x.startsWith("kill"))).toEqual([]);
+  });
+
+  it("kills only once a change in progress is over, and spares the worker it replaced", async () => {
+    const { c, m } = await running(1);
+    const frozen = pidOf(c, 0);
+    c.frozen.add(frozen);
+    let release = (): void => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    c.beforeStop = (name) => (name === "kresd:kresd256" ? gate : Promise.resolve());
+    const change = m.apply(noGc(1, { nsid: "changed" }));
+    for (let i = 0; i < 3; i++) await round(m); // not held up by the change
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(c.calls).toEqual([]);
+    release();
+    await change;
+    await settled(m);
+    const replaced = pidOf(c, 0);
+    expect(replaced).not.toBe(frozen);
+    // The change stopped the frozen run (by SIGKILL: it would not heed SIGTERM); the watchdog's
+    // kill named that run, gone by then: nothing else was hit.
+    expect(c.calls.filter((x) => x.startsWith("kill"))).toEqual([
+      `kill-stop kresd:kresd0 ${frozen}`,
+      `kill kresd:kresd0 ${frozen}`,
+    ]);
+    await tick(m);
+    expect([pidOf(c, 0), c.ended.get("kresd:kresd0"), c.fatalReason]).toEqual([
+      replaced,
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it("has a change stop a worker that misses its checks with SIGKILL at once, not SIGTERM", async () => {
+    const { c, m } = await running(1);
+    const frozen = pidOf(c, 0);
+    c.frozen.add(frozen);
+    await round(m); // one miss: unresponsive
+    await m.apply(noGc(1, { nsid: "changed" }));
+    expect(c.calls.filter((x) => /kresd0/.test(x))).toEqual([
+      `kill-stop kresd:kresd0 ${frozen}`,
+      "stop kresd:kresd0",
+      "start kresd:kresd0",
+    ]);
+  });
+
+  it("has a change stop a worker that does not take the drain with SIGKILL at once", async () => {
+    const { c, m } = await running(1);
+    const frozen = pidOf(c, 0);
+    c.frozen.add(frozen); // no round yet: the drain finds it
+    await m.apply(noGc(1, { nsid: "changed" }));
+    expect(c.calls).toContain(`kill-stop kresd:kresd0 ${frozen}`);
+    // A worker that is merely gone (no control socket) is stopped the usual way.
+    c.calls = [];
+    await m.apply(noGc(1, { nsid: "changed again" }));
+    expect(c.calls.filter((x) => x.startsWith("kill"))).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
-/** ManagerService.changeConfig's own checks, with a real ConfigStore and no processes. */
+/** ManagerService: its own checks of a change (a real ConfigStore, no processes), its status, its process rows. */
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { ConfigStore } from "../../../lib/manager/config-store.js";
-import type { KresManager } from "../../../lib/manager/kres-manager.js";
+import { pickWorker } from "../../../lib/manager/cache-clear.js";
+import type { KresManager, ManagedProcess } from "../../../lib/manager/kres-manager.js";
 import { logger } from "../../../lib/manager/logger.js";
 import { ManagerService } from "../../../lib/manager/service.js";
 import { ExpandsTooLarge, MAX_EXPANDED_BYTES } from "../../../lib/utils/parsing.js";
@@ -56,5 +57,36 @@ describe("the status", () => {
     };
     const service = new ManagerService(s, {} as KresManager, [], () => Promise.resolve(), source);
     expect(service.status()).toMatchObject({ etag: s.snapshot.etag, "config-source": source });
+  });
+});
+
+describe("the process rows of GET /processes", () => {
+  const worker = (id: number, pid: number, extra: Partial<ManagedProcess> = {}): ManagedProcess => ({
+    name: `kresd:kresd${id}`,
+    kind: "kresd",
+    id,
+    state: "running",
+    pid,
+    startedAt: 1,
+    ...extra,
+  });
+  const processes = [
+    worker(0, 11, { unresponsive: { count: 1, last: "control/11: no answer within 2000 ms" } }),
+    worker(1, 12),
+  ];
+
+  it("say unresponsive for a worker that misses its liveness checks, supervisord's state otherwise", async () => {
+    const config = validateConfig({ rundir, cache: { storage: rundir } });
+    const store = new ConfigStore({ document: {}, config });
+    const manager = { processes: async () => processes } as unknown as KresManager;
+    const service = new ManagerService(store, manager, [], () => Promise.resolve());
+    expect(await service.processes("kresd")).toEqual([
+      { type: "kresd", id: "kresd0", pid: 11, status: "unresponsive" },
+      { type: "kresd", id: "kresd1", pid: 12, status: "running" },
+    ]);
+  });
+
+  it("leave an unresponsive worker out of the cache clear", () => {
+    expect(pickWorker(processes, 2)?.name).toBe("kresd:kresd1");
   });
 });
