@@ -6,6 +6,11 @@
  * For each worker count a whole resolver runs (bin/knot-resolver in a temporary directory, offline
  * guard in its Lua); each timed PUT /v1/config/nsid sets a new value, so the rendered Lua changes
  * and every worker is replaced. A PUT counts only if it answered 200 and every worker PID changed.
+ *
+ * Then what persisting a change into the config file adds (issue target: ≤ 5 ms): the persister's
+ * own step (diff, edit the text, write and fsync a temporary file, rename, fsync the directory) on
+ * each example config, in process; and end to end, PUTs that restart no worker
+ * (/management/persist) with ?persist=true against ?persist=false on a 1-worker resolver.
  */
 import { performance } from "node:perf_hooks";
 import { measureBareReady } from "../harness/kresd-ready.js";
@@ -19,6 +24,14 @@ import {
   type BenchOutcome,
 } from "../harness/report.js";
 import { withResolver, type BenchResolver } from "../harness/resolver.js";
+import { tmpDir } from "../harness/tmp.js";
+import { REPO_ROOT } from "../harness/repo.js";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Snapshot } from "../lib/manager/config-store.js";
+import { ConfigFiles } from "../lib/manager/persistence.js";
+import { structuralEtag } from "../lib/utils/etag.js";
+import { parseYamlOrJson } from "../lib/utils/parsing.js";
 
 const WORKER_COUNTS = [1, 2, 4, 8];
 const PUTS = 5;
@@ -36,6 +49,46 @@ interface Row {
 }
 
 const progress = progressOf("apply");
+
+const PERSIST_RUNS = 50;
+const PERSIST_PUTS = 15;
+/** The issue's bound on what persisting may add to an applied change. */
+const PERSIST_TARGET_MS = 5;
+
+/** A snapshot for the persister, which reads only the document and its ETag. */
+function snapshot(document: unknown): Snapshot {
+  return { document, etag: structuralEtag(document), config: undefined as unknown as Snapshot["config"] };
+}
+
+/** The persister's step (stage + commit) on one example config, PERSIST_RUNS times: its times in ms. */
+function persistStep(example: string): number[] {
+  const file = path.join(tmpDir("krm-bench-persist-"), path.basename(example));
+  fs.copyFileSync(example, file);
+  const files = new ConfigFiles([file]);
+  const times: number[] = [];
+  for (let i = 0; i < PERSIST_RUNS; i++) {
+    const before = parseYamlOrJson(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+    const next = { ...before, workers: 2 + (i % 3), logging: { level: i % 2 ? "debug" : "info" } };
+    const start = performance.now();
+    files.stage(snapshot(before), snapshot(next)).commit();
+    times.push(performance.now() - start);
+  }
+  return times;
+}
+
+/** PUTs of /management/persist (no worker restarts), alternating ?persist=true and false: ms of each kind. */
+async function persistEndToEnd(resolver: BenchResolver): Promise<{ on: number[]; off: number[] }> {
+  const out = { on: [] as number[], off: [] as number[] };
+  for (let i = 0; i < 2 * PERSIST_PUTS; i++) {
+    const persist = i % 2 === 0;
+    const start = performance.now();
+    const r = await resolver.api("PUT", `/v1/config/management/persist?persist=${persist}`, JSON.stringify(i % 4 < 2));
+    const ms = performance.now() - start;
+    if (r.status !== 200) throw new Error(`PUT /v1/config/management/persist answered ${r.status}: ${r.text.slice(0, 300)}`);
+    (persist ? out.on : out.off).push(ms);
+  }
+  return out;
+}
 
 /** One timed PUT that must restart every worker; returns its time or throws why it does not count. */
 async function timedPut(resolver: BenchResolver, workers: number, value: string): Promise<number> {
@@ -87,6 +140,18 @@ export async function run(): Promise<BenchOutcome> {
   const rows: Row[] = [];
   for (const workers of WORKER_COUNTS) rows.push(await benchWorkers(workers));
 
+  progress(`persisting: the persister's step on each example config, ${PERSIST_RUNS} runs`);
+  const examples = fs
+    .readdirSync(path.join(REPO_ROOT, "etc/config"))
+    .filter((f) => f.startsWith("config.example."))
+    .map((f) => path.join(REPO_ROOT, "etc/config", f));
+  const steps = examples.map((e) => ({ example: path.basename(e), times: persistStep(e) }));
+  progress(`persisting: ${2 * PERSIST_PUTS} PUTs restarting no worker, ?persist=true and false alternating`);
+  let e2e: { on: number[]; off: number[] } | undefined;
+  const e2eRun = await withResolver({ workers: 1 }, { progress, label: "persist: " }, async (resolver) => {
+    e2e = await persistEndToEnd(resolver);
+  });
+
   const table: string[][] = [
     [
       "workers",
@@ -114,6 +179,28 @@ export async function run(): Promise<BenchOutcome> {
   }
   printTable(table);
 
+  const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length * 0.95) - 1] as number;
+  console.log("");
+  const persistTable: string[][] = [["what persisting adds", "median ms", "p95", "max", `target ≤ ${PERSIST_TARGET_MS} ms`]];
+  for (const s of steps)
+    persistTable.push([
+      `persister step (diff, edit, write+fsync, rename, fsync dir): ${s.example}`,
+      fmtMs(median(s.times)),
+      fmtMs(p95(s.times)),
+      fmtMs(Math.max(...s.times)),
+      median(s.times) <= PERSIST_TARGET_MS ? "met" : "NOT MET",
+    ]);
+  const added = e2e ? median(e2e.on) - median(e2e.off) : NaN;
+  if (e2e)
+    persistTable.push(
+      ["PUT, no worker restart, ?persist=false (end to end)", fmtMs(median(e2e.off)), fmtMs(p95(e2e.off)), fmtMs(Math.max(...e2e.off)), "-"],
+      ["PUT, no worker restart, ?persist=true (end to end)", fmtMs(median(e2e.on)), fmtMs(p95(e2e.on)), fmtMs(Math.max(...e2e.on)), "-"],
+      ["difference of the medians (end to end)", fmtMs(added), "-", "-", added <= PERSIST_TARGET_MS ? "met" : "NOT MET"],
+    );
+  else persistTable.push(["end to end", "FAILED", "-", "-", e2eRun.error ?? "failed"]);
+  printTable(persistTable);
+  const worstStep = Math.max(...steps.map((s) => median(s.times)));
+
   const failed = rows.filter((r) => r.error);
   for (const r of failed) console.log(`${r.workers} worker(s) failed: ${r.error}`);
   const t = rows.find((r) => r.workers === TARGET_WORKERS);
@@ -133,7 +220,7 @@ export async function run(): Promise<BenchOutcome> {
   const applied = (r: Row): string =>
     !r.error && r.times.length === PUTS ? fmtMs(median(r.times)) : "FAILED";
   return {
-    ok: failed.length === 0 && !rows.some((r) => r.leftovers.length),
+    ok: failed.length === 0 && !rows.some((r) => r.leftovers.length) && !e2eRun.error && !e2eRun.leftovers.length,
     headlines: [
       { figure: "apply: bare kresd spawn-to-READY median ms", value: fmtMs(readyMs) },
       {
@@ -141,6 +228,10 @@ export async function run(): Promise<BenchOutcome> {
         value: rows.map(applied).join(" / "),
       },
       { figure: `apply: ${TARGET_WORKERS}-worker target (≤ ${fmtMs(target)} ms)`, value: verdict },
+      {
+        figure: `apply: persisting adds (persister step, worst example median / end-to-end difference), target ≤ ${PERSIST_TARGET_MS} ms`,
+        value: `${fmtMs(worstStep)} / ${fmtMs(added)} ms`,
+      },
     ],
   };
 }

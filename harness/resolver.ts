@@ -91,6 +91,11 @@ export interface ResolverOptions {
   port?: number;
   /** Also listen for DoT on a free port with this certificate (Resolver.dotPort). */
   dot?: { cert: string; key: string };
+  /**
+   * Writes the config (test defaults merged with `config`) as these files, given in this order as
+   * `-c` options, instead of one JSON config.yaml: e.g. YAML with comments, or split in several.
+   */
+  files?: (config: Record<string, unknown>) => { name: string; text: string }[];
 }
 
 /**
@@ -101,16 +106,20 @@ export class Resolver {
   readonly proc: GroupProcess;
   private stopped = false;
 
+  /** The config files, in `-c` order. */
+  readonly configFiles: readonly string[];
+
   constructor(
     readonly dir: string,
-    readonly configFile: string,
+    configFiles: string | readonly string[],
     readonly rundir: string,
     readonly port: number,
     env: NodeJS.ProcessEnv,
     /** The DoT port, when asked for one. */
     readonly dotPort?: number,
   ) {
-    this.proc = new GroupProcess(KNOT_RESOLVER, ["-c", configFile], {
+    this.configFiles = typeof configFiles === "string" ? [configFiles] : configFiles;
+    this.proc = new GroupProcess(KNOT_RESOLVER, this.configFiles.flatMap((f) => ["-c", f]), {
       env: { ...process.env, ...env },
       name: "knot-resolver",
     });
@@ -125,9 +134,14 @@ export class Resolver {
    * one's clean-up kills whatever still runs in the directory.
    */
   async again(opts: { env?: NodeJS.ProcessEnv; waitReady?: boolean } = {}): Promise<Resolver> {
-    const next = new Resolver(this.dir, this.configFile, this.rundir, this.port, opts.env ?? {});
+    const next = new Resolver(this.dir, this.configFiles, this.rundir, this.port, opts.env ?? {});
     if (opts.waitReady ?? true) await next.waitReady();
     return next;
+  }
+
+  /** The (first) config file. */
+  get configFile(): string {
+    return this.configFiles[0] as string;
   }
 
   /** The launcher's PID: the one systemd would watch, supervisord's after the exec. */
@@ -220,8 +234,14 @@ export async function startResolver(opts: ResolverOptions = {}): Promise<Resolve
     },
     { ...opts.config, management },
   );
-  const configFile = writeConfig(dir, config);
-  const resolver = new Resolver(dir, configFile, rundir, port, opts.env ?? {}, dotPort);
+  const configFiles = opts.files
+    ? opts.files(config as Record<string, unknown>).map(({ name, text }) => {
+        const file = path.join(dir, name);
+        fs.writeFileSync(file, text);
+        return file;
+      })
+    : [writeConfig(dir, config)];
+  const resolver = new Resolver(dir, configFiles, rundir, port, opts.env ?? {}, dotPort);
   if (opts.waitReady ?? true) await resolver.waitReady();
   return resolver;
 }

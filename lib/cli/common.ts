@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as readline from "node:readline/promises";
 import type { Argv } from "yargs";
 import { ConfigParseError, ConfigValidationError, formatProblems } from "../datamodel/errors.js";
 import { parseConfigText, readConfigFile, validateConfig } from "../datamodel/load.js";
@@ -27,13 +28,28 @@ export interface CliIo {
   err(text: string): void;
   /** The whole standard input (for the file name "-"). */
   readStdin(): string;
+  /**
+   * Asks the user a yes/no question on the terminal; absent when standard input is not a terminal
+   * (a script), which must never be left waiting for an answer.
+   */
+  confirm?: (question: string) => Promise<boolean>;
 }
 
 export const processIo: CliIo = {
   out: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text),
   readStdin: () => fs.readFileSync(0, "utf8"),
+  ...(process.stdin.isTTY ? { confirm: askOnTerminal } : {}),
 };
+
+async function askOnTerminal(question: string): Promise<boolean> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
 
 /** A failure the user can act on: printed as its message alone, no stack trace. The base of lib/cli/'s errors. */
 export class CliError extends KresError {

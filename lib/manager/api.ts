@@ -39,6 +39,11 @@ export interface Status {
   workers: number;
   etag: string;
   "config-source": ConfigSource;
+  /**
+   * The running config differs from what the config files say (changed without persisting, or the
+   * files were edited): a reload would replace it. Absent when the files cannot be read.
+   */
+  "unpersisted-changes"?: boolean;
   "last-change"?: ChangeRecord;
   "last-rollback"?: RollbackRecord;
 }
@@ -58,7 +63,10 @@ export interface ManagerApi {
    * until the workers run it. Returns the new value at pointer (undefined when there is none: after
    * a delete, or a JSON Patch that removed it) and the new ETag. `source` names the change in the
    * log and in the status ("PUT /v1/config/workers"). A malformed JSON Patch is InvalidJsonPatch, one
-   * that cannot apply (a failed test included) JsonPatchConflict; nothing changes then.
+   * that cannot apply (a failed test included) JsonPatchConflict; nothing changes then. `persist`
+   * writes the change into the config files as well (default: the config's `management.persist`);
+   * PersistRefused when they cannot take it (nothing changes then), PersistIncomplete when the
+   * change runs but the files could not be replaced.
    */
   changeConfig(
     op: ConfigOperation,
@@ -66,6 +74,7 @@ export interface ManagerApi {
     body: unknown,
     conditions: Preconditions,
     source: string,
+    persist?: boolean,
   ): Promise<{ value: unknown; etag: string; changed: boolean }>;
 
   /** Re-reads the config files; applies them if they differ from the running config (or always, forced). */

@@ -1,6 +1,6 @@
 import type { KresConfig } from "../datamodel/config.js";
 import { structuralEtag } from "../utils/etag.js";
-import { ApplyFailed, ChangesBacklogged } from "./errors.js";
+import { ApplyFailed, ChangesBacklogged, PersistRefused } from "./errors.js";
 import { SerialQueue } from "../utils/serial-queue.js";
 import { logger } from "./logger.js";
 
@@ -26,7 +26,25 @@ export interface ChangeOptions {
   reapply?: boolean;
   /** Who asked, for the log and the status (e.g. "PUT /v1/config/workers", "SIGHUP"). */
   source: string;
+  /**
+   * Write the change into the config files too (through the persister), decided at the change's
+   * turn from the config it changes (`management.persist` is the default).
+   */
+  persist?: (current: Snapshot) => boolean;
 }
+
+/** New file contents staged by a persister: put in place once the workers run the change, or dropped. */
+export interface StagedWrite {
+  /** Throws (PersistIncomplete) when the files could not be replaced; the change runs regardless. */
+  commit(): void;
+  discard(): void;
+}
+
+/**
+ * Prepares the files of a change to be persisted, before any worker moves; throws (PersistRefused)
+ * when they cannot take it, which refuses the change.
+ */
+export type Persister = (before: Snapshot, next: Snapshot) => StagedWrite;
 
 /** A pure check of a proposed change; throws (ChangeRefused) to refuse it. */
 export type Verifier = (current: KresConfig, next: KresConfig, options: ChangeOptions) => void;
@@ -83,6 +101,7 @@ export class ConfigStore {
   private readonly verifiers: Verifier[] = [];
   private readonly appliers: Applier[] = [];
   private readonly recorders: Recorder[] = [];
+  private persister: Persister | undefined;
   private last: ChangeRecord | undefined;
   // The last config whose workers ran through their probation (the initial one counts).
   private stable: Snapshot;
@@ -148,6 +167,10 @@ export class ConfigStore {
     this.recorders.push(r);
   }
 
+  setPersister(p: Persister): void {
+    this.persister = p;
+  }
+
   /**
    * Queues a change. `propose` runs at the change's turn and returns the next config, validated;
    * it may throw to refuse (precondition, validation), which changes nothing.
@@ -178,6 +201,7 @@ export class ConfigStore {
     };
     const before = this.current;
     let next: Snapshot;
+    let staged: StagedWrite | undefined;
     try {
       next = snapshotOf(propose(before));
       if (next.etag === before.etag && !options.force && !options.reapply) {
@@ -185,8 +209,14 @@ export class ConfigStore {
         return { snapshot: before, changed: false };
       }
       for (const verify of this.verifiers) verify(before.config, next.config, options);
+      // Last of the checks: the files are written (not yet in place) before any worker moves.
+      if (options.persist?.(before)) {
+        if (!this.persister) throw new PersistRefused("not changed: this manager has no config files to persist to");
+        staged = this.persister(before, next);
+      }
       for (const apply of this.appliers) await apply(before.config, next.config, options);
     } catch (e) {
+      staged?.discard();
       const outcome = e instanceof ApplyFailed ? "failed" : "refused";
       record(outcome, (e as Error).message);
       logger.warning(`${options.source}: change ${outcome}: ${(e as Error).message}`);
@@ -197,6 +227,13 @@ export class ConfigStore {
     for (const keep of this.recorders) keep(next, options.source);
     record("applied");
     logger.notice(`${options.source}: configuration applied (ETag ${next.etag})`);
+    try {
+      staged?.commit();
+    } catch (e) {
+      record("applied", (e as Error).message);
+      logger.error(`${options.source}: ${(e as Error).message}`);
+      throw e;
+    }
     return { snapshot: next, changed: true };
   }
 }

@@ -70,3 +70,46 @@ export class ChangesBacklogged extends ManagerError {
     return true;
   }
 }
+
+/**
+ * A change asked to be persisted, but its file(s) cannot take it: the file names the file and the
+ * reason. Found before any worker moved, so nothing changed. 507 Insufficient Storage (RFC 4918
+ * §11.5: the server cannot store what the request needs) for a file system failure, which is the
+ * server's to fix, not the client's; 409 when the files cannot be edited to say the new config.
+ */
+export class PersistRefused extends ManagerError {
+  constructor(
+    message: string,
+    override readonly status = 507,
+  ) {
+    super(message);
+  }
+
+  override get expose(): boolean {
+    return true;
+  }
+}
+
+/**
+ * The change runs (the workers took it, the running config is the new one) but putting it into the
+ * file failed at the last step: the file still holds the old text (HTTP 500, told to the client:
+ * it must know its change is not persisted).
+ */
+export class PersistIncomplete extends ManagerError {
+  override readonly status = 500;
+
+  constructor(
+    message: string,
+    readonly etag: string,
+  ) {
+    super(message);
+  }
+
+  override get expose(): boolean {
+    return true;
+  }
+
+  override get publicDetails(): Readonly<Record<string, unknown>> {
+    return { applied: true, etag: this.etag };
+  }
+}

@@ -14,7 +14,8 @@ const FIXED: { pointer: string; get: (c: KresConfig) => unknown; why: string }[]
   },
   {
     pointer: "/management",
-    get: (c) => c.management,
+    // All but `persist`, which only says what a change does with the files.
+    get: (c) => ({ ...c.management, persist: undefined }),
     why: "the API would move away under the client that changes it",
   },
   {

@@ -66,6 +66,14 @@ function patchKind(req: Request, body: unknown): "json-patch" | "merge-patch" {
   return Array.isArray(body) ? "json-patch" : "merge-patch";
 }
 
+/** `?persist=true|false`: write the change into the config file (absent: the config's default). */
+function persistOf(req: Request): boolean | undefined {
+  const v = req.query.persist;
+  if (v === undefined) return undefined;
+  if (v === "true" || v === "false") return v === "true";
+  throw new HttpError(400, `the query parameter 'persist' must be true or false, not ${JSON.stringify(v)}`);
+}
+
 function preconditionsOf(req: Request): Preconditions {
   return { ifMatch: header(req, "if-match"), ifNoneMatch: header(req, "if-none-match") };
 }
@@ -115,7 +123,14 @@ export function createApp(api: ManagerApi, access: AccessPolicy): express.Expres
         : parseBody(typeof req.body === "string" ? req.body : "", req.headers["content-type"]);
     const op: ConfigOperation =
       method === "PUT" ? "put" : method === "DELETE" ? "delete" : patchKind(req, body);
-    const result = await api.changeConfig(op, pointer, body, preconditionsOf(req), `${method} ${req.path}`);
+    const result = await api.changeConfig(
+      op,
+      pointer,
+      body,
+      preconditionsOf(req),
+      `${method} ${req.path}`,
+      persistOf(req),
+    );
     // 200 for every change, as upstream (its kresctl wants exactly 200): the new value when the
     // pointer still names one, an empty body when it does not (after DELETE, as upstream).
     res.setHeader("ETag", formatEtag(result.etag));

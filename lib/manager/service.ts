@@ -10,6 +10,7 @@ import type { ConfigOperation, ConfigSource, ManagerApi, ProcessFilter, ProcessR
 import type { ConfigStore, ConfigVersion } from "./config-store.js";
 import { clearCache } from "./cache-clear.js";
 import { ChangeRefused } from "./errors.js";
+import type { ConfigFiles } from "./persistence.js";
 import type { CacheClearResult } from "../datamodel/cache-clear/schema.js";
 import type { KresManager, ManagedProcess } from "./kres-manager.js";
 import { logger } from "./logger.js";
@@ -47,12 +48,15 @@ export class ManagerService implements ManagerApi {
     private readonly shutdown: () => Promise<void>,
     /** Where the config came from when this manager started. */
     private readonly source: ConfigSource = { from: "files", files: [...files] },
+    /** The config files as the place changes persist to (unset: nothing is compared or persisted). */
+    private readonly configFiles?: ConfigFiles,
   ) {}
 
   status(): Status {
     const s = this.store.snapshot;
     const last = this.store.lastChange;
     const rollback = this.store.lastRollback;
+    const differ = this.configFiles?.differ(s);
     return {
       status: "RUNNING",
       version: packageVersion(),
@@ -60,6 +64,7 @@ export class ManagerService implements ManagerApi {
       workers: s.config.workers,
       etag: s.etag,
       "config-source": this.source,
+      ...(differ !== undefined ? { "unpersisted-changes": differ } : {}),
       ...(last ? { "last-change": last } : {}),
       ...(rollback ? { "last-rollback": rollback } : {}),
     };
@@ -85,6 +90,7 @@ export class ManagerService implements ManagerApi {
     body: unknown,
     conditions: Preconditions,
     source: string,
+    persist?: boolean,
   ): Promise<{ value: unknown; etag: string; changed: boolean }> {
     // A malformed patch is refused at once, not after waiting for its turn.
     if (op === "json-patch") parseJsonPatch(body);
@@ -105,7 +111,7 @@ export class ManagerService implements ManagerApi {
         checkPreconditions(current.etag, conditions, "change");
         return this.validate(bounded(edit(current.document), pointer));
       },
-      { source },
+      { source, persist: (current) => persist ?? current.config.management.persist === true },
     );
     const doc = outcome.snapshot.document;
     return {
@@ -119,7 +125,11 @@ export class ManagerService implements ManagerApi {
   /** Re-reads the config files; applies them if they differ from the running config (or always, forced). */
   async reload(force: boolean, source: string): Promise<{ changed: boolean; etag: string }> {
     const outcome = await this.store.change(
-      () => {
+      (current) => {
+        if (this.configFiles?.differ(current))
+          logger.warning(
+            `${source}: the running configuration differs from ${this.files.join(", ")}; reloading replaces it (changes made without persisting are dropped)`,
+          );
         const { raw, config } = loadConfigFiles(this.files);
         return { document: raw, config };
       },

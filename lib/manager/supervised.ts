@@ -7,6 +7,7 @@ import { GaveUp } from "./errors.js";
 import { KresManager } from "./kres-manager.js";
 import { refuseFixedChanges } from "./runtime-limits.js";
 import { RunningState } from "./running-state.js";
+import { ConfigFiles } from "./persistence.js";
 import { TlsWatchdog } from "./tls-watchdog.js";
 import type { ManagementConfig } from "../datamodel/sections/management/schema.js";
 import { readTokenFile, tokenFileWarning } from "../datamodel/sections/management/token.js";
@@ -79,7 +80,10 @@ export async function runManager(
       store.rollBack(cfg, reason).catch((e: Error) => logger.crit(`rollback failed: ${e.message}`));
     },
   };
-  const api = new ManagerService(store, manager, files, () => controller.shutdown(), source);
+  // API changes persist into the files (on request, or by management.persist) once the workers run them.
+  const configFiles = new ConfigFiles(files);
+  store.setPersister((before, next) => configFiles.stage(before, next));
+  const api = new ManagerService(store, manager, files, () => controller.shutdown(), source, configFiles);
   const { server, where } = await openApi(api, version.config.management).catch((e: Error) =>
     giveUp(`cannot open the management API: ${e.message}`),
   );

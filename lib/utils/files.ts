@@ -39,3 +39,60 @@ export function readFileIfExists(file: string): string | undefined {
     throw e;
   }
 }
+
+/** A file's new content, written beside it and flushed to disk, waiting to replace it. */
+export interface StagedFile {
+  readonly file: string;
+  /** Puts the new content in place (rename) and flushes the directory: durable once this returns. */
+  commit(): void;
+  /** Removes the staged content; the file stays as it was. */
+  discard(): void;
+}
+
+/**
+ * Stages a new content for an existing file, durably: a temporary file in the same directory (so
+ * the rename that follows is atomic) with the original's owner and mode, written and fsynced. All
+ * that can fail for lack of space, permission or a read-only file system fails here, before anything
+ * else moved; commit() then only renames and flushes the directory.
+ */
+export function stageFileDurable(file: string, data: string): StagedFile {
+  const st = fs.statSync(file);
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${crypto.randomBytes(8).toString("hex")}.tmp`);
+  const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    fs.writeFileSync(fd, data);
+    // Owner first: a chown may clear the set-id bits that the mode then puts back.
+    if (st.uid !== process.getuid?.() || st.gid !== process.getgid?.()) fs.fchownSync(fd, st.uid, st.gid);
+    fs.fchmodSync(fd, st.mode & 0o7777);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+  } catch (e) {
+    if (fd !== undefined) fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  return {
+    file,
+    commit() {
+      try {
+        fs.renameSync(tmp, file);
+      } catch (e) {
+        fs.rmSync(tmp, { force: true });
+        throw e;
+      }
+      const dfd = fs.openSync(dir, fs.constants.O_RDONLY);
+      try {
+        fs.fsyncSync(dfd);
+      } finally {
+        fs.closeSync(dfd);
+      }
+    },
+    discard() {
+      fs.rmSync(tmp, { force: true });
+    },
+  };
+}

@@ -19,16 +19,31 @@ interface GetArgs extends PathArgs {
 
 interface SetArgs extends PathArgs {
   pointer?: string;
+  persist?: boolean;
   value?: string;
   file?: string;
   json?: boolean;
   yaml?: boolean;
 }
 
-type DeleteArgs = PathArgs & { pointer?: string };
+type DeleteArgs = PathArgs & { pointer?: string; persist?: boolean };
 
 const POINTER_HELP =
   "JSON pointer (RFC 6901) into the configuration, e.g. /workers; the whole configuration by default";
+
+/** --persist / --no-persist: write the change into the config file too (absent: the server's default). */
+function persistOption<T>(y: Argv<T>): Argv<T & { persist?: boolean }> {
+  return y.option("persist", {
+    type: "boolean",
+    describe:
+      "Also write the change into the config file that defines the key (--no-persist: do not, whatever management.persist says)",
+  });
+}
+
+/** The change's URL: the pointer's, with ?persist= when the option was given. */
+function changeUrl(pointer: string, persist: boolean | undefined): string {
+  return configUrl(pointer) + (persist === undefined ? "" : `?persist=${persist}`);
+}
 
 function pathOption<T>(y: Argv<T>): Argv<T & { path?: string }> {
   return y.option("path", { alias: "p", type: "string", requiresArg: true, describe: POINTER_HELP });
@@ -103,7 +118,7 @@ function setCommand(ctx: CommandContext): CommandModule<GlobalArgs, SetArgs> {
     command: "set [pointer] [value]",
     describe: "Change the running configuration at a JSON pointer (or replace all of it)",
     builder: (y) =>
-      formatOptions(pathOption(y), "the new value", "json")
+      formatOptions(persistOption(pathOption(y)), "the new value", "json")
         .positional("pointer", { type: "string", describe: `${POINTER_HELP} (same as -p)` })
         .positional("value", {
           type: "string",
@@ -117,7 +132,8 @@ function setCommand(ctx: CommandContext): CommandModule<GlobalArgs, SetArgs> {
           describe: 'File with the new value (JSON or YAML); "-" reads standard input',
         })
         .example("$0 config set -p /workers 4", "")
-        .example("$0 config set -p /network/listen listen.yaml", "") as Argv<SetArgs>,
+        .example("$0 config set -p /network/listen listen.yaml", "")
+        .example("$0 config set --persist -p /logging/level debug", "") as Argv<SetArgs>,
     handler: (args) =>
       runCommand(ctx, async () => {
         const { pointer, rest } = pointerAndRest(args.path, [args.pointer, args.value]);
@@ -137,7 +153,7 @@ function setCommand(ctx: CommandContext): CommandModule<GlobalArgs, SetArgs> {
         }
         if (value === undefined) throw new CliError("config set: the new value is empty");
         // Encoded here: a string value ('info') would go as is, as text/plain, which TCP refuses.
-        const answer = await clientFor(args, ctx.env).json("PUT", configUrl(pointer), {
+        const answer = await clientFor(args, ctx.env).json("PUT", changeUrl(pointer, args.persist), {
           body: JSON.stringify(value),
           contentType: "application/json",
         });
@@ -151,7 +167,7 @@ function deleteCommand(ctx: CommandContext): CommandModule<GlobalArgs, DeleteArg
     command: "delete [pointer]",
     describe: "Remove the part of the running configuration at a JSON pointer",
     builder: (y) =>
-      pathOption(y)
+      persistOption(pathOption(y))
         .positional("pointer", { type: "string", describe: "JSON pointer of what to remove (same as -p)" })
         .example("$0 config delete -p /local-data/addresses/foo.example", "") as Argv<DeleteArgs>,
     handler: (args) =>
@@ -160,7 +176,7 @@ function deleteCommand(ctx: CommandContext): CommandModule<GlobalArgs, DeleteArg
           throw new CliError("config delete: give the JSON pointer once: either -p POINTER or POINTER");
         const pointer = normalizePointer(args.path ?? args.pointer ?? "");
         if (pointer === "") throw new CliError("config delete: say what to remove with a JSON pointer");
-        await clientFor(args, ctx.env).call("DELETE", configUrl(pointer));
+        await clientFor(args, ctx.env).call("DELETE", changeUrl(pointer, args.persist));
       }),
   };
 }

@@ -1,26 +1,51 @@
 import type { Argv, CommandModule } from "yargs";
-import { runCommand, type CommandContext, type GlobalArgs } from "../common.js";
+import { CliError, runCommand, type CommandContext, type GlobalArgs } from "../common.js";
 import { clientFor } from "../http.js";
 
 interface ReloadArgs extends GlobalArgs {
   force: boolean;
+  yes: boolean;
 }
 
-/** `kresctl reload [--force]`: re-read the config files; prints nothing on success, as upstream. */
+const DROPS =
+  "the running configuration has changes that are not in the config files (made without --persist); reloading drops them";
+
+/**
+ * `kresctl reload [--force] [--yes]`: re-read the config files; prints nothing on success, as
+ * upstream. When the running config differs from the files it asks first on a terminal; a script
+ * (standard input not a terminal) gets the warning on stderr and the reload, as it did before.
+ */
 export function reloadCommand(ctx: CommandContext): CommandModule<GlobalArgs, ReloadArgs> {
   return {
     command: "reload",
     describe:
       "Re-read the configuration files and apply them with a rolling restart of the workers (no DNS outage)",
     builder: (y: Argv<GlobalArgs>) =>
-      y.option("force", {
-        type: "boolean",
-        default: false,
-        describe: "Restart every worker even when the configuration did not change",
-      }) as Argv<ReloadArgs>,
+      y
+        .option("force", {
+          type: "boolean",
+          default: false,
+          describe: "Restart every worker even when the configuration did not change",
+        })
+        .option("yes", {
+          alias: "y",
+          type: "boolean",
+          default: false,
+          describe: "Reload without asking even when that drops changes not persisted to the files",
+        }) as Argv<ReloadArgs>,
     handler: (args) =>
       runCommand(ctx, async () => {
-        await clientFor(args, ctx.env).call("POST", args.force ? "/reload/force" : "/reload");
+        const client = clientFor(args, ctx.env);
+        if (!args.yes) {
+          const status = (await client.json("GET", "/")) as { "unpersisted-changes"?: boolean };
+          if (status["unpersisted-changes"] === true) {
+            if (ctx.io.confirm) {
+              if (!(await ctx.io.confirm(`${DROPS}. Reload?`)))
+                throw new CliError("reload cancelled; nothing changed (--yes reloads without asking)");
+            } else ctx.io.err(`warning: ${DROPS} (--yes skips this warning)\n`);
+          }
+        }
+        await client.call("POST", args.force ? "/reload/force" : "/reload");
       }),
   };
 }

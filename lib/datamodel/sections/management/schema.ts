@@ -19,6 +19,11 @@ const managementObject = z
       description:
         "Extension of this project, not in upstream Knot Resolver: a file holding a bearer token; every request on 'interface' must then carry 'Authorization: Bearer <token>' (kresctl reads the file and sends it). Only with 'interface': the unix socket's file permissions guard it.",
     }),
+    // An extension of this project (upstream Knot Resolver keeps API changes in memory only).
+    persist: z.boolean().optional().meta({
+      description:
+        "Extension of this project, not in upstream Knot Resolver: when true, every change made through the API (PUT/PATCH/DELETE /v1/config, kresctl config set/delete) is also written into the config file that defines the key, keeping its comments and layout; '?persist=false' on a request (or '--persist' on kresctl) overrides it per change. Default false: changes live in memory only, as upstream. Can change at run time.",
+    }),
   })
   .superRefine(
     (m, ctx) => {
