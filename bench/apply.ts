@@ -64,7 +64,7 @@ function snapshot(document: unknown): Snapshot {
 function persistStep(example: string): number[] {
   const file = path.join(tmpDir("krm-bench-persist-"), path.basename(example));
   fs.copyFileSync(example, file);
-  const files = new ConfigFiles([file]);
+  const files = new ConfigFiles([file], "");
   const times: number[] = [];
   for (let i = 0; i < PERSIST_RUNS; i++) {
     const before = parseYamlOrJson(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
@@ -82,9 +82,14 @@ async function persistEndToEnd(resolver: BenchResolver): Promise<{ on: number[];
   for (let i = 0; i < 2 * PERSIST_PUTS; i++) {
     const persist = i % 2 === 0;
     const start = performance.now();
-    const r = await resolver.api("PUT", `/v1/config/management/persist?persist=${persist}`, JSON.stringify(i % 4 < 2));
+    const r = await resolver.api(
+      "PUT",
+      `/v1/config/management/persist?persist=${persist}`,
+      JSON.stringify(i % 4 < 2),
+    );
     const ms = performance.now() - start;
-    if (r.status !== 200) throw new Error(`PUT /v1/config/management/persist answered ${r.status}: ${r.text.slice(0, 300)}`);
+    if (r.status !== 200)
+      throw new Error(`PUT /v1/config/management/persist answered ${r.status}: ${r.text.slice(0, 300)}`);
     (persist ? out.on : out.off).push(ms);
   }
   return out;
@@ -181,7 +186,9 @@ export async function run(): Promise<BenchOutcome> {
 
   const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length * 0.95) - 1] as number;
   console.log("");
-  const persistTable: string[][] = [["what persisting adds", "median ms", "p95", "max", `target ≤ ${PERSIST_TARGET_MS} ms`]];
+  const persistTable: string[][] = [
+    ["what persisting adds", "median ms", "p95", "max", `target ≤ ${PERSIST_TARGET_MS} ms`],
+  ];
   for (const s of steps)
     persistTable.push([
       `persister step (diff, edit, write+fsync, rename, fsync dir): ${s.example}`,
@@ -193,9 +200,27 @@ export async function run(): Promise<BenchOutcome> {
   const added = e2e ? median(e2e.on) - median(e2e.off) : NaN;
   if (e2e)
     persistTable.push(
-      ["PUT, no worker restart, ?persist=false (end to end)", fmtMs(median(e2e.off)), fmtMs(p95(e2e.off)), fmtMs(Math.max(...e2e.off)), "-"],
-      ["PUT, no worker restart, ?persist=true (end to end)", fmtMs(median(e2e.on)), fmtMs(p95(e2e.on)), fmtMs(Math.max(...e2e.on)), "-"],
-      ["difference of the medians (end to end)", fmtMs(added), "-", "-", added <= PERSIST_TARGET_MS ? "met" : "NOT MET"],
+      [
+        "PUT, no worker restart, ?persist=false (end to end)",
+        fmtMs(median(e2e.off)),
+        fmtMs(p95(e2e.off)),
+        fmtMs(Math.max(...e2e.off)),
+        "-",
+      ],
+      [
+        "PUT, no worker restart, ?persist=true (end to end)",
+        fmtMs(median(e2e.on)),
+        fmtMs(p95(e2e.on)),
+        fmtMs(Math.max(...e2e.on)),
+        "-",
+      ],
+      [
+        "difference of the medians (end to end)",
+        fmtMs(added),
+        "-",
+        "-",
+        added <= PERSIST_TARGET_MS ? "met" : "NOT MET",
+      ],
     );
   else persistTable.push(["end to end", "FAILED", "-", "-", e2eRun.error ?? "failed"]);
   printTable(persistTable);
@@ -220,7 +245,11 @@ export async function run(): Promise<BenchOutcome> {
   const applied = (r: Row): string =>
     !r.error && r.times.length === PUTS ? fmtMs(median(r.times)) : "FAILED";
   return {
-    ok: failed.length === 0 && !rows.some((r) => r.leftovers.length) && !e2eRun.error && !e2eRun.leftovers.length,
+    ok:
+      failed.length === 0 &&
+      !rows.some((r) => r.leftovers.length) &&
+      !e2eRun.error &&
+      !e2eRun.leftovers.length,
     headlines: [
       { figure: "apply: bare kresd spawn-to-READY median ms", value: fmtMs(readyMs) },
       {

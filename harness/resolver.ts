@@ -119,10 +119,14 @@ export class Resolver {
     readonly dotPort?: number,
   ) {
     this.configFiles = typeof configFiles === "string" ? [configFiles] : configFiles;
-    this.proc = new GroupProcess(KNOT_RESOLVER, this.configFiles.flatMap((f) => ["-c", f]), {
-      env: { ...process.env, ...env },
-      name: "knot-resolver",
-    });
+    this.proc = new GroupProcess(
+      KNOT_RESOLVER,
+      this.configFiles.flatMap((f) => ["-c", f]),
+      {
+        env: { ...process.env, ...env },
+        name: "knot-resolver",
+      },
+    );
     // Cleaned up as a whole resolver (killNow), not as the launcher's process group only.
     unregisterProcess(this.proc);
     registerProcess(this);

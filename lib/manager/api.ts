@@ -40,8 +40,8 @@ export interface Status {
   etag: string;
   "config-source": ConfigSource;
   /**
-   * The running config differs from what the config files say (changed without persisting, or the
-   * files were edited): a reload would replace it. Absent when the files cannot be read.
+   * The running config holds API changes the config files lack (made without persisting since the
+   * files were last read or written): a reload would drop them. Absent without config files.
    */
   "unpersisted-changes"?: boolean;
   "last-change"?: ChangeRecord;

@@ -211,7 +211,8 @@ export class ConfigStore {
       for (const verify of this.verifiers) verify(before.config, next.config, options);
       // Last of the checks: the files are written (not yet in place) before any worker moves.
       if (options.persist?.(before)) {
-        if (!this.persister) throw new PersistRefused("not changed: this manager has no config files to persist to");
+        if (!this.persister)
+          throw new PersistRefused("not changed: this manager has no config files to persist to");
         staged = this.persister(before, next);
       }
       for (const apply of this.appliers) await apply(before.config, next.config, options);

@@ -1,27 +1,43 @@
 /**
  * The config files the manager started from, as the place changes are persisted to: staging a
- * change's new file texts (durably, before any worker moves) and telling whether the running config
- * still says what the files say.
+ * change's new file texts (durably, before any worker moves), and knowing whether the running
+ * config holds changes the files lack.
  */
 import * as fs from "node:fs";
-import { editConfigFiles, UneditableText } from "../datamodel/file-edits/index.js";
-import { loadConfigFiles } from "../datamodel/load.js";
+import { editConfigFiles, UneditableText, type FileEdits } from "../datamodel/file-edits/index.js";
 import { structuralEtag } from "../utils/etag.js";
 import { stageFileDurable, type StagedFile } from "../utils/files.js";
 import type { Snapshot, StagedWrite } from "./config-store.js";
 import { PersistIncomplete, PersistRefused } from "./errors.js";
 import { logger } from "./logger.js";
 
+/** An fs error as "CODE (what it means)". */
 function reason(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
-  return err.code ? `${err.code} (${err.message.replace(/^[A-Z]+: /, "").split(",")[0]})` : String(err.message ?? e);
+  if (!err.code) return String(err.message ?? e);
+  const meaning = /^[A-Z]+: ([^,]+)/.exec(err.message)?.[1];
+  return meaning ? `${err.code} (${meaning})` : err.code;
 }
 
 export class ConfigFiles {
-  // The ETag of what the files say, and the files' identity when it was read (inode, size, mtime).
-  private seen: { signature: string; etag: string } | undefined;
+  constructor(
+    readonly files: readonly string[],
+    /**
+     * The ETag of what the files say, as the manager last read or wrote them (at start, on reload,
+     * on a persisted change); edits made to them since by hand are not looked for.
+     */
+    private filesEtag: string,
+  ) {}
 
-  constructor(readonly files: readonly string[]) {}
+  /** The files were read again (a reload): this is what they say now. */
+  markRead(etag: string): void {
+    this.filesEtag = etag;
+  }
+
+  /** Whether the running config holds changes the files lack (so a reload would drop them). */
+  unpersisted(running: Snapshot): boolean {
+    return running.etag !== this.filesEtag;
+  }
 
   /**
    * The files' new texts for the change from `before` to `next`, written beside them and flushed;
@@ -35,15 +51,16 @@ export class ConfigFiles {
         throw new PersistRefused(`not changed: cannot read ${file} to persist the change: ${reason(e)}`);
       }
     });
-    let edits;
+    let edits: FileEdits;
     try {
       edits = editConfigFiles(texts, before.document, next.document);
     } catch (e) {
-      if (e instanceof UneditableText) throw new PersistRefused(`not changed: cannot persist: ${e.message}`, 409);
+      if (e instanceof UneditableText)
+        throw new PersistRefused(`not changed: cannot persist: ${e.message}`, 409);
       throw e;
     }
     const staged: StagedFile[] = [];
-    for (const edit of edits) {
+    for (const edit of edits.changed) {
       try {
         staged.push(stageFileDurable(edit.file, edit.text));
       } catch (e) {
@@ -67,34 +84,12 @@ export class ConfigFiles {
             );
           }
         }
+        this.filesEtag = structuralEtag(edits.merged);
         if (done.length > 0) logger.notice(`persisted the change (ETag ${next.etag}) to ${done.join(", ")}`);
       },
       discard: () => {
         for (const s of staged) s.discard();
       },
     };
-  }
-
-  /**
-   * Whether `running` differs from what the files say now (so a reload would replace it), or
-   * undefined when the files cannot be read or validated. Files are read again only when they
-   * changed on disk.
-   */
-  differ(running: Snapshot): boolean | undefined {
-    let signature: string;
-    try {
-      signature = this.files
-        .map((f) => {
-          const st = fs.statSync(f);
-          return `${st.ino}:${st.size}:${st.mtimeMs}`;
-        })
-        .join(" ");
-      if (this.seen?.signature !== signature)
-        this.seen = { signature, etag: structuralEtag(loadConfigFiles(this.files).raw) };
-    } catch {
-      this.seen = undefined;
-      return undefined;
-    }
-    return this.seen.etag !== running.etag;
   }
 }

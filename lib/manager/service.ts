@@ -1,6 +1,6 @@
 import { configJsonSchema } from "../datamodel/json-schema.js";
 import { loadConfigFiles, validateAsFrom } from "../datamodel/load.js";
-import { checkPreconditions, type Preconditions } from "../utils/etag.js";
+import { checkPreconditions, structuralEtag, type Preconditions } from "../utils/etag.js";
 import { applyJsonPatch, parseJsonPatch } from "../utils/json-patch.js";
 import { deleteAt, getAt, hasAt, setAt } from "../utils/json-pointer.js";
 import { mergePatch } from "../utils/merge-patch.js";
@@ -56,7 +56,7 @@ export class ManagerService implements ManagerApi {
     const s = this.store.snapshot;
     const last = this.store.lastChange;
     const rollback = this.store.lastRollback;
-    const differ = this.configFiles?.differ(s);
+    const unpersisted = this.configFiles?.unpersisted(s);
     return {
       status: "RUNNING",
       version: packageVersion(),
@@ -64,7 +64,7 @@ export class ManagerService implements ManagerApi {
       workers: s.config.workers,
       etag: s.etag,
       "config-source": this.source,
-      ...(differ !== undefined ? { "unpersisted-changes": differ } : {}),
+      ...(unpersisted !== undefined ? { "unpersisted-changes": unpersisted } : {}),
       ...(last ? { "last-change": last } : {}),
       ...(rollback ? { "last-rollback": rollback } : {}),
     };
@@ -124,17 +124,20 @@ export class ManagerService implements ManagerApi {
 
   /** Re-reads the config files; applies them if they differ from the running config (or always, forced). */
   async reload(force: boolean, source: string): Promise<{ changed: boolean; etag: string }> {
+    let read: string | undefined;
     const outcome = await this.store.change(
       (current) => {
-        if (this.configFiles?.differ(current))
-          logger.warning(
-            `${source}: the running configuration differs from ${this.files.join(", ")}; reloading replaces it (changes made without persisting are dropped)`,
-          );
         const { raw, config } = loadConfigFiles(this.files);
+        read = structuralEtag(raw);
+        if (this.configFiles?.unpersisted(current) && read !== current.etag)
+          logger.warning(
+            `${source}: the running configuration has changes made without persisting that ${this.files.join(", ")} lack; reloading replaces it, dropping them`,
+          );
         return { document: raw, config };
       },
       { force, source },
     );
+    if (read !== undefined) this.configFiles?.markRead(read);
     if (outcome.changed) logger.notice(`${source}: configuration from ${this.files.join(", ")} applied`);
     else logger.notice(`${source}: ${this.files.join(", ")} unchanged, nothing to do`);
     return { changed: outcome.changed, etag: outcome.snapshot.etag };

@@ -8,6 +8,7 @@ import { KresManager } from "./kres-manager.js";
 import { refuseFixedChanges } from "./runtime-limits.js";
 import { RunningState } from "./running-state.js";
 import { ConfigFiles } from "./persistence.js";
+import { structuralEtag } from "../utils/etag.js";
 import { TlsWatchdog } from "./tls-watchdog.js";
 import type { ManagementConfig } from "../datamodel/sections/management/schema.js";
 import { readTokenFile, tokenFileWarning } from "../datamodel/sections/management/token.js";
@@ -81,7 +82,8 @@ export async function runManager(
     },
   };
   // API changes persist into the files (on request, or by management.persist) once the workers run them.
-  const configFiles = new ConfigFiles(files);
+  // What the files said at start (`initial` is always theirs, resumed or not).
+  const configFiles = new ConfigFiles(files, structuralEtag(initial.document));
   store.setPersister((before, next) => configFiles.stage(before, next));
   const api = new ManagerService(store, manager, files, () => controller.shutdown(), source, configFiles);
   const { server, where } = await openApi(api, version.config.management).catch((e: Error) =>

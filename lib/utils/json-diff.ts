@@ -31,7 +31,11 @@ export function diffJson(from: unknown, to: unknown, at: JsonPath = []): JsonCha
     const out: JsonChange[] = [];
     for (const k of Object.keys(from)) if (!(k in to)) out.push({ op: "delete", path: [...at, k] });
     for (const [k, v] of Object.entries(to))
-      out.push(...(k in from ? diffJson(from[k], v, [...at, k]) : [{ op: "set" as const, path: [...at, k], value: v }]));
+      out.push(
+        ...(k in from
+          ? diffJson(from[k], v, [...at, k])
+          : [{ op: "set" as const, path: [...at, k], value: v }]),
+      );
     return out;
   }
   if (Array.isArray(from) && Array.isArray(to) && from.length > 0 && to.length > 0) {

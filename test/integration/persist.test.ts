@@ -30,7 +30,8 @@ interface Status {
   "config-source": { from: string };
   "unpersisted-changes"?: boolean;
 }
-const status = async (r: Resolver): Promise<Status> => (await apiCall(r.apiSocket, "GET", "/")).json as Status;
+const status = async (r: Resolver): Promise<Status> =>
+  (await apiCall(r.apiSocket, "GET", "/")).json as Status;
 const kresctl = (r: Resolver, ...args: string[]): Promise<RunResult> =>
   run(KRESCTL, ["-s", r.apiSocket, ...args], { timeoutMs: 120_000 });
 const get = async (r: Resolver, pointer: string): Promise<unknown> =>
@@ -71,7 +72,10 @@ function commentedYaml(config: Record<string, unknown>): string {
 describe("a persisted change (one YAML file with comments)", () => {
   let r: Resolver;
   beforeAll(async () => {
-    r = await resolver({ config: { workers: 2 }, files: (c) => [{ name: "config.yaml", text: commentedYaml(c) }] });
+    r = await resolver({
+      config: { workers: 2 },
+      files: (c) => [{ name: "config.yaml", text: commentedYaml(c) }],
+    });
   });
 
   it("changes only its line in the file, and GET / then sees no unpersisted changes", async () => {
@@ -82,7 +86,10 @@ describe("a persisted change (one YAML file with comments)", () => {
     const set = await kresctl(r, "config", "set", "--persist", "-p", "/logging/level", "debug");
     expect(set.code).toBe(0);
     const after = fs.readFileSync(r.configFile, "utf8");
-    expect(changedLines(before, after)).toEqual({ removed: ['  level: "info"'], added: ['  level: "debug"'] });
+    expect(changedLines(before, after)).toEqual({
+      removed: ['  level: "info"'],
+      added: ['  level: "debug"'],
+    });
     expect((await status(r))["unpersisted-changes"]).toBe(false);
     // A new file renamed into place (another inode), with the owner and mode of the old one.
     const now = fs.statSync(r.configFile);
@@ -151,7 +158,9 @@ describe("management.persist and several -c files", () => {
   it("persists an API change by default, to the file that defines the key; a new key goes to the last file", async () => {
     const files = r.configFiles;
     const texts = files.map((f) => fs.readFileSync(f, "utf8"));
-    expect((await apiCall(r.apiSocket, "PUT", "/v1/config/logging/level", { body: "debug" })).status).toBe(200);
+    expect((await apiCall(r.apiSocket, "PUT", "/v1/config/logging/level", { body: "debug" })).status).toBe(
+      200,
+    );
     expect((await apiCall(r.apiSocket, "PUT", "/v1/config/nsid", { body: "test-1" })).status).toBe(200);
     const now = files.map((f) => fs.readFileSync(f, "utf8"));
     expect(now[base]).toBe(texts[base]); // it also has logging/level, but the site's wins
@@ -163,11 +172,15 @@ describe("management.persist and several -c files", () => {
 
   it("turns persist off at run time without restarting a worker; ?persist=false keeps a change in memory", async () => {
     const pids = await workers(r);
-    expect((await apiCall(r.apiSocket, "PUT", "/v1/config/management/persist", { body: false })).status).toBe(200);
+    expect((await apiCall(r.apiSocket, "PUT", "/v1/config/management/persist", { body: false })).status).toBe(
+      200,
+    );
     expect(fs.readFileSync(r.configFiles[site] as string, "utf8")).toContain("  persist: false\n");
     expect(await workers(r)).toEqual(pids);
     const text = fs.readFileSync(r.configFiles[base] as string, "utf8");
-    expect((await apiCall(r.apiSocket, "PUT", "/v1/config/workers?persist=false", { body: 3 })).status).toBe(200);
+    expect((await apiCall(r.apiSocket, "PUT", "/v1/config/workers?persist=false", { body: 3 })).status).toBe(
+      200,
+    );
     expect(fs.readFileSync(r.configFiles[base] as string, "utf8")).toBe(text);
     expect((await status(r))["unpersisted-changes"]).toBe(true);
   });
@@ -176,9 +189,13 @@ describe("management.persist and several -c files", () => {
     const res = await kresctl(r, "reload");
     expect(res.code).toBe(0);
     expect(res.stderr).toMatch(/not in the config files.*reloading drops them.*--yes/);
-    await waitFor("the reloaded worker count", async () => ((await get(r, "/workers")) === 2 ? true : undefined), {
-      timeoutMs: 60_000,
-    });
+    await waitFor(
+      "the reloaded worker count",
+      async () => ((await get(r, "/workers")) === 2 ? true : undefined),
+      {
+        timeoutMs: 60_000,
+      },
+    );
     expect((await status(r))["unpersisted-changes"]).toBe(false);
     await waitFor("the manager's warning", () => (/reloading replaces it/.test(r.log) ? true : undefined), {
       timeoutMs: 10_000,

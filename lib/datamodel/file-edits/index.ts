@@ -1,9 +1,9 @@
 /**
  * Writes a change of the running document back into the config files it was read from: which
- * pointers changed, which file each belongs to, and the new text of each file that changes. Pure
+ * values changed, which file each belongs to, and the new text of each file that changes. Pure
  * (texts in, texts out); the manager does the file system part (lib/manager/persistence.ts).
  */
-import { diffJson, sameJson } from "../../utils/json-diff.js";
+import { applyJsonChange, diffJson, sameJson } from "../../utils/json-diff.js";
 import { deepMerge, parseYamlOrJson } from "../../utils/parsing.js";
 import { routeChanges } from "./route.js";
 import { editJsonText, editYamlText, isJsonText, UneditableText } from "./yaml-text.js";
@@ -15,31 +15,47 @@ export interface ConfigFileText {
   readonly text: string;
 }
 
+export interface FileEdits {
+  /** The new texts of the files that change, in `-c` order. */
+  changed: ConfigFileText[];
+  /** What the files say once edited (merged): theirs before, with the change made. */
+  merged: unknown;
+}
+
+function mergedOf(texts: readonly string[]): unknown {
+  return texts.reduce<unknown>((m, t) => deepMerge(m, parseYamlOrJson(t) ?? {}), {});
+}
+
 /**
- * The new texts of the files that change when the merged document goes from `from` to `to`, in
- * `-c` order. Throws UneditableText when the files cannot be made to say `to` (naming the file).
+ * The change that takes the merged document from `from` to `to`, made in the files: only the values
+ * it touches, each in its file (see routeChanges). Changes the files lacked before (made without
+ * persisting) stay out of them. Throws UneditableText when the files cannot be made to say it
+ * exactly, naming the file(s).
  */
-export function editConfigFiles(files: readonly ConfigFileText[], from: unknown, to: unknown): ConfigFileText[] {
+export function editConfigFiles(files: readonly ConfigFileText[], from: unknown, to: unknown): FileEdits {
+  const changes = diffJson(from, to);
   const values = files.map((f) => parseYamlOrJson(f.text) ?? {});
-  const perFile = routeChanges(values, diffJson(from, to));
-  const out: ConfigFileText[] = [];
-  let merged: unknown = {};
-  files.forEach((f, i) => {
-    const changes = perFile[i] ?? [];
-    let text = f.text;
-    if (changes.length > 0) {
-      try {
-        text = isJsonText(f.text) ? editJsonText(f.text, changes) : editYamlText(f.text, changes);
-      } catch (e) {
-        throw new UneditableText(`${f.file}: ${(e as Error).message}`);
-      }
-      if (text !== f.text) out.push({ file: f.file, text });
+  const perFile = routeChanges(values, changes);
+  const texts = files.map((f, i) => {
+    const own = perFile[i] ?? [];
+    if (own.length === 0) return f.text;
+    try {
+      return isJsonText(f.text) ? editJsonText(f.text, own) : editYamlText(f.text, own);
+    } catch (e) {
+      throw new UneditableText(`${f.file}: ${(e as Error).message}`);
     }
-    merged = deepMerge(merged, parseYamlOrJson(text) ?? {});
   });
-  if (!sameJson(merged, to ?? {}))
+  const expected = changes.reduce<unknown>(
+    (d, c) => applyJsonChange(d, c),
+    mergedOf(files.map((f) => f.text)),
+  );
+  const merged = mergedOf(texts);
+  if (!sameJson(merged, expected ?? {}))
     throw new UneditableText(
       `${files.map((f) => f.file).join(", ")}: the files cannot be edited to say exactly the new configuration (a value in an earlier file would show through)`,
     );
-  return out;
+  const changed = files.flatMap((f, i) =>
+    texts[i] === f.text ? [] : [{ file: f.file, text: texts[i] as string }],
+  );
+  return { changed, merged };
 }

@@ -18,7 +18,9 @@ function holders(files: readonly unknown[], path: JsonChange["path"]): { parents
     });
     if (d === path.length - 1) return { parents: current, here: having };
     if (having.length === 0) return { parents: current, here: [] };
-    values = values.map((v) => (Array.isArray(v) ? v[key as number] : isPlainObject(v) ? v[String(key)] : undefined));
+    values = values.map((v) =>
+      Array.isArray(v) ? v[key as number] : isPlainObject(v) ? v[String(key)] : undefined,
+    );
     const last = having[having.length - 1] as number;
     if (!isPlainObject(values[last])) current = [last];
     else {

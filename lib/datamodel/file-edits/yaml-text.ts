@@ -35,7 +35,10 @@ function indentLines(block: string, indent: string): string {
 function scalarText(value: unknown, old: unknown): string {
   const oldType = Y.isScalar(old) && typeof old.value === "string" ? old.type : undefined;
   const quote = typeof value === "string" && (oldType === "QUOTE_DOUBLE" || oldType === "QUOTE_SINGLE");
-  const text = Y.stringify(value, quote ? { defaultStringType: oldType } : {}).replace(/\n$/, "");
+  const text = Y.stringify(value, {
+    lineWidth: 0,
+    ...(quote ? { defaultStringType: oldType as Y.Scalar.Type } : {}),
+  }).replace(/\n$/, "");
   return text.includes("\n") ? JSON.stringify(value) : text;
 }
 
@@ -48,25 +51,52 @@ function isBlockCollection(node: unknown): node is Y.YAMLMap | Y.YAMLSeq {
   return (Y.isMap(node) || Y.isSeq(node)) && !node.flow;
 }
 
+/**
+ * The pair of `map` whose key reads as `key` (compared as text: the config reader makes every key a
+ * string, where yaml's own lookup would tell the key `1` from "1").
+ */
+function findPair(map: Y.YAMLMap, key: string | number): Y.Pair | undefined {
+  return map.items.find((p) => (Y.isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(key));
+}
+
+/** The node at `path` (null for a key without a value), or undefined when there is none. */
+function nodeAt(doc: Y.Document, path: JsonPath): unknown {
+  let node: unknown = doc.contents;
+  for (const key of path) {
+    if (Y.isMap(node)) {
+      const pair = findPair(node, key);
+      if (!pair) return undefined;
+      node = pair.value ?? null;
+    } else if (Y.isSeq(node) && typeof key === "number") {
+      if (key >= node.items.length) return undefined;
+      node = node.items[key] ?? null;
+    } else return undefined;
+  }
+  return node;
+}
+
 function nestedValue(path: JsonPath, value: unknown): unknown {
   return path.reduceRight<unknown>((v, k) => (typeof k === "number" ? [v] : { [k]: v }), value);
 }
 
 /** The text with one change spliced in, or undefined when it cannot be done in place. */
 function splice(text: string, change: JsonChange): string | undefined {
+  // (Each splice reads the text afresh: the ranges of a document already spliced would be stale.)
   const doc = Y.parseDocument(text);
   if (doc.errors.length > 0 || change.path.length === 0) return undefined;
   const path = [...change.path];
   const key = path[path.length - 1] as string | number;
   const parentPath = path.slice(0, -1);
-  const parent = parentPath.length === 0 ? doc.contents : doc.getIn(parentPath, true);
-  const node = isBlockCollection(parent) ? parent.get(key, true) : undefined;
+  const parent = nodeAt(doc, parentPath);
+  const node = nodeAt(doc, path);
 
   if (change.op === "delete") {
     if (!isBlockCollection(parent) || parent.items.length < 2 || node === undefined) return undefined;
-    const item = Y.isMap(parent) ? parent.items.find((p) => Y.isScalar(p.key) && String(p.key.value) === String(key)) : undefined;
-    const first = Y.isMap(parent) ? (item?.key as Y.Node | undefined)?.range : (node as Y.Node).range;
-    const last = Y.isMap(parent) ? ((item?.value as Y.Node | null) ?? (item?.key as Y.Node | undefined))?.range : (node as Y.Node).range;
+    const item = Y.isMap(parent) ? findPair(parent, key) : undefined;
+    const keyNode = Y.isNode(item?.key) ? item.key : undefined;
+    const valueNode = Y.isNode(item?.value) ? item.value : undefined;
+    const first = Y.isMap(parent) ? keyNode?.range : Y.isNode(node) ? node.range : undefined;
+    const last = Y.isMap(parent) ? (valueNode ?? keyNode)?.range : Y.isNode(node) ? node.range : undefined;
     if (!first || !last) return undefined;
     const from = lineStart(text, first[0]);
     const lead = text.slice(from, first[0]);
@@ -75,7 +105,8 @@ function splice(text: string, change: JsonChange): string | undefined {
   }
 
   const value = change.value;
-  if (node !== undefined && Y.isNode(node) && node.range) {
+  if (node !== undefined && !(Y.isNode(node) && node.range)) return undefined; // a key without a value
+  if (Y.isNode(node) && node.range) {
     const [start, end] = node.range;
     const collection = typeof value === "object" && value !== null;
     if (isBlockCollection(node)) {
@@ -92,7 +123,8 @@ function splice(text: string, change: JsonChange): string | undefined {
       ? Y.stringify(value, { collectionStyle: "flow", lineWidth: 0 }).replace(/\n$/, "")
       : scalarText(value, node);
     if (inline.includes("\n")) return undefined;
-    return text.slice(0, start) + inline + text.slice(end);
+    // A block scalar's range takes its last line break: keep one.
+    return text.slice(0, start) + inline + (text[end - 1] === "\n" ? "\n" : "") + text.slice(end);
   }
 
   // A new key or list item: after the last one of the deepest block collection that exists.
@@ -100,7 +132,7 @@ function splice(text: string, change: JsonChange): string | undefined {
   let holder: unknown = parent;
   while (holder === undefined && at > 0) {
     at -= 1;
-    holder = at === 0 ? doc.contents : doc.getIn(parentPath.slice(0, at), true);
+    holder = nodeAt(doc, parentPath.slice(0, at));
   }
   const rest = path.slice(at);
   const newKey = rest[0] as string | number;
@@ -111,7 +143,8 @@ function splice(text: string, change: JsonChange): string | undefined {
     return base + Y.stringify({ [newKey]: newValue }, { lineWidth: 0 });
   }
   if (!isBlockCollection(holder) || holder.items.length === 0 || !holder.range) return undefined;
-  const firstItem = Y.isMap(holder) ? (holder.items[0]?.key as Y.Node | undefined) : (holder.items[0] as Y.Node | undefined);
+  const first = Y.isMap(holder) ? holder.items[0]?.key : holder.items[0];
+  const firstItem = Y.isNode(first) ? first : undefined;
   if (!firstItem?.range) return undefined;
   let indent: string;
   let entry: string;
@@ -133,15 +166,54 @@ function splice(text: string, change: JsonChange): string | undefined {
   return `${before}${before.endsWith("\n") || before === "" ? "" : "\n"}${indent}${entry}\n${text.slice(where)}`;
 }
 
+/**
+ * The comment lines above item `index` of `coll`, moved to what follows it before it is removed: the
+ * comment above the first key is often the file's own header.
+ */
+function keepCommentOf(doc: Y.Document, coll: Y.YAMLMap | Y.YAMLSeq, index: number): void {
+  const holderOf = (i: number): unknown => {
+    const it = coll.items[i];
+    return Y.isPair(it) ? it.key : it;
+  };
+  const holder = holderOf(index);
+  const comment = Y.isNode(holder) ? holder.commentBefore : undefined;
+  if (!comment) return;
+  const join = (a: string | null | undefined, b: string) => (a ? `${a}\n${b}` : b);
+  const next = holderOf(index + 1);
+  if (Y.isNode(next)) next.commentBefore = join(comment, next.commentBefore ?? "").replace(/\n$/, "");
+  else if (coll === doc.contents) doc.commentBefore = join(doc.commentBefore, comment);
+  else coll.comment = join(coll.comment, comment);
+}
+
+/** Makes the change in the collection `coll` (path relative to it), creating what is missing. */
+function changeIn(doc: Y.Document, coll: Y.YAMLMap | Y.YAMLSeq, path: JsonPath, c: JsonChange): void {
+  const [key, ...rest] = path as (string | number)[];
+  if (key === undefined) return;
+  const item = Y.isMap(coll) ? findPair(coll, key) : undefined;
+  const current: unknown = Y.isMap(coll) ? item?.value : coll.items[key as number];
+  if (rest.length > 0 && (Y.isMap(current) || Y.isSeq(current))) return changeIn(doc, current, rest, c);
+  if (rest.length === 0 && c.op === "delete") {
+    const index = Y.isMap(coll) ? coll.items.indexOf(item as Y.Pair) : (key as number);
+    if (index < 0) return;
+    keepCommentOf(doc, coll, index);
+    coll.items.splice(index, 1);
+    return;
+  }
+  if (c.op === "delete") return;
+  const node = doc.createNode(nestedValue(rest, c.value));
+  if (item) item.value = node;
+  else if (Y.isMap(coll)) coll.items.push(doc.createPair(String(key), node) as Y.Pair);
+  else coll.items[key as number] = node;
+}
+
 /** The whole text re-rendered from yaml's document model with the change made (comments kept). */
-function rerender(text: string, change: JsonChange): string {
+function rerender(text: string, c: JsonChange): string {
   const doc = Y.parseDocument(text);
-  const path = [...change.path];
-  if (path.length === 0) {
-    if (change.op === "delete") return "";
-    doc.contents = doc.createNode(change.value) as typeof doc.contents;
-  } else if (change.op === "delete") doc.deleteIn(path);
-  else doc.setIn(path, doc.createNode(change.value));
+  if (c.path.length === 0 || !(Y.isMap(doc.contents) || Y.isSeq(doc.contents))) {
+    // A new whole document (or one that was empty): what the change leaves at the top.
+    const top = applyJsonChange(doc.contents === null ? {} : doc.toJS(), c);
+    doc.contents = doc.createNode(top ?? {}) as typeof doc.contents;
+  } else changeIn(doc, doc.contents, c.path, c);
   return doc.toString({ lineWidth: 0 });
 }
 

@@ -4,7 +4,11 @@
  */
 import fc from "fast-check";
 import * as Y from "yaml";
-import { editConfigFiles, UneditableText, type ConfigFileText } from "../../../lib/datamodel/file-edits/index.js";
+import {
+  editConfigFiles,
+  UneditableText,
+  type ConfigFileText,
+} from "../../../lib/datamodel/file-edits/index.js";
 import { routeChanges } from "../../../lib/datamodel/file-edits/route.js";
 import { diffJson, applyJsonChange } from "../../../lib/utils/json-diff.js";
 import { deepMerge, parseYamlOrJson } from "../../../lib/utils/parsing.js";
@@ -14,7 +18,7 @@ const read = (text: string): unknown => parseYamlOrJson(text) ?? {};
 
 /** Edits one file from its own content to `to`; returns the new text. */
 function edit(text: string, to: unknown): string {
-  const out = editConfigFiles([{ file: "config.yaml", text }], read(text), to);
+  const out = editConfigFiles([{ file: "config.yaml", text }], read(text), to).changed;
   return out.length === 0 ? text : (out[0] as ConfigFileText).text;
 }
 
@@ -77,7 +81,10 @@ describe("editing one YAML file", () => {
   it("keeps a string's quoting", () => {
     const doc = read(CONFIG) as { logging: object };
     const out = edit(CONFIG, { ...doc, logging: { level: "debug" } });
-    expect(changedLines(CONFIG, out)).toEqual({ removed: ['  level: "notice"'], added: ['  level: "debug"'] });
+    expect(changedLines(CONFIG, out)).toEqual({
+      removed: ['  level: "notice"'],
+      added: ['  level: "debug"'],
+    });
   });
 
   it("edits nested maps and list items in place", () => {
@@ -92,22 +99,27 @@ describe("editing one YAML file", () => {
   });
 
   it("appends a list item and a new key after the last ones, removes a key's line", () => {
-    const to = structuredClone(read(CONFIG)) as Record<string, any>;
+    const to = structuredClone(read(CONFIG)) as {
+      network: { listen: object[]; "do-ipv6"?: boolean };
+      cache: Record<string, unknown>;
+    };
     to.network.listen.push({ interface: "127.0.0.2@5353", kind: "dot" });
     to.cache.prefill = [{ origin: "." }];
     delete to.network["do-ipv6"];
     const out = edit(CONFIG, to);
     expect(read(out)).toEqual(to);
-    expect(changedLines(CONFIG, out)).toEqual({
-      removed: ["  do-ipv6: true"],
-      added: ["    - interface: 127.0.0.2@5353", "      kind: dot"],
-    }); // the prefill lands after size-max, at the end of the file
-    expect(out.endsWith("  size-max: 100M\n  prefill:\n    - origin: .\n")).toBe(true);
-    for (const line of CONFIG.split("\n").filter((l) => l.includes("#"))) expect(out).toContain(line);
+    expect(out).toBe(
+      CONFIG.replace(
+        "    - interface: '::1@5353'   # IPv6 too\n  do-ipv6: true\n",
+        "    - interface: '::1@5353'   # IPv6 too\n    - interface: 127.0.0.2@5353\n      kind: dot\n",
+      ) + "  prefill:\n    - origin: .\n",
+    );
   });
 
-  it("adds a top-level key to a file that has none, and replaces a scalar by a map", () => {
-    expect(edit("# only a comment\n", { workers: 3 })).toBe("# only a comment\nworkers: 3\n");
+  it("adds a top-level key at the end, and replaces a scalar by a map", () => {
+    expect(edit("# a comment\nworkers: 2\n", { workers: 2, nsid: "x" })).toBe(
+      "# a comment\nworkers: 2\nnsid: x\n",
+    );
     const out = edit("a: 1 # one\nb: 2\n", { a: { x: [1, 2] }, b: 2 });
     expect(read(out)).toEqual({ a: { x: [1, 2] }, b: 2 });
     expect(out).toContain("b: 2\n");
@@ -123,6 +135,19 @@ describe("editing one YAML file", () => {
   });
 });
 
+describe("a change made after others that were not persisted", () => {
+  it("writes only its own values: the earlier ones stay out of the file", () => {
+    const text = "workers: 2\nnsid: a\n";
+    const running = { workers: 3, nsid: "a" }; // workers changed earlier, in memory only
+    const { changed, merged } = editConfigFiles([{ file: "c.yaml", text }], running, {
+      workers: 3,
+      nsid: "b",
+    });
+    expect(changed).toEqual([{ file: "c.yaml", text: "workers: 2\nnsid: b\n" }]);
+    expect(merged).toEqual({ workers: 2, nsid: "b" });
+  });
+});
+
 describe("several -c files", () => {
   const base = "# base\nworkers: 2\nlogging:\n  level: notice\ncache:\n  size-max: 100M\n";
   const site = "# site\nlogging:\n  level: info\nnsid: site-1\n";
@@ -130,14 +155,15 @@ describe("several -c files", () => {
     { file: "/etc/kr/base.yaml", text: base },
     { file: "/etc/kr/site.yaml", text: site },
   ];
-  const merged = deepMerge(read(base), read(site)) as Record<string, any>;
+  type Merged = { workers: number; logging?: { level: string }; dns64?: object };
+  const merged = deepMerge(read(base), read(site)) as Merged;
 
   it("puts a value in the file that defines it (the later one when both do), a new key in the last file", () => {
     const to = structuredClone(merged);
     to.workers = 4;
-    to.logging.level = "debug";
+    to.logging = { level: "debug" };
     to.dns64 = { enable: true };
-    const out = editConfigFiles(files, merged, to);
+    const out = editConfigFiles(files, merged, to).changed;
     expect(out.map((f) => f.file)).toEqual(["/etc/kr/base.yaml", "/etc/kr/site.yaml"]);
     expect(out[0]?.text).toBe(base.replace("workers: 2", "workers: 4"));
     expect(out[1]?.text).toBe("# site\nlogging:\n  level: debug\nnsid: site-1\ndns64:\n  enable: true\n");
@@ -146,7 +172,7 @@ describe("several -c files", () => {
   it("deletes a key from every file that defines it, so no earlier value shows through", () => {
     const to = structuredClone(merged);
     delete to.logging;
-    const out = editConfigFiles(files, merged, to);
+    const out = editConfigFiles(files, merged, to).changed;
     expect(deepMerge(read(out[0]!.text), read(out[1]!.text))).toEqual(to);
   });
 
@@ -173,7 +199,21 @@ const scalarValue = fc.oneof(
   fc.integer({ min: -1000, max: 100000 }),
   fc.boolean(),
   fc.constant(null),
-  fc.constantFrom("notice", "yes", "true", "10s", "1.5", "", "a: b", "#x", "two\nlines", "ü", "'q'", "@53", "- x"),
+  fc.constantFrom(
+    "notice",
+    "yes",
+    "true",
+    "10s",
+    "1.5",
+    "",
+    "a: b",
+    "#x",
+    "two\nlines",
+    "ü",
+    "'q'",
+    "@53",
+    "- x",
+  ),
 );
 const value: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
   v: fc.oneof(
@@ -186,18 +226,35 @@ const value: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
 const doc = fc.dictionary(key, value, { maxKeys: 5, noNullPrototype: true });
 
 describe("property: a file edited by the diff reads back as exactly the new document", () => {
-  it("holds for random documents and changes, and leaves comment lines of untouched keys", () => {
+  it("holds for random documents and changes, and the file's header comment stays", () => {
     fc.assert(
       fc.property(doc, doc, (from, to) => {
         // A realistic file: the YAML of `from` with a comment line before it.
         const text = `# top comment\n${Y.stringify(from)}`;
         const out = edit(text, to);
         expect(read(out)).toEqual(to);
-        if (Object.keys(to).length > 0) expect(out.startsWith("# top comment\n")).toBe(true);
+        expect(out.startsWith("# top comment\n")).toBe(true);
         // Applying the diff as data gives `to` too (the other half of the contract).
         expect(diffJson(from, to).reduce<unknown>((d, c) => applyJsonChange(d, c), from)).toEqual(to);
       }),
       fuzzParameters(300),
+    );
+  });
+
+  it("holds across two -c files that share no top-level key: together they read back as the new document", () => {
+    fc.assert(
+      fc.property(doc, doc, doc, (first, second, to) => {
+        const b = Object.fromEntries(Object.entries(second).filter(([k]) => !(k in first)));
+        const files = [
+          { file: "a.yaml", text: `# a\n${Y.stringify(first)}` },
+          { file: "b.yaml", text: `# b\n${Y.stringify(b)}` },
+        ];
+        const { changed, merged } = editConfigFiles(files, deepMerge(first, b), to);
+        const texts = files.map((f) => changed.find((c) => c.file === f.file)?.text ?? f.text);
+        expect(deepMerge(read(texts[0] as string), read(texts[1] as string))).toEqual(to);
+        expect(merged).toEqual(to);
+      }),
+      fuzzParameters(200),
     );
   });
 });

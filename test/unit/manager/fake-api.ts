@@ -81,7 +81,15 @@ export class FakeApi implements ManagerApi {
     persist?: boolean,
   ): Promise<{ value: unknown; etag: string; changed: boolean }> {
     // `persist` only when given, so the calls of changes that say nothing read as before.
-    this.call("changeConfig", op, pointer, body, conditions, source, ...(persist === undefined ? [] : [persist]));
+    this.call(
+      "changeConfig",
+      op,
+      pointer,
+      body,
+      conditions,
+      source,
+      ...(persist === undefined ? [] : [persist]),
+    );
     checkPreconditions(this.etag, conditions, "change");
     const before = this.etag;
     // The edits of ManagerService, without validation or workers.

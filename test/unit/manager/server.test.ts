@@ -12,7 +12,12 @@ import {
   InvalidCacheClearRequest,
 } from "../../../lib/datamodel/errors.js";
 import { CacheClearFailed } from "../../../lib/manager/cache-clear.js";
-import { ApplyFailed, ChangeRefused, PersistIncomplete, PersistRefused } from "../../../lib/manager/errors.js";
+import {
+  ApplyFailed,
+  ChangeRefused,
+  PersistIncomplete,
+  PersistRefused,
+} from "../../../lib/manager/errors.js";
 import { logger } from "../../../lib/manager/logger.js";
 import { PROMETHEUS_CONTENT_TYPE } from "../../../lib/manager/metrics/index.js";
 import { StatisticsFormatError } from "../../../lib/manager/metrics/statistics.js";
@@ -809,7 +814,11 @@ describe("errors from the API", () => {
 describe("persisting a change (?persist=)", () => {
   it("passes ?persist=true and ?persist=false on to the change, on PUT, PATCH and DELETE", async () => {
     await request(app).put("/v1/config/workers?persist=true").set(json).send("3").expect(200);
-    await request(app).patch("/v1/config/cache?persist=false").set(json).send('{"size-max":"1G"}').expect(200);
+    await request(app)
+      .patch("/v1/config/cache?persist=false")
+      .set(json)
+      .send('{"size-max":"1G"}')
+      .expect(200);
     await request(app).delete("/v1/config/cache?persist=true").expect(200);
     expect(api.callsTo("changeConfig").map(([op, , , , source, persist]) => [op, source, persist])).toEqual([
       ["put", "PUT /v1/config/workers", true],
@@ -831,11 +840,16 @@ describe("persisting a change (?persist=)", () => {
   });
 
   it("answers 507 naming the file when the file cannot take the change, 500 with the new ETag when it ran but was not written", async () => {
-    api.failWith = new PersistRefused("not changed: cannot write /etc/kr/config.yaml: EROFS (read-only file system)");
+    api.failWith = new PersistRefused(
+      "not changed: cannot write /etc/kr/config.yaml: EROFS (read-only file system)",
+    );
     const refused = await request(app).put("/v1/config/workers?persist=true").set(json).send("3");
     expect(refused.status).toBe(507);
     expect(JSON.stringify(refused.body)).toContain("/etc/kr/config.yaml: EROFS");
-    api.failWith = new PersistIncomplete("the change was applied and runs (ETag abc), but it is not persisted", "abc");
+    api.failWith = new PersistIncomplete(
+      "the change was applied and runs (ETag abc), but it is not persisted",
+      "abc",
+    );
     const incomplete = await request(app).put("/v1/config/workers?persist=true").set(json).send("3");
     expect(incomplete.status).toBe(500);
     expect(incomplete.body).toMatchObject({ applied: true, etag: "abc" });
