@@ -85,14 +85,17 @@ complete -c kresctl -n '__kresctl_at \'config get\'' -l yaml -d 'Print the confi
 complete -c kresctl -n '__kresctl_at \'config get\' 0' -f -a '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua'
 complete -c kresctl -n '__kresctl_at \'config get\' 1' -F
 complete -c kresctl -n '__kresctl_at \'config set\'' -l path -s p -r -f -a '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' -d 'JSON pointer (RFC 6901) into the configuration, e.g. /workers; the whole configuration by default'
+complete -c kresctl -n '__kresctl_at \'config set\'' -l persist -d 'Also write the change into the config file that defines the key (--no-persist: do not, whatever management.persist says)'
 complete -c kresctl -n '__kresctl_at \'config set\'' -l json -d 'Print the new value as JSON (the default)'
 complete -c kresctl -n '__kresctl_at \'config set\'' -l yaml -d 'Print the new value as YAML'
 complete -c kresctl -n '__kresctl_at \'config set\'' -l file -s f -r -F -d 'File with the new value (JSON or YAML); "-" reads standard input'
 complete -c kresctl -n '__kresctl_at \'config set\' 0' -f -a '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua'
 complete -c kresctl -n '__kresctl_at \'config set\' 1' -F
 complete -c kresctl -n '__kresctl_at \'config delete\'' -l path -s p -r -f -a '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' -d 'JSON pointer (RFC 6901) into the configuration, e.g. /workers; the whole configuration by default'
+complete -c kresctl -n '__kresctl_at \'config delete\'' -l persist -d 'Also write the change into the config file that defines the key (--no-persist: do not, whatever management.persist says)'
 complete -c kresctl -n '__kresctl_at \'config delete\' 0' -f -a '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua'
 complete -c kresctl -n '__kresctl_at \'reload\'' -l force -d 'Restart every worker even when the configuration did not change'
+complete -c kresctl -n '__kresctl_at \'reload\'' -l yes -s y -d 'Reload without asking even when that drops changes not persisted to the files'
 complete -c kresctl -n '__kresctl_at \'metrics\'' -l prometheus -d 'Prometheus text exposition format (GET /metrics/prometheus)'
 complete -c kresctl -n '__kresctl_at \'metrics\' 0' -F
 complete -c kresctl -n '__kresctl_at \'cache\' 0' -f -a 'clear' -d 'Remove records from the cache: all of them, a subtree, or one name'

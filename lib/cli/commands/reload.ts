@@ -37,7 +37,14 @@ export function reloadCommand(ctx: CommandContext): CommandModule<GlobalArgs, Re
       runCommand(ctx, async () => {
         const client = clientFor(args, ctx.env);
         if (!args.yes) {
-          const status = (await client.json("GET", "/")) as { "unpersisted-changes"?: boolean };
+          // A manager that cannot tell (an older one, upstream's) is reloaded as before.
+          const answer = await client.send("GET", "/");
+          let status: { "unpersisted-changes"?: unknown } = {};
+          try {
+            if (answer.status === 200) status = JSON.parse(answer.text) as typeof status;
+          } catch {
+            // not JSON: nothing to tell
+          }
           if (status["unpersisted-changes"] === true) {
             if (ctx.io.confirm) {
               if (!(await ctx.io.confirm(`${DROPS}. Reload?`)))

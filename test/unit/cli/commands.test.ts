@@ -33,6 +33,7 @@ const routes: Routes = {
   },
   // As the manager (and upstream) answers a delete: 200, an empty body.
   "DELETE /v1/config/local-data/addresses/x.example": { status: 200 },
+  "GET /": { json: { status: "RUNNING", "unpersisted-changes": false } },
   "POST /reload": { json: { changed: false, etag: "e1" } },
   "POST /reload/force": { json: { changed: true, etag: "e2" } },
   "POST /stop": { json: { msg: "stopping the resolver" } },
@@ -225,10 +226,81 @@ describe("kresctl reload / stop", () => {
     expect(await api("reload", "--force")).toEqual({ code: 0, out: "", err: "" });
     expect(await api("stop")).toEqual({ code: 0, out: "", err: "" });
     expect(fake.seen.map((s) => `${s.method} ${s.url}`)).toEqual([
+      "GET /",
       "POST /reload",
+      "GET /",
       "POST /reload/force",
       "POST /stop",
     ]);
+  });
+});
+
+describe("kresctl reload when the running config has unpersisted changes", () => {
+  let unpersisted: FakeManager;
+  beforeAll(async () => {
+    unpersisted = await FakeManager.start({
+      "GET /": { json: { status: "RUNNING", "unpersisted-changes": true } },
+      "POST /reload": { json: { changed: true, etag: "e3" } },
+    });
+  });
+  afterAll(() => unpersisted.stop());
+  beforeEach(() => unpersisted.seen.splice(0));
+  const requests = () => unpersisted.seen.map((s) => `${s.method} ${s.url}`);
+  const reload = (args: string[], confirm?: (q: string) => Promise<boolean>) =>
+    kresctl(["-s", unpersisted.socket, "reload", ...args], confirm ? { confirm } : {});
+
+  it("from a script (no terminal): warns on stderr naming --yes, then reloads as before", async () => {
+    const r = await reload([]);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/not in the config files.*reloading drops them.*--yes/);
+    expect(requests()).toEqual(["GET /", "POST /reload"]);
+  });
+
+  it("on a terminal: asks, and reloads only on yes", async () => {
+    const questions: string[] = [];
+    const no = await reload([], async (q) => (questions.push(q), false));
+    expect(no.code).toBe(1);
+    expect(no.err).toMatch(/reload cancelled; nothing changed/);
+    expect(requests()).toEqual(["GET /"]);
+    expect(questions[0]).toMatch(/reloading drops them\. Reload\?$/);
+    const yes = await reload([], async () => true);
+    expect(yes).toEqual({ code: 0, out: "", err: "" });
+    expect(requests()).toEqual(["GET /", "GET /", "POST /reload"]);
+  });
+
+  it("with --yes: neither asks nor warns", async () => {
+    const r = await reload(["--yes"], async () => {
+      throw new Error("asked");
+    });
+    expect(r).toEqual({ code: 0, out: "", err: "" });
+    expect(requests()).toEqual(["POST /reload"]);
+  });
+});
+
+describe("kresctl config set/delete --persist", () => {
+  it("adds ?persist=true, or ?persist=false for --no-persist, and nothing without either", async () => {
+    const persisting = await FakeManager.start({
+      "PUT /v1/config/workers?persist=true": (seen) => ({ json: JSON.parse(seen.body) }),
+      "PUT /v1/config/workers?persist=false": (seen) => ({ json: JSON.parse(seen.body) }),
+      "DELETE /v1/config/nsid?persist=true": { status: 200 },
+    });
+    try {
+      const run = (...args: string[]) => kresctl(["-s", persisting.socket, ...args]);
+      expect(await run("config", "set", "--persist", "-p", "/workers", "3")).toEqual({
+        code: 0,
+        out: "3\n",
+        err: "",
+      });
+      expect((await run("config", "set", "--no-persist", "/workers", "4")).code).toBe(0);
+      expect((await run("config", "delete", "--persist", "-p", "/nsid")).code).toBe(0);
+      expect(persisting.seen.map((s) => `${s.method} ${s.url}`)).toEqual([
+        "PUT /v1/config/workers?persist=true",
+        "PUT /v1/config/workers?persist=false",
+        "DELETE /v1/config/nsid?persist=true",
+      ]);
+    } finally {
+      await persisting.stop();
+    }
   });
 });
 

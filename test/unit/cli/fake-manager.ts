@@ -83,7 +83,7 @@ export interface KresctlResult {
 /** Runs kresctl in-process with buffered output and its own environment (no default config file). */
 export async function kresctl(
   args: string[],
-  opts: { stdin?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: { stdin?: string; env?: NodeJS.ProcessEnv; confirm?: (question: string) => Promise<boolean> } = {},
 ): Promise<KresctlResult> {
   let out = "";
   let err = "";
@@ -91,6 +91,8 @@ export async function kresctl(
     out: (t) => void (out += t),
     err: (t) => void (err += t),
     readStdin: () => opts.stdin ?? "",
+    // As on a terminal; without it, as in a script.
+    ...(opts.confirm ? { confirm: opts.confirm } : {}),
   };
   const env = opts.env ?? { PATH: process.env.PATH, KRES_MANAGER_CONFIG: "/nonexistent/config.yaml" };
   const code = await main(args, io, env);

@@ -1,6 +1,12 @@
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import { ConfigStore, type ConfigVersion } from "../../../lib/manager/config-store.js";
-import { ApplyFailed, ChangeRefused, ChangesBacklogged } from "../../../lib/manager/errors.js";
+import {
+  ApplyFailed,
+  ChangeRefused,
+  ChangesBacklogged,
+  PersistIncomplete,
+  PersistRefused,
+} from "../../../lib/manager/errors.js";
 import { logger } from "../../../lib/manager/logger.js";
 import { refuseFixedChanges } from "../../../lib/manager/runtime-limits.js";
 import { testRundir } from "../../../harness/validation.js";
@@ -124,6 +130,18 @@ describe("settings fixed while running", () => {
     expect(() => refuseFixedChanges(cfg({ workers: 1 }), cfg({ workers: 4, nsid: "n" }))).not.toThrow();
   });
 
+  it("lets management.persist change, but not the rest of management with it", () => {
+    const socket = { "unix-socket": `${rundir}/kres-api.sock` };
+    const m = (management: object) => cfg({ management });
+    expect(() => refuseFixedChanges(m(socket), m({ ...socket, persist: true }))).not.toThrow();
+    expect(() =>
+      refuseFixedChanges(m({ ...socket, persist: true }), m({ ...socket, persist: false })),
+    ).not.toThrow();
+    expect(() => refuseFixedChanges(m(socket), m({ interface: "127.0.0.1@5000", persist: true }))).toThrow(
+      ChangeRefused,
+    );
+  });
+
   it("refuses rundir, management and logging target changes, naming each", () => {
     const other = testRundir("krm-store-other-");
     try {
@@ -226,5 +244,91 @@ describe("ConfigStore recorders (the running config saved for a restarted manage
     await store.rollBack(bad.config, "dying");
     expect(store.snapshot.etag).toBe(first.etag);
     expect(recorded).toEqual([`a ${bad.etag}`, `rollback ${first.etag}`]);
+  });
+});
+
+describe("ConfigStore persister (changes written into the config files)", () => {
+  /** A store whose persister and appliers log what they do, in order. */
+  function persisting(commitFails = false) {
+    const store = new ConfigStore(version({ workers: 1 }));
+    const log: string[] = [];
+    store.setPersister((before, next) => {
+      log.push(`stage ${before.config.workers}→${next.config.workers}`);
+      return {
+        commit: () => {
+          log.push("commit");
+          if (commitFails) throw new PersistIncomplete("cannot replace c.yaml: EIO", "etag");
+        },
+        discard: () => log.push("discard"),
+      };
+    });
+    store.addApplier(async (_cur, next) => {
+      log.push(`apply ${next.workers}`);
+      if (next.workers === 9) throw new ApplyFailed("worker died", true);
+    });
+    return { store, log };
+  }
+  const workers = (n: number) => () => version({ workers: n });
+
+  it("stages before any applier and commits after all of them, only when the change asks", async () => {
+    const { store, log } = persisting();
+    await store.change(workers(2), { source: "t", persist: () => true });
+    await store.change(workers(3), { source: "t", persist: () => false });
+    await store.change(workers(4), { source: "t" });
+    expect(log).toEqual(["stage 1→2", "apply 2", "commit", "apply 3", "apply 4"]);
+  });
+
+  it("decides from the config the change replaces", async () => {
+    const { store, log } = persisting();
+    const seen: unknown[] = [];
+    await store.change(workers(2), {
+      source: "t",
+      persist: (current) => {
+        seen.push(current.config.workers);
+        return false;
+      },
+    });
+    expect(seen).toEqual([1]);
+    expect(log).toEqual(["apply 2"]);
+  });
+
+  it("refuses the change when staging fails: no applier runs, the config stays", async () => {
+    const store = new ConfigStore(version({ workers: 1 }));
+    const applied: number[] = [];
+    store.setPersister(() => {
+      throw new PersistRefused("not changed: cannot write /etc/kr/c.yaml: EROFS");
+    });
+    store.addApplier(async (_c, next) => void applied.push(next.workers as number));
+    await expect(store.change(workers(2), { source: "t", persist: () => true })).rejects.toThrow(
+      /cannot write \/etc\/kr\/c.yaml: EROFS/,
+    );
+    expect(applied).toEqual([]);
+    expect(store.snapshot.config.workers).toBe(1);
+    expect(store.lastChange).toMatchObject({ outcome: "refused" });
+  });
+
+  it("discards what it staged when an applier fails", async () => {
+    const { store, log } = persisting();
+    await expect(store.change(workers(9), { source: "t", persist: () => true })).rejects.toThrow(ApplyFailed);
+    expect(log).toEqual(["stage 1→9", "apply 9", "discard"]);
+    expect(store.snapshot.config.workers).toBe(1);
+  });
+
+  it("keeps the applied change when the commit fails, and says so", async () => {
+    const { store, log } = persisting(true);
+    await expect(store.change(workers(2), { source: "t", persist: () => true })).rejects.toThrow(
+      PersistIncomplete,
+    );
+    expect(log).toEqual(["stage 1→2", "apply 2", "commit"]);
+    expect(store.snapshot.config.workers).toBe(2);
+    expect(store.lastChange).toMatchObject({ outcome: "applied", message: expect.stringMatching(/EIO/) });
+  });
+
+  it("refuses a persisted change when there is no persister", async () => {
+    const store = new ConfigStore(version({ workers: 1 }));
+    await expect(store.change(workers(2), { source: "t", persist: () => true })).rejects.toThrow(
+      PersistRefused,
+    );
+    expect(store.snapshot.config.workers).toBe(1);
   });
 });
