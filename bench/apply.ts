@@ -30,6 +30,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Snapshot } from "../lib/manager/config-store.js";
 import { ConfigFiles } from "../lib/manager/persistence.js";
+import { logger } from "../lib/manager/logger.js";
 import { structuralEtag } from "../lib/utils/etag.js";
 import { parseYamlOrJson } from "../lib/utils/parsing.js";
 
@@ -66,6 +67,7 @@ function persistStep(example: string): number[] {
   fs.copyFileSync(example, file);
   const files = new ConfigFiles([file], "");
   const times: number[] = [];
+  logger.silent = true; // one line per persisted change would drown the table
   for (let i = 0; i < PERSIST_RUNS; i++) {
     const before = parseYamlOrJson(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
     const next = { ...before, workers: 2 + (i % 3), logging: { level: i % 2 ? "debug" : "info" } };

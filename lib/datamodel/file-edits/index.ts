@@ -22,8 +22,8 @@ export interface FileEdits {
   merged: unknown;
 }
 
-function mergedOf(texts: readonly string[]): unknown {
-  return texts.reduce<unknown>((m, t) => deepMerge(m, parseYamlOrJson(t) ?? {}), {});
+function mergedOf(values: readonly unknown[]): unknown {
+  return values.reduce<unknown>((m, v) => deepMerge(m, v), {});
 }
 
 /**
@@ -36,20 +36,19 @@ export function editConfigFiles(files: readonly ConfigFileText[], from: unknown,
   const changes = diffJson(from, to);
   const values = files.map((f) => parseYamlOrJson(f.text) ?? {});
   const perFile = routeChanges(values, changes);
-  const texts = files.map((f, i) => {
+  const edited = files.map((f, i) => {
     const own = perFile[i] ?? [];
-    if (own.length === 0) return f.text;
+    if (own.length === 0) return { text: f.text, value: values[i] };
     try {
-      return isJsonText(f.text) ? editJsonText(f.text, own) : editYamlText(f.text, own);
+      return isJsonText(f.text) ? editJsonText(f.text, own, values[i]) : editYamlText(f.text, own, values[i]);
     } catch (e) {
       throw new UneditableText(`${f.file}: ${(e as Error).message}`);
     }
   });
-  const expected = changes.reduce<unknown>(
-    (d, c) => applyJsonChange(d, c),
-    mergedOf(files.map((f) => f.text)),
-  );
-  const merged = mergedOf(texts);
+  const texts = edited.map((e) => e.text);
+  // Each edited text was read back already (editYamlText); what they say together must be the change.
+  const expected = changes.reduce<unknown>((d, c) => applyJsonChange(d, c), mergedOf(values));
+  const merged = mergedOf(edited.map((e) => e.value));
   if (!sameJson(merged, expected ?? {}))
     throw new UneditableText(
       `${files.map((f) => f.file).join(", ")}: the files cannot be edited to say exactly the new configuration (a value in an earlier file would show through)`,

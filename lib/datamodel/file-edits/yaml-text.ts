@@ -217,39 +217,48 @@ function rerender(text: string, c: JsonChange): string {
   return doc.toString({ lineWidth: 0 });
 }
 
-function parsesTo(text: string, expected: unknown): boolean {
+/** The config reader's value of `text`, or undefined when it cannot read it. */
+function readBack(text: string): unknown {
   try {
-    return sameJson(parseYamlOrJson(text) ?? {}, expected ?? {});
+    return parseYamlOrJson(text) ?? {};
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-/** The YAML text with the changes made, each in place where it can be (see the module comment). */
-export function editYamlText(text: string, changes: readonly JsonChange[]): string {
-  let value: unknown = parseYamlOrJson(text) ?? {};
+/** A file's new text and what the config reader makes of it. */
+export interface EditedText {
+  text: string;
+  value: unknown;
+}
+
+/**
+ * The YAML text with the changes made, each in place where it can be (see the module comment);
+ * `value` is what the text says now, as the config reader reads it. `current` is what it said before.
+ */
+export function editYamlText(text: string, changes: readonly JsonChange[], current: unknown): EditedText {
+  let value: unknown = current;
   let out = text;
-  for (const change of changes) {
-    value = applyJsonChange(value, change);
-    const spliced = splice(out, change);
-    if (spliced !== undefined && parsesTo(spliced, value)) {
+  for (const c of changes) {
+    value = applyJsonChange(value, c) ?? {};
+    const spliced = splice(out, c);
+    if (spliced !== undefined && sameJson(readBack(spliced), value)) {
       out = spliced;
       continue;
     }
-    const rendered = rerender(out, change);
-    if (!parsesTo(rendered, value))
-      throw new UneditableText(`cannot write the change at /${change.path.join("/")} into the YAML text`);
+    const rendered = rerender(out, c);
+    if (!sameJson(readBack(rendered), value))
+      throw new UneditableText(`cannot write the change at /${c.path.join("/")} into the YAML text`);
     out = rendered;
   }
-  return out;
+  return { text: out, value };
 }
 
 /** The JSON text with the changes made: JSON again, indented as it was. */
-export function editJsonText(text: string, changes: readonly JsonChange[]): string {
-  let value: unknown = JSON.parse(text);
-  for (const change of changes) value = applyJsonChange(value, change);
+export function editJsonText(text: string, changes: readonly JsonChange[], current: unknown): EditedText {
+  const value = changes.reduce<unknown>((v, c) => applyJsonChange(v, c), current);
   const indent = /\n([ \t]+)\S/.exec(text)?.[1] ?? (text.trim().includes("\n") ? 2 : 0);
-  return JSON.stringify(value, null, indent) + (text.endsWith("\n") ? "\n" : "");
+  return { text: JSON.stringify(value, null, indent) + (text.endsWith("\n") ? "\n" : ""), value };
 }
 
 /** Whether a config file's text is JSON (then it stays JSON). */
