@@ -9,7 +9,7 @@
  *
  * Then what persisting a change into the config file adds (issue target: ≤ 5 ms): the persister's
  * own step (diff, edit the text, write and fsync a temporary file, rename, fsync the directory) on
- * each example config, in process; and end to end, PUTs that restart no worker
+ * each example config, in process, for one-pointer changes (workers, logging/level); and end to end, PUTs that restart no worker
  * (/management/persist) with ?persist=true against ?persist=false on a 1-worker resolver.
  */
 import { performance } from "node:perf_hooks";
@@ -70,7 +70,12 @@ function persistStep(example: string): number[] {
   logger.silent = true; // one line per persisted change would drown the table
   for (let i = 0; i < PERSIST_RUNS; i++) {
     const before = parseYamlOrJson(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
-    const next = { ...before, workers: 2 + (i % 3), logging: { level: i % 2 ? "debug" : "info" } };
+    // One pointer per change, as `kresctl config set` makes it: workers, then the logging level.
+    const logging = before.logging as Record<string, unknown> | undefined;
+    const next =
+      i % 2 === 0
+        ? { ...before, workers: 2 + ((i / 2) % 3) }
+        : { ...before, logging: { ...logging, level: logging?.level === "debug" ? "info" : "debug" } };
     const start = performance.now();
     files.stage(snapshot(before), snapshot(next)).commit();
     times.push(performance.now() - start);
