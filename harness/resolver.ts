@@ -250,6 +250,30 @@ export async function startResolver(opts: ResolverOptions = {}): Promise<Resolve
   return resolver;
 }
 
+/**
+ * The resolvers a test file started, stopped together when it ends
+ * (`const resolvers = new Resolvers(); afterAll(() => resolvers.stopAll());`).
+ */
+export class Resolvers {
+  private readonly started: Resolver[] = [];
+
+  /** startResolver, kept to be stopped. */
+  async start(opts?: ResolverOptions): Promise<Resolver> {
+    return this.keep(await startResolver(opts));
+  }
+
+  /** Keeps one started another way (e.g. `again()`). */
+  keep(r: Resolver): Resolver {
+    this.started.push(r);
+    return r;
+  }
+
+  /** Newest first: an older resolver's clean-up kills whatever still runs in its directory. */
+  async stopAll(): Promise<void> {
+    for (const r of this.started.splice(0).reverse()) await r.stop();
+  }
+}
+
 // ---- benchmarks ----
 
 export interface BenchResolverOptions {

@@ -11,29 +11,21 @@ import { kdigAt, waitFor } from "../../harness/index.js";
 import { startDnsperf } from "../../harness/dnsperf.js";
 import { LOAD_LOCAL_DATA, LOAD_NAMES } from "../../harness/load.js";
 import { GroupProcess, isRunning, sleep } from "../../harness/procs.js";
-import { startResolver, type ProcessRow, type Resolver } from "../../harness/resolver.js";
+import { Resolvers, type ProcessRow, type Resolver } from "../../harness/resolver.js";
 
 jest.setTimeout(180_000);
 
 /** Seconds of dnsperf load in the first test: the restart is over well within it, even on a busy machine. */
 const LOAD_S = 20;
 
-/** Stopped newest first: an older resolver's clean-up kills whatever still runs in its directory. */
-const started: Resolver[] = [];
-async function resolver(workers = 2): Promise<Resolver> {
-  const r = await startResolver({ config: { workers, "local-data": LOAD_LOCAL_DATA } });
-  started.push(r);
-  return r;
-}
+const resolvers = new Resolvers();
+const resolver = (workers = 2) => resolvers.start({ config: { workers, "local-data": LOAD_LOCAL_DATA } });
 async function again(r: Resolver): Promise<Resolver> {
-  const next = await r.again({ waitReady: false });
-  started.push(next);
+  const next = resolvers.keep(await r.again({ waitReady: false }));
   await next.waitReady(60_000);
   return next;
 }
-afterAll(async () => {
-  for (const r of started.reverse()) await r.stop();
-});
+afterAll(() => resolvers.stopAll());
 
 /** name → PID of every program supervisord runs (manager, kresd:kresdN, cache-gc). */
 async function pids(r: Resolver): Promise<Map<string, number>> {

@@ -11,19 +11,13 @@ import * as path from "node:path";
 import * as Y from "yaml";
 import { KRESCTL, run, waitFor, type RunResult } from "../../harness/index.js";
 import { apiCall } from "../../harness/api.js";
-import { Resolver, startResolver } from "../../harness/resolver.js";
+import { Resolvers, type Resolver, type ResolverOptions } from "../../harness/resolver.js";
 
 jest.setTimeout(240_000);
 
-const started: Resolver[] = [];
-async function resolver(...args: Parameters<typeof startResolver>): Promise<Resolver> {
-  const r = await startResolver(...args);
-  started.push(r);
-  return r;
-}
-afterAll(async () => {
-  for (const r of started.reverse()) await r.stop();
-});
+const resolvers = new Resolvers();
+const resolver = (opts?: ResolverOptions) => resolvers.start(opts);
+afterAll(() => resolvers.stopAll());
 
 interface Status {
   etag: string;
@@ -125,7 +119,7 @@ describe("a persisted change (one YAML file with comments)", () => {
     const { etag } = await status(r);
     r.killNow(); // supervisord, manager, workers: SIGKILL, nothing saved on the way out
     const again = await r.again();
-    started.push(again);
+    resolvers.keep(again);
     const s = await status(again);
     expect(s["config-source"].from).toBe("files");
     expect(s.etag).toBe(etag);

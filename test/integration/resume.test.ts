@@ -8,19 +8,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { controlCall, kdigAt, waitFor } from "../../harness/index.js";
 import { apiCall, type ApiResponse } from "../../harness/api.js";
-import { Resolver, startResolver } from "../../harness/resolver.js";
+import { Resolver, Resolvers, type ResolverOptions } from "../../harness/resolver.js";
 
 jest.setTimeout(180_000);
 
-const started: Resolver[] = [];
-async function resolver(...args: Parameters<typeof startResolver>): Promise<Resolver> {
-  const r = await startResolver(...args);
-  started.push(r);
-  return r;
-}
-afterAll(async () => {
-  for (const r of started) await r.stop();
-});
+const resolvers = new Resolvers();
+const resolver = (opts?: ResolverOptions) => resolvers.start(opts);
+afterAll(() => resolvers.stopAll());
 
 interface Status {
   pid: number;
@@ -187,7 +181,7 @@ describe("kill -9 of the manager during a rolling restart, then a fresh start", 
     expect(fs.existsSync(saved)).toBe(true); // still there; the fresh start must not take it
 
     const again = new Resolver(r.dir, r.configFile, r.rundir, r.port, {});
-    started.push(again);
+    resolvers.keep(again);
     await again.waitReady();
     const s = await status(again);
     expect(s["config-source"]).toEqual({ from: "files", files: [r.configFile] });

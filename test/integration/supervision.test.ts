@@ -9,19 +9,13 @@ import * as path from "node:path";
 import { kdigAt, run, tmpDir, waitFor, KNOT_RESOLVER } from "../../harness/index.js";
 import { apiRequest } from "../../harness/api.js";
 import { isRunning } from "../../harness/procs.js";
-import { startResolver, type Resolver } from "../../harness/resolver.js";
+import { Resolvers, type Resolver, type ResolverOptions } from "../../harness/resolver.js";
 
 jest.setTimeout(120_000);
 
-const started: Resolver[] = [];
-async function resolver(...args: Parameters<typeof startResolver>): Promise<Resolver> {
-  const r = await startResolver(...args);
-  started.push(r);
-  return r;
-}
-afterAll(async () => {
-  for (const r of started) await r.stop();
-});
+const resolvers = new Resolvers();
+const resolver = (opts?: ResolverOptions) => resolvers.start(opts);
+afterAll(() => resolvers.stopAll());
 
 function cmdline(pid: number): string {
   return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
@@ -251,7 +245,7 @@ describe("stale state and a second instance", () => {
     fs.writeFileSync(path.join(r0.rundir, "supervisord.sock"), "");
 
     const r = await r0.again({ waitReady: false });
-    started.push(r);
+    resolvers.keep(r);
     await r.waitReady();
     expect((await kdigAt(r.port, "localhost", "A")).rcode).toBe("NOERROR");
   });
