@@ -1,6 +1,6 @@
 import type { KresConfig } from "../datamodel/config.js";
 import { structuralEtag } from "../utils/etag.js";
-import { ApplyFailed, ChangesBacklogged, PersistRefused } from "./errors.js";
+import { ApplyFailed, ChangesBacklogged, PersistIncomplete, PersistRefused } from "./errors.js";
 import { SerialQueue } from "../utils/serial-queue.js";
 import { logger } from "./logger.js";
 
@@ -102,6 +102,8 @@ export class ConfigStore {
   private readonly appliers: Applier[] = [];
   private readonly recorders: Recorder[] = [];
   private persister: Persister | undefined;
+  // Whether the files say exactly this snapshot (it was persisted, or read from them).
+  private filesHold: ((s: Snapshot) => boolean) | undefined;
   private last: ChangeRecord | undefined;
   // The last config whose workers ran through their probation (the initial one counts).
   private stable: Snapshot;
@@ -141,7 +143,20 @@ export class ConfigStore {
       }
       const to = this.stable;
       logger.error(`rolling back to the last stable configuration (ETag ${to.etag}): ${reason}`);
-      await this.run(() => to, { source: "rollback", reapply: true });
+      // A config that was persisted must not stay in the files: the next start would run it again.
+      // Files that cannot be written never hold a rollback back: it goes on without them.
+      const persist = this.filesHold?.(from) ?? false;
+      const back = (persisted: boolean) =>
+        this.run(() => to, { source: "rollback", reapply: true, persist: () => persisted });
+      try {
+        await back(persist);
+      } catch (e) {
+        if (e instanceof PersistIncomplete) logger.error(`rollback: ${e.message}`);
+        else if (e instanceof PersistRefused) {
+          logger.error(`rollback: the files keep the configuration given up: ${e.message}`);
+          await back(false);
+        } else throw e;
+      }
       this.rollback = { at: new Date().toISOString(), from: from.etag, to: to.etag, reason };
     };
     return this.queue.run(run);
@@ -167,8 +182,13 @@ export class ConfigStore {
     this.recorders.push(r);
   }
 
-  setPersister(p: Persister): void {
+  /**
+   * `filesHold` tells whether the files say a snapshot as it is: a rollback from such a config
+   * writes the config it goes back to into them too.
+   */
+  setPersister(p: Persister, filesHold?: (s: Snapshot) => boolean): void {
     this.persister = p;
+    this.filesHold = filesHold;
   }
 
   /**

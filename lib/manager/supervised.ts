@@ -84,7 +84,10 @@ export async function runManager(
   // API changes persist into the files (on request, or by management.persist) once the workers run them.
   // What the files said at start (`initial` is always theirs, resumed or not).
   const configFiles = new ConfigFiles(files, structuralEtag(initial.document));
-  store.setPersister((before, next) => configFiles.stage(before, next));
+  store.setPersister(
+    (before, next) => configFiles.stage(before, next),
+    (s) => !configFiles.unpersisted(s),
+  );
   const api = new ManagerService(store, manager, files, () => controller.shutdown(), source, configFiles);
   const { server, where } = await openApi(api, version.config.management).catch((e: Error) =>
     giveUp(`cannot open the management API: ${e.message}`),

@@ -324,6 +324,53 @@ describe("ConfigStore persister (changes written into the config files)", () => 
     expect(store.lastChange).toMatchObject({ outcome: "applied", message: expect.stringMatching(/EIO/) });
   });
 
+  it("a rollback from a config the files hold writes the stable one back into them", async () => {
+    const { store, log } = persisting();
+    let filesSay = 1;
+    store.setPersister(
+      (before, next) => {
+        log.push(`stage ${before.config.workers}→${next.config.workers}`);
+        return { commit: () => void (filesSay = next.config.workers), discard: () => log.push("discard") };
+      },
+      (s) => s.config.workers === filesSay,
+    );
+    await store.change(workers(2), { source: "t", persist: () => true });
+    await store.rollBack(store.snapshot.config, "dying");
+    expect(log).toEqual(["stage 1→2", "apply 2", "stage 2→1", "apply 1"]);
+    expect([filesSay, store.snapshot.config.workers]).toEqual([1, 1]);
+  });
+
+  it("a rollback goes on without the files when they cannot be written", async () => {
+    const { store, log } = persisting();
+    let filesSay = 1;
+    store.setPersister(
+      (before, next) => {
+        if (next.config.workers === 1) throw new PersistRefused("not changed: cannot write c.yaml: EROFS");
+        return { commit: () => void (filesSay = next.config.workers), discard: () => undefined };
+      },
+      (s) => s.config.workers === filesSay,
+    );
+    await store.change(workers(2), { source: "t", persist: () => true });
+    await store.rollBack(store.snapshot.config, "dying");
+    expect(log).toEqual(["apply 2", "apply 1"]);
+    expect([filesSay, store.snapshot.config.workers]).toEqual([2, 1]);
+    expect(store.lastRollback).toMatchObject({ reason: "dying" });
+  });
+
+  it("a rollback from a change the files never held leaves them alone", async () => {
+    const { store, log } = persisting();
+    store.setPersister(
+      (before, next) => {
+        log.push(`stage ${before.config.workers}→${next.config.workers}`);
+        return { commit: () => undefined, discard: () => undefined };
+      },
+      (s) => s.config.workers === 1,
+    );
+    await store.change(workers(2), { source: "t" });
+    await store.rollBack(store.snapshot.config, "dying");
+    expect(log).toEqual(["apply 2", "apply 1"]);
+  });
+
   it("refuses a persisted change when there is no persister", async () => {
     const store = new ConfigStore(version({ workers: 1 }));
     await expect(store.change(workers(2), { source: "t", persist: () => true })).rejects.toThrow(
