@@ -2,7 +2,9 @@
  * A change whose workers pass the canary but die afterwards is rolled back by itself to the last
  * config that ran stably (real supervisord and kresd 5.6).
  */
+import * as fs from "node:fs";
 import { jest } from "@jest/globals";
+import * as yaml from "js-yaml";
 import { kdigAt, waitFor } from "../../harness/index.js";
 import { apiCall } from "../../harness/api.js";
 import { OFFLINE_LUA } from "../../harness/offline.js";
@@ -64,4 +66,31 @@ it("restores the last stable config when the new one's workers keep dying after 
   const later = await r.status();
   expect([later.get("kresd:kresd0")?.pid, later.get("kresd:kresd1")?.pid]).toEqual(pids);
   expect((await kdigAt(r.port, "stable.test.", "A")).answers.map((a) => a.data)).toEqual(["192.0.2.1"]);
+});
+
+it("a persisted change that is rolled back is taken out of the config file too", async () => {
+  const before = await apiCall(r.apiSocket, "GET", "/v1/config");
+  // Not the first test's script: another ETag, so its rollback is told apart.
+  const dying = `${OFFLINE_LUA}\nevent.after(2 * sec, function() os.exit(2) end)\n`;
+  const put = await apiCall(r.apiSocket, "PUT", "/v1/config/lua/script?persist=true", {
+    body: JSON.stringify(dying),
+    headers: { "content-type": "application/json" },
+  });
+  expect(put.status).toBe(200);
+  // Persisted: the next start would run it, were it not rolled back.
+  expect(yaml.load(fs.readFileSync(r.configFile, "utf8"))).toMatchObject({ lua: { script: dying } });
+
+  await waitFor(
+    "the rollback",
+    async () => {
+      const s = (await apiCall(r.apiSocket, "GET", "/")).json as Status;
+      return s["last-rollback"]?.from === put.headers.etag?.replace(/"/g, "") ? s : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+  const after = await apiCall(r.apiSocket, "GET", "/v1/config");
+  expect(after.headers.etag).toBe(before.headers.etag);
+  expect(yaml.load(fs.readFileSync(r.configFile, "utf8"))).toEqual(before.json);
+  const status = (await apiCall(r.apiSocket, "GET", "/")).json as Record<string, unknown>;
+  expect(status["unpersisted-changes"]).toBe(false);
 });
