@@ -27,27 +27,39 @@ interface Status {
   "last-change"?: { source: string; outcome: string };
 }
 
-it("restores the last stable config when the new one's workers keep dying after the canary passed", async () => {
-  const before = await apiCall(r.apiSocket, "GET", "/v1/config");
-  // Starts fine (READY), exits two seconds later: the canary cannot see it, the probation does.
-  const dying = `${OFFLINE_LUA}\nevent.after(2 * sec, function() os.exit(1) end)\n`;
-  const put = await apiCall(r.apiSocket, "PUT", "/v1/config/lua/script", {
-    body: JSON.stringify(dying),
+/** Lua that starts fine (READY) and exits two seconds later: the canary cannot see it, the probation does. */
+const dyingScript = (code: number) =>
+  `${OFFLINE_LUA}\nevent.after(2 * sec, function() os.exit(${code}) end)\n`;
+
+/** PUTs `script` as lua.script (with `query`); the new ETag, unquoted. */
+async function putScript(script: string, query = ""): Promise<string> {
+  const put = await apiCall(r.apiSocket, "PUT", `/v1/config/lua/script${query}`, {
+    body: JSON.stringify(script),
     headers: { "content-type": "application/json" },
   });
   expect(put.status).toBe(200);
-  const changed = put.headers.etag;
+  return (put.headers.etag ?? "").replace(/"/g, "");
+}
 
-  const status = await waitFor(
+/** The status once the config with ETag `from` has been rolled back. */
+function rolledBack(from: string): Promise<Status> {
+  return waitFor(
     "the rollback",
     async () => {
       const s = (await apiCall(r.apiSocket, "GET", "/")).json as Status;
-      return s["last-rollback"] ? s : undefined;
+      return s["last-rollback"]?.from === from ? s : undefined;
     },
     { timeoutMs: 60_000, intervalMs: 250 },
   );
+}
+
+it("restores the last stable config when the new one's workers keep dying after the canary passed", async () => {
+  const before = await apiCall(r.apiSocket, "GET", "/v1/config");
+  const changed = await putScript(dyingScript(1));
+
+  const status = await rolledBack(changed);
   expect(status["last-rollback"]).toMatchObject({
-    from: changed?.replace(/"/g, ""),
+    from: changed,
     to: before.headers.etag?.replace(/"/g, ""),
     reason: expect.stringMatching(/worker failures within \d+ s of the change/),
   });
@@ -71,23 +83,12 @@ it("restores the last stable config when the new one's workers keep dying after 
 it("a persisted change that is rolled back is taken out of the config file too", async () => {
   const before = await apiCall(r.apiSocket, "GET", "/v1/config");
   // Not the first test's script: another ETag, so its rollback is told apart.
-  const dying = `${OFFLINE_LUA}\nevent.after(2 * sec, function() os.exit(2) end)\n`;
-  const put = await apiCall(r.apiSocket, "PUT", "/v1/config/lua/script?persist=true", {
-    body: JSON.stringify(dying),
-    headers: { "content-type": "application/json" },
-  });
-  expect(put.status).toBe(200);
+  const dying = dyingScript(2);
+  const changed = await putScript(dying, "?persist=true");
   // Persisted: the next start would run it, were it not rolled back.
   expect(yaml.load(fs.readFileSync(r.configFile, "utf8"))).toMatchObject({ lua: { script: dying } });
 
-  await waitFor(
-    "the rollback",
-    async () => {
-      const s = (await apiCall(r.apiSocket, "GET", "/")).json as Status;
-      return s["last-rollback"]?.from === put.headers.etag?.replace(/"/g, "") ? s : undefined;
-    },
-    { timeoutMs: 60_000, intervalMs: 250 },
-  );
+  await rolledBack(changed);
   const after = await apiCall(r.apiSocket, "GET", "/v1/config");
   expect(after.headers.etag).toBe(before.headers.etag);
   expect(yaml.load(fs.readFileSync(r.configFile, "utf8"))).toEqual(before.json);

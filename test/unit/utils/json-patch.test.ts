@@ -448,6 +448,21 @@ describe("prototype names are never written", () => {
   });
 });
 
+/**
+ * A patch whose every round nests /r one level deeper in a fresh object: constant-size operations,
+ * unbounded depth (3 operations a round).
+ */
+function deepeningPatch(rounds: number): unknown[] {
+  const patch: unknown[] = [];
+  for (let i = 0; i < rounds; i++)
+    patch.push(
+      { op: "add", path: "/t", value: {} },
+      { op: "move", from: "/r", path: "/t/r" },
+      { op: "move", from: "/t", path: "/r" },
+    );
+  return patch;
+}
+
 describe("a small patch cannot make a huge or deep document", () => {
   it("refuses copies that would double the document again and again (400, naming the operation)", () => {
     const patch = [{ op: "add", path: "/a", value: Array.from({ length: 100 }, (_, i) => i) }];
@@ -476,14 +491,7 @@ describe("a small patch cannot make a huge or deep document", () => {
   });
 
   it("refuses moves that nest the document deeper than any config (400), without overflowing the stack", () => {
-    // Each round nests /r one level deeper in a fresh object: constant-size operations, unbounded depth.
-    const patch: unknown[] = [];
-    for (let i = 0; i < 20_000; i++)
-      patch.push(
-        { op: "add", path: "/t", value: {} },
-        { op: "move", from: "/r", path: "/t/r" },
-        { op: "move", from: "/t", path: "/r" },
-      );
+    const patch = deepeningPatch(20_000);
     const e = failure({ r: {} }, patch) as InvalidJsonPatch;
     expect([e.constructor, e.status, e.message]).toEqual([
       InvalidJsonPatch,
@@ -493,13 +501,7 @@ describe("a small patch cannot make a huge or deep document", () => {
   });
 
   it("refuses to copy a value nested deeper than any config", () => {
-    const patch: unknown[] = [];
-    for (let i = 0; i < 100; i++)
-      patch.push(
-        { op: "add", path: "/t", value: {} },
-        { op: "move", from: "/r", path: "/t/r" },
-        { op: "move", from: "/t", path: "/r" },
-      );
+    const patch = deepeningPatch(100);
     patch.push({ op: "copy", from: "/r", path: "/c" });
     expect(failure({ r: {} }, patch).message).toBe(
       "JSON Patch operation 300 (copy /c): copies a value nested deeper than 64 levels of lists and objects",
@@ -507,13 +509,7 @@ describe("a small patch cannot make a huge or deep document", () => {
   });
 
   it("still shows a failed test against a value too deep to print", () => {
-    const patch: unknown[] = [];
-    for (let i = 0; i < 20_000; i++)
-      patch.push(
-        { op: "add", path: "/t", value: {} },
-        { op: "move", from: "/r", path: "/t/r" },
-        { op: "move", from: "/t", path: "/r" },
-      );
+    const patch = deepeningPatch(20_000);
     patch.push({ op: "test", path: "/r", value: 1 });
     expect(failure({ r: {} }, patch)).toBeInstanceOf(JsonPatchTestFailed);
   });
