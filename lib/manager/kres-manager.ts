@@ -14,6 +14,7 @@ import {
   type SubprocessStatus,
   type WorkerRef,
 } from "../controller/interface.js";
+import { retireLua, RETIRING_BUSY_LUA } from "../controller/kresd/retire.js";
 import { SerialQueue } from "../utils/serial-queue.js";
 import { ApplyFailed, ChangeRefused } from "./errors.js";
 import { DEFAULT_LIVENESS, LivenessCheck, type LivenessOptions, type Misses } from "./liveness.js";
@@ -68,16 +69,6 @@ const DRAIN_TIMEOUT_MS = 3000;
 
 /** How often a draining worker is looked at. */
 const DRAIN_POLL_MS = 20;
-
-/**
- * Run in a retiring worker: closes its own copies of the listening endpoints (not the control
- * socket) and returns them as "family:port" words (e.g. "inet4:53 inet6:853"), so its client
- * connections can be told apart.
- */
-const RETIRE_LUA =
-  "(function() local closed = {} for _, e in ipairs(net.list()) do local t = e.transport " +
-  "if e.kind ~= 'control' and t.ip then table.insert(closed, t.family .. ':' .. t.port) net.close(t.ip, t.port) end end " +
-  "return table.concat(closed, ' ') end)()";
 
 /** How many lines of a failed canary's own output end up in the refusal. */
 const CANARY_OUTPUT_LINES = 12;
@@ -332,13 +323,16 @@ export class KresManager {
   private async drain(p: SubprocessStatus): Promise<boolean> {
     let ports: ClientPort[];
     try {
-      const closed = await this.controller.command(p, RETIRE_LUA, {
+      const closed = await this.controller.command(p, retireLua(), {
         timeoutMs: this.liveness.options.timeoutMs,
       });
       ports = [...new Set(closed.match(/inet[46]:\d+/g))].map((w) => ({
         port: Number(w.slice(6)),
         ipv6: w.startsWith("inet6"),
       }));
+      const udpClosed = /udp:closed \((.*)\)/.exec(closed);
+      // Then UDP answers it had queued may be lost, as kresd's own net.close does.
+      if (udpClosed) logger.warning(`${p.name}: UDP closed at once, not stopped first: ${udpClosed[1]}`);
     } catch (e) {
       logger.info(`${p.name}: not drained (${(e as Error).message}); stopping it anyway`);
       return !(e instanceof CommandTimeout);
@@ -346,7 +340,7 @@ export class KresManager {
     try {
       const deadline = Date.now() + DRAIN_TIMEOUT_MS;
       while (Date.now() < deadline) {
-        const busy = await this.controller.command(p, "worker.stats().concurrent", { timeoutMs: 1000 });
+        const busy = await this.controller.command(p, RETIRING_BUSY_LUA, { timeoutMs: 1000 });
         if (Number(busy) <= 0) {
           const streams = ports.length > 0 ? await this.controller.streams(p, ports) : undefined;
           if (!streams || streams.busy === 0) break;

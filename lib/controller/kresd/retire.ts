@@ -1,0 +1,20 @@
+import { callChunkOneLine, readLuaFile } from "../../datamodel/lua-files.js";
+import { luaNum } from "../../utils/lua-literal.js";
+
+const RETIRE_CHUNK = readLuaFile(import.meta.url, "retire.lua");
+
+/**
+ * Run in a retiring worker: it stops reading UDP at once and closes its own copies of the
+ * listening endpoints (not the control socket) closeAfterMs later, when its loop has turned and
+ * sent the answers it had queued (see retire.lua). Answers the endpoints as "family:port" words (e.g. "inet4:53 inet6:853"),
+ * so its client connections can be told apart, then "udp:stopped" or "udp:closed (why)".
+ */
+export function retireLua(closeAfterMs = 10): string {
+  return callChunkOneLine(RETIRE_CHUNK, [luaNum(closeAfterMs)]);
+}
+
+/**
+ * How many requests a retiring worker still resolves; 1 until its endpoints are closed, so it is
+ * never stopped with a listener still open.
+ */
+export const RETIRING_BUSY_LUA = "kres_mgr_retire_closed == false and 1 or worker.stats().concurrent";
