@@ -1,4 +1,4 @@
-import * as yaml from "js-yaml";
+import { dumpYaml } from "../utils/yaml-dump.js";
 
 /** How kresctl prints data it got: `--json` or `--yaml`. */
 export type DataFormat = "json" | "yaml";
@@ -10,9 +10,7 @@ export type DataFormat = "json" | "yaml";
 export function dumpData(value: unknown, format: DataFormat): string {
   if (value === undefined) return "";
   if (format === "json") return JSON.stringify(value, null, 4) + "\n";
-  // Through JSON first: the data is JSON anyway, and js-yaml refuses objects made in another realm
-  // (structuredClone's under jest).
-  return yaml.dump(JSON.parse(JSON.stringify(value)), { noRefs: true, lineWidth: -1 });
+  return dumpYaml(value);
 }
 
 /** The format chosen by a command's --json/--yaml flags (the parser refuses both), else `fallback`. */

@@ -114,6 +114,11 @@ export interface SubprocessController {
    * the names of processes this stopped or replaced.
    */
   configure(cfg: KresConfig): Promise<string[]>;
+  /**
+   * The programs configure(cfg) would stop and replace because their settings change (e.g.
+   * 'cache-gc' for new garbage collector options), found without changing anything.
+   */
+  configureReplaces(cfg: KresConfig): Promise<string[]>;
   /** Starts and resolves once the process is RUNNING (for kresd: it sent READY=1). */
   start(name: string): Promise<SubprocessStatus>;
   /** Stops; resolves once it is gone. Stopping a stopped process is not an error. */

@@ -17,6 +17,7 @@ import {
 import { retireLua, RETIRING_BUSY_LUA } from "../controller/kresd/retire.js";
 import { SerialQueue } from "../utils/serial-queue.js";
 import { ApplyFailed, ChangeRefused } from "./errors.js";
+import { isUp, nothingChanges, planProcesses, type Observed, type ProcessPlan } from "./process-plan.js";
 import { DEFAULT_LIVENESS, LivenessCheck, type LivenessOptions, type Misses } from "./liveness.js";
 import { logger } from "./logger.js";
 
@@ -55,6 +56,12 @@ export interface StabilityListener {
   stable(cfg: KresConfig): void;
   /** The config's workers keep dying: go back to the last stable config. */
   unstable(cfg: KresConfig, reason: string): void;
+}
+
+/** How a canary tried by a dry run fared; `message` says why it did not come up. */
+export interface CanaryTrial {
+  ok: boolean;
+  message: string;
 }
 
 export interface ApplyOptions {
@@ -201,6 +208,52 @@ export class KresManager {
   }
 
   /**
+   * What apply(next) would do to the processes, found by the decision apply() takes, without
+   * doing it; nothing when `changes` is false (the config stays as it is). Both workers' Lua, for
+   * the dry run to compare. With `canary`, a canary worker is started with next's Lua, waited for
+   * as a change waits for it, and stopped: `canary` says whether it came up.
+   */
+  async plan(
+    next: KresConfig,
+    options: ApplyOptions & { changes: boolean; canary?: boolean },
+  ): Promise<{ processes: ProcessPlan; lua: { running: string; next: string }; canary?: CanaryTrial }> {
+    return this.exclusive(async () => {
+      const processes = options.changes
+        ? planProcesses(next.workers, cacheGcEnabled(next), await this.observe(next, options))
+        : nothingChanges(await this.controller.list());
+      const lua = { running: workerLua(this.config), next: workerLua(next) };
+      return { processes, lua, ...(options.canary ? { canary: await this.tryCanary(next) } : {}) };
+    });
+  }
+
+  /**
+   * A canary with `cfg`'s Lua, started and stopped (drained as after a change), its slot left with
+   * the Lua it had and supervisord with the sockets it had: a dry run changes nothing.
+   */
+  private async tryCanary(cfg: KresConfig): Promise<CanaryTrial> {
+    const id = CANARY_SLOT;
+    const before = await this.controller.kresdConfig(id);
+    let trial: CanaryTrial;
+    try {
+      const started = await this.canary(id, workerLua(cfg), listenSockets(cfg));
+      await this.retire(started);
+      trial = {
+        ok: true,
+        message: `a canary kresd (pid ${started.pid}) came up with the new configuration and was stopped`,
+      };
+    } catch (e) {
+      // canary() has put its slot back already.
+      if (e instanceof ChangeRefused) return { ok: false, message: e.message };
+      throw e;
+    }
+    if (before === undefined) await this.controller.removeKresd(id);
+    else await this.controller.createKresd(id, before, listenSockets(this.config));
+    // Let go of sockets only the canary wanted.
+    await this.controller.configure(this.config);
+    return trial;
+  }
+
+  /**
    * Every process the controller runs for us, as it reports them; a worker that misses its liveness
    * checks is marked `unresponsive` until it answers again or is replaced.
    */
@@ -235,52 +288,77 @@ export class KresManager {
     // older version): it goes first, before any worker is counted on. At run time
     // it waits until the canary has accepted the change, so a refused change leaves it alone.
     if (initial) await this.configure(cfg);
-    const processes = await this.controller.list();
-    const kresds = new Map(processes.filter((p) => p.kind === "kresd").map((p) => [p.id as number, p]));
-
-    const stale = new Set<number>();
-    for (let id = 0; id < cfg.workers; id++) {
-      const p = kresds.get(id);
-      if (p && isUp(p) && (options.force || (await this.controller.kresdConfig(id)) !== lua)) stale.add(id);
-    }
-    const canary = stale.size > 0 ? await this.canary(canaryId, lua, sockets) : undefined;
+    const seen = await this.observe(cfg, options);
+    const plan = planProcesses(cfg.workers, cacheGcEnabled(cfg), seen);
+    const kresds = new Map(seen.processes.filter((p) => p.kind === "kresd").map((p) => [p.name, p]));
+    const restarting = plan.restart.filter((name) => name !== CACHE_GC);
+    const canary = restarting.length > 0 ? await this.canary(canaryId, lua, sockets) : undefined;
 
     for (let id = 0; id < cfg.workers; id++) {
-      const p = kresds.get(id);
       const name = kresdName(id);
-      if (p && isUp(p) && !stale.has(id)) {
-        if (initial) logger.info(`adopted ${name} (pid ${p.pid})`);
-        if (p.pid) this.seenPids.set(id, p.pid);
+      const p = kresds.get(name);
+      if (plan.unchanged.includes(name)) {
+        if (initial) logger.info(`adopted ${name} (pid ${p?.pid})`);
+        if (p?.pid) this.seenPids.set(id, p.pid);
         continue;
       }
+      const restart = plan.restart.includes(name);
       await this.controller.createKresd(id, lua, sockets);
-      if (stale.has(id)) await this.retire(p as SubprocessStatus);
+      if (restart) await this.retire(p as SubprocessStatus);
       const started = await this.controller.start(name);
-      logger.info(`${stale.has(id) ? "restarted" : "started"} ${name} (pid ${started.pid})`);
+      logger.info(`${restart ? "restarted" : "started"} ${name} (pid ${started.pid})`);
       if (started.pid) this.seenPids.set(id, started.pid);
     }
     // Surplus workers last, then the canary: it answered while the others restarted. (The
-    // canary's slot may be missing from `kresds`: a slot never started is not listed.)
-    for (const [id, p] of kresds) {
-      if (id === canaryId || id < cfg.workers || !isUp(p)) continue;
+    // canary's slot may be missing from the list: a slot never started is not listed.)
+    for (const name of plan.stop) {
+      const p = kresds.get(name);
+      if (!p) continue; // cache-gc: below
       await this.retire(p);
-      this.seenPids.delete(id);
-      logger.info(`stopped surplus ${p.name}`);
+      this.seenPids.delete(p.id as number);
+      logger.info(`stopped surplus ${name}`);
     }
     // The canary goes the way the others went: what it read is answered, its connections end quiet.
-    const leftover = kresds.get(canaryId);
+    const leftover = kresds.get(kresdName(canaryId));
     if (canary) await this.retire(canary);
     else if (leftover && isUp(leftover)) await this.controller.stop(kresdName(canaryId));
 
     if (!initial) await this.configure(cfg);
-    const gc = (await this.controller.list()).find((p) => p.name === CACHE_GC);
-    if (cacheGcEnabled(cfg) && gc && !isUp(gc)) {
-      const started = await this.controller.start(CACHE_GC);
-      logger.info(`started ${CACHE_GC} (pid ${started.pid})`);
-    } else if (gc && isUp(gc) && !cacheGcEnabled(cfg)) {
+    // configure() has stopped a cache-gc whose program it removed or replaced; the plan says the rest.
+    const gcUp = async () => {
+      const gc = (await this.controller.list()).find((p) => p.name === CACHE_GC);
+      return gc !== undefined && isUp(gc);
+    };
+    if (plan.stop.includes(CACHE_GC) && (await gcUp())) {
       await this.controller.stop(CACHE_GC);
       logger.info(`stopped ${CACHE_GC}`);
+    } else if (plan.start.includes(CACHE_GC) || plan.restart.includes(CACHE_GC)) {
+      const restart = plan.restart.includes(CACHE_GC);
+      if (await gcUp()) {
+        if (!restart) return;
+        await this.controller.stop(CACHE_GC);
+      }
+      const started = await this.controller.start(CACHE_GC);
+      logger.info(`${restart ? "restarted" : "started"} ${CACHE_GC} (pid ${started.pid})`);
     }
+  }
+
+  /**
+   * What runs, as converge() decides from it: the processes, the worker slots `cfg` keeps whose
+   * Lua is not `cfg`'s (all running ones when forced), whether cache-gc's settings change.
+   */
+  private async observe(cfg: KresConfig, options: ApplyOptions): Promise<Observed> {
+    const lua = workerLua(cfg);
+    const processes = await this.controller.list();
+    const stale = new Set<number>();
+    for (const p of processes) {
+      const id = p.id as number;
+      if (p.kind !== "kresd" || id >= cfg.workers || !isUp(p)) continue;
+      if (options.force || (await this.controller.kresdConfig(id)) !== lua) stale.add(id);
+    }
+    const gcReplaced =
+      cacheGcEnabled(cfg) && (await this.controller.configureReplaces(cfg)).includes(CACHE_GC);
+    return { processes, stale, gcReplaced };
   }
 
   /**
@@ -537,10 +615,6 @@ function workerLua(cfg: KresConfig): string {
     rendered.set(cfg, lua);
   }
   return lua;
-}
-
-function isUp(p: SubprocessStatus): boolean {
-  return p.state === "running" || p.state === "starting" || p.state === "backoff";
 }
 
 /**

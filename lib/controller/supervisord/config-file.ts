@@ -210,6 +210,37 @@ stderr_logfile = NONE`);
   return sections.join("\n\n") + "\n";
 }
 
+/**
+ * The `[program:NAME]` sections of a supervisord.conf, each as its text: what supervisord's
+ * reloadConfig compares to tell which programs changed.
+ */
+function programSections(conf: string): Map<string, string> {
+  const sections = new Map<string, string[]>();
+  let current: string[] | undefined;
+  for (const line of conf.split("\n")) {
+    const header = /^\[([^\]]*)\]\s*$/.exec(line);
+    if (header) {
+      const program = /^program:(.+)$/.exec(header[1]!)?.[1];
+      current = program === undefined ? undefined : [];
+      if (program !== undefined && current) sections.set(program, current);
+    } else current?.push(line);
+  }
+  return new Map([...sections].map(([name, lines]) => [name, lines.join("\n").trim()]));
+}
+
+/**
+ * The programs whose processes supervisord would stop on taking `next` instead of `current`
+ * (programs added, removed or changed); the manager's own is left out, as applySupervisordConf
+ * never replaces it from inside.
+ */
+export function replacedPrograms(current: string | undefined, next: string): string[] {
+  const before = programSections(current ?? "");
+  const after = programSections(next);
+  return [...new Set([...before.keys(), ...after.keys()])].filter(
+    (name) => name !== "manager" && before.get(name) !== after.get(name),
+  );
+}
+
 /** Environment under which supervisord must run so it finds our plugins. */
 export function supervisordEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const pythonPath = [path.join(projectRoot(), "supervisord-plugins"), base.PYTHONPATH]

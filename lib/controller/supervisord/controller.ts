@@ -21,6 +21,7 @@ import { KresdCommands } from "../kresd/commands.js";
 import { workerStreams } from "../kresd/streams.js";
 import {
   renderSupervisordConf,
+  replacedPrograms,
   rundirFiles,
   WORKER_READY_TIMEOUT,
   type ManagerCommand,
@@ -131,6 +132,11 @@ export class SupervisordController implements SubprocessController {
       : [];
     await this.guard("supervisord", () => this.rpc.call("listen_fds.prune"));
     return replaced;
+  }
+
+  async configureReplaces(cfg: KresConfig): Promise<string[]> {
+    const files = rundirFiles(this.rundir);
+    return replacedPrograms(readFileIfExists(files.conf), renderSupervisordConf(cfg, this.manager));
   }
 
   async start(name: string): Promise<SubprocessStatus> {
