@@ -4,9 +4,12 @@
  * this interface, so it can be driven against a fake.
  */
 import type { CacheClearResult } from "../datamodel/cache-clear/schema.js";
+import type { ChangePlan, DryRunMode } from "../datamodel/change-plan.js";
 import type { Preconditions } from "../utils/etag.js";
 import type { ChangeRecord, RollbackRecord } from "./config-store.js";
 import type { MetricsJson } from "./metrics/index.js";
+
+export type { ChangePlan, DryRunMode, PlanChange, ProcessPlan } from "../datamodel/change-plan.js";
 
 /**
  * How a change edits the config at its pointer: replace the value (PUT), merge into it (RFC 7396
@@ -77,8 +80,25 @@ export interface ManagerApi {
     persist?: boolean,
   ): Promise<{ value: unknown; etag: string; changed: boolean }>;
 
+  /**
+   * A dry run of changeConfig(): the same checks, which throw the same errors (a failed If-Match,
+   * an invalid config…), then what the change would do (ChangePlan), with nothing changed: no
+   * process, file, ETag or status. `mode` "canary" also tries the new Lua on a canary worker.
+   */
+  planChange(
+    op: ConfigOperation,
+    pointer: string,
+    body: unknown,
+    conditions: Preconditions,
+    mode: DryRunMode,
+    source: string,
+  ): Promise<ChangePlan>;
+
   /** Re-reads the config files; applies them if they differ from the running config (or always, forced). */
   reload(force: boolean, source: string): Promise<{ changed: boolean; etag: string }>;
+
+  /** A dry run of reload(): the files read and checked, then the plan, with nothing changed. */
+  planReload(force: boolean, mode: DryRunMode, source: string): Promise<ChangePlan>;
 
   /** Applies the running config again; forced, restarts every worker. */
   renew(force: boolean, source: string): Promise<{ etag: string }>;

@@ -196,6 +196,27 @@ export class ConfigStore {
    * it may throw to refuse (precondition, validation), which changes nothing.
    */
   change(propose: (current: Snapshot) => ConfigVersion, options: ChangeOptions): Promise<ChangeOutcome> {
+    return this.enqueue(() => this.run(propose, options));
+  }
+
+  /**
+   * What change(propose, options) would do, without doing it: at its turn in the queue (so it sees
+   * what the changes before it leave), the same proposal and the same checks, which throw as they
+   * would; then `planner` looks at the config before and after (`applies` false: the change would
+   * stop there, the config staying the same). Nothing is applied, persisted or recorded.
+   */
+  plan<T>(
+    propose: (current: Snapshot) => ConfigVersion,
+    options: ChangeOptions,
+    planner: (before: Snapshot, next: Snapshot, applies: boolean) => Promise<T>,
+  ): Promise<T> {
+    return this.enqueue(async () => {
+      const { before, next, applies } = this.check(propose, options);
+      return planner(before, next, applies);
+    });
+  }
+
+  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
     // Each waiting change holds its request body and a client: a flood of them must not pile up
     // behind a slow rolling restart. (Rollbacks are the manager's own and always queue.)
     if (this.queue.size >= this.maxQueued)
@@ -204,7 +225,22 @@ export class ConfigStore {
           `${this.queue.size} configuration changes are already waiting (at most ${this.maxQueued}); try again later`,
         ),
       );
-    return this.queue.run(() => this.run(propose, options));
+    return this.queue.run(fn);
+  }
+
+  /**
+   * The proposal at this turn and whether it applies: a config equal to the current one does not
+   * (unless forced or re-applied); one that does must pass every verifier, which throw to refuse.
+   */
+  private check(
+    propose: (current: Snapshot) => ConfigVersion,
+    options: ChangeOptions,
+  ): { before: Snapshot; next: Snapshot; applies: boolean } {
+    const before = this.current;
+    const next = snapshotOf(propose(before));
+    const applies = next.etag !== before.etag || !!options.force || !!options.reapply;
+    if (applies) for (const verify of this.verifiers) verify(before.config, next.config, options);
+    return { before, next, applies };
   }
 
   private async run(
@@ -223,12 +259,12 @@ export class ConfigStore {
     let next: Snapshot;
     let staged: StagedWrite | undefined;
     try {
-      next = snapshotOf(propose(before));
-      if (next.etag === before.etag && !options.force && !options.reapply) {
+      const checked = this.check(propose, options);
+      next = checked.next;
+      if (!checked.applies) {
         record("unchanged");
         return { snapshot: before, changed: false };
       }
-      for (const verify of this.verifiers) verify(before.config, next.config, options);
       // Last of the checks: the files are written (not yet in place) before any worker moves.
       if (options.persist?.(before)) {
         if (!this.persister)

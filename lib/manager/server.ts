@@ -8,7 +8,8 @@ import { parseBody } from "../utils/body.js";
 import { INTERNAL_ERROR_MESSAGE, KresError, type ErrorBody } from "../utils/errors.js";
 import { checkPreconditions, formatEtag, type Preconditions } from "../utils/etag.js";
 import { accessChecks, type AccessPolicy } from "./access.js";
-import type { ConfigOperation, ManagerApi, ProcessFilter } from "./api.js";
+import type { ChangePlan, ConfigOperation, DryRunMode, ManagerApi, ProcessFilter } from "./api.js";
+import { DRY_RUN_MODES } from "../datamodel/change-plan.js";
 import { ManagerError } from "./errors.js";
 import { logger } from "./logger.js";
 import { PROMETHEUS_CONTENT_TYPE } from "./metrics/index.js";
@@ -74,6 +75,26 @@ function persistOf(req: Request): boolean | undefined {
   throw new HttpError(400, `the query parameter 'persist' must be true or false, not ${JSON.stringify(v)}`);
 }
 
+/**
+ * `?dry-run=true|canary`: plan the change instead of making it (canary: and try its Lua on a canary
+ * worker); `false` or absent: make it.
+ */
+function dryRunOf(req: Request): DryRunMode | undefined {
+  const v = req.query["dry-run"];
+  if (v === undefined || v === "false") return undefined;
+  if ((DRY_RUN_MODES as readonly unknown[]).includes(v)) return v as DryRunMode;
+  throw new HttpError(
+    400,
+    `the query parameter 'dry-run' must be true, canary or false, not ${JSON.stringify(v)}`,
+  );
+}
+
+/** A dry run's answer: the plan, under the ETag of the config that still runs. */
+function sendPlan(res: Response, plan: ChangePlan): void {
+  res.setHeader("ETag", formatEtag(plan.etag));
+  res.status(200).json(plan);
+}
+
 function preconditionsOf(req: Request): Preconditions {
   return { ifMatch: header(req, "if-match"), ifNoneMatch: header(req, "if-none-match") };
 }
@@ -123,14 +144,14 @@ export function createApp(api: ManagerApi, access: AccessPolicy): express.Expres
         : parseBody(typeof req.body === "string" ? req.body : "", req.headers["content-type"]);
     const op: ConfigOperation =
       method === "PUT" ? "put" : method === "DELETE" ? "delete" : patchKind(req, body);
-    const result = await api.changeConfig(
-      op,
-      pointer,
-      body,
-      preconditionsOf(req),
-      `${method} ${req.path}`,
-      persistOf(req),
-    );
+    const persist = persistOf(req);
+    const dryRun = dryRunOf(req);
+    const source = `${method} ${req.path}`;
+    if (dryRun) {
+      sendPlan(res, await api.planChange(op, pointer, body, preconditionsOf(req), dryRun, source));
+      return;
+    }
+    const result = await api.changeConfig(op, pointer, body, preconditionsOf(req), source, persist);
     // 200 for every change, as upstream (its kresctl wants exactly 200): the new value when the
     // pointer still names one, an empty body when it does not (after DELETE, as upstream).
     res.setHeader("ETag", formatEtag(result.etag));
@@ -154,7 +175,9 @@ export function createApp(api: ManagerApi, access: AccessPolicy): express.Expres
   for (const force of [false, true]) {
     const suffix = force ? "/force" : "";
     post(`/reload${suffix}`, async (req, res) => {
-      res.json(await api.reload(force, `POST ${req.path}`));
+      const dryRun = dryRunOf(req);
+      if (dryRun) sendPlan(res, await api.planReload(force, dryRun, `POST ${req.path}`));
+      else res.json(await api.reload(force, `POST ${req.path}`));
     });
     post(`/renew${suffix}`, async (req, res) => {
       res.json(await api.renew(force, `POST ${req.path}`));

@@ -7,7 +7,9 @@ import { mergePatch } from "../utils/merge-patch.js";
 import { checkBounds, ExpandsTooLarge, NestingTooDeep, TooManyValues } from "../utils/parsing.js";
 import { packageVersion } from "../utils/version.js";
 import type { ConfigOperation, ConfigSource, ManagerApi, ProcessFilter, ProcessRow, Status } from "./api.js";
-import type { ConfigStore, ConfigVersion } from "./config-store.js";
+import type { ChangeOptions, ConfigStore, ConfigVersion, Snapshot } from "./config-store.js";
+import type { ChangePlan, DryRunMode } from "../datamodel/change-plan.js";
+import { changePlan } from "./dry-run.js";
 import { clearCache } from "./cache-clear.js";
 import { ChangeRefused } from "./errors.js";
 import type { ConfigFiles } from "./persistence.js";
@@ -92,6 +94,54 @@ export class ManagerService implements ManagerApi {
     source: string,
     persist?: boolean,
   ): Promise<{ value: unknown; etag: string; changed: boolean }> {
+    const outcome = await this.store.change(this.proposal(op, pointer, body, conditions), {
+      source,
+      persist: (current) => persist ?? current.config.management.persist === true,
+    });
+    const doc = outcome.snapshot.document;
+    return {
+      // After a delete the pointer may name the next array item: the answer is about what was removed.
+      value: op !== "delete" && hasAt(doc, pointer) ? getAt(doc, pointer) : undefined,
+      etag: outcome.snapshot.etag,
+      changed: outcome.changed,
+    };
+  }
+
+  /** What changeConfig() would do, done by nothing: its checks, then the plan (see ChangePlan). */
+  async planChange(
+    op: ConfigOperation,
+    pointer: string,
+    body: unknown,
+    conditions: Preconditions,
+    mode: DryRunMode,
+    source: string,
+  ): Promise<ChangePlan> {
+    return this.plan(this.proposal(op, pointer, body, conditions), { source }, mode);
+  }
+
+  /**
+   * The plan of replacing the whole document by `document` (a history restore's dry run): the
+   * checks of `PUT /v1/config`, If-Match included.
+   */
+  planReplacement(
+    document: unknown,
+    conditions: Preconditions,
+    mode: DryRunMode,
+    source: string,
+  ): Promise<ChangePlan> {
+    return this.planChange("put", "", document, conditions, mode, source);
+  }
+
+  /**
+   * The next config a change proposes, at its turn: If-Match/If-None-Match against the config it
+   * would replace, the edit, the bounds, validation; each throws to refuse.
+   */
+  private proposal(
+    op: ConfigOperation,
+    pointer: string,
+    body: unknown,
+    conditions: Preconditions,
+  ): (current: Snapshot) => ConfigVersion {
     // A malformed patch is refused at once, not after waiting for its turn.
     if (op === "json-patch") parseJsonPatch(body);
     const edit = (doc: unknown): unknown => {
@@ -106,20 +156,32 @@ export class ManagerService implements ManagerApi {
           return deleteAt(doc, pointer);
       }
     };
-    const outcome = await this.store.change(
-      (current) => {
-        checkPreconditions(current.etag, conditions, "change");
-        return this.validate(bounded(edit(current.document), pointer));
-      },
-      { source, persist: (current) => persist ?? current.config.management.persist === true },
-    );
-    const doc = outcome.snapshot.document;
-    return {
-      // After a delete the pointer may name the next array item: the answer is about what was removed.
-      value: op !== "delete" && hasAt(doc, pointer) ? getAt(doc, pointer) : undefined,
-      etag: outcome.snapshot.etag,
-      changed: outcome.changed,
+    return (current) => {
+      checkPreconditions(current.etag, conditions, "change");
+      return this.validate(bounded(edit(current.document), pointer));
     };
+  }
+
+  /** The config store's plan of a change, with what the manager would do to the processes. */
+  private plan(
+    propose: (current: Snapshot) => ConfigVersion,
+    options: ChangeOptions,
+    mode: DryRunMode,
+  ): Promise<ChangePlan> {
+    return this.store.plan(propose, options, async (before, next, applies) => {
+      const workers = await this.manager.plan(next.config, {
+        force: options.force,
+        changes: applies,
+        canary: mode === "canary",
+      });
+      const plan = changePlan(mode, before, next, applies, workers);
+      logger.info(
+        `${options.source}: dry run: ${plan.changed ? `ETag ${plan["new-etag"]}` : "unchanged"}, ` +
+          `restart ${plan.processes.restart.length}, start ${plan.processes.start.length}, stop ${plan.processes.stop.length}` +
+          (plan.canary ? `, canary ${plan.canary.ok ? "came up" : "failed"}` : ""),
+      );
+      return plan;
+    });
   }
 
   /** Re-reads the config files; applies them if they differ from the running config (or always, forced). */
@@ -127,13 +189,13 @@ export class ManagerService implements ManagerApi {
     let read: string | undefined;
     const outcome = await this.store.change(
       (current) => {
-        const { raw, config } = loadConfigFiles(this.files);
-        read = structuralEtag(raw);
+        const files = this.readFiles();
+        read = structuralEtag(files.document);
         if (this.configFiles?.unpersisted(current) && read !== current.etag)
           logger.warning(
             `${source}: the running configuration has changes made without persisting that ${this.files.join(", ")} lack; reloading replaces it, dropping them`,
           );
-        return { document: raw, config };
+        return files;
       },
       { force, source },
     );
@@ -141,6 +203,17 @@ export class ManagerService implements ManagerApi {
     if (outcome.changed) logger.notice(`${source}: configuration from ${this.files.join(", ")} applied`);
     else logger.notice(`${source}: ${this.files.join(", ")} unchanged, nothing to do`);
     return { changed: outcome.changed, etag: outcome.snapshot.etag };
+  }
+
+  /** What reload() would do, done by nothing: the files read and checked, then the plan. */
+  async planReload(force: boolean, mode: DryRunMode, source: string): Promise<ChangePlan> {
+    return this.plan(() => this.readFiles(), { force, source }, mode);
+  }
+
+  /** The config files as they are now, validated. */
+  private readFiles(): ConfigVersion {
+    const { raw, config } = loadConfigFiles(this.files);
+    return { document: raw, config };
   }
 
   /**

@@ -7,8 +7,11 @@ import { checkPreconditions, structuralEtag, type Preconditions } from "../../..
 import { applyJsonPatch } from "../../../lib/utils/json-patch.js";
 import { deleteAt, getAt, hasAt, setAt } from "../../../lib/utils/json-pointer.js";
 import { mergePatch } from "../../../lib/utils/merge-patch.js";
+import { documentChanges } from "../../../lib/manager/dry-run.js";
 import type {
+  ChangePlan,
   ConfigOperation,
+  DryRunMode,
   ManagerApi,
   ProcessFilter,
   ProcessRow,
@@ -92,18 +95,58 @@ export class FakeApi implements ManagerApi {
     );
     checkPreconditions(this.etag, conditions, "change");
     const before = this.etag;
-    // The edits of ManagerService, without validation or workers.
+    this.document = this.edited(op, pointer, body);
+    return {
+      value: op !== "delete" && hasAt(this.document, pointer) ? getAt(this.document, pointer) : undefined,
+      etag: this.etag,
+      changed: this.etag !== before,
+    };
+  }
+
+  /** The edits of ManagerService, without validation or workers. */
+  private edited(op: ConfigOperation, pointer: string, body: unknown): Record<string, unknown> {
     const edits: Record<ConfigOperation, () => unknown> = {
       put: () => setAt(this.document, pointer, body),
       "merge-patch": () => setAt(this.document, pointer, mergePatch(getAt(this.document, pointer), body)),
       "json-patch": () => applyJsonPatch(this.document, body, pointer),
       delete: () => deleteAt(this.document, pointer),
     };
-    this.document = edits[op]() as Record<string, unknown>;
+    return edits[op]() as Record<string, unknown>;
+  }
+
+  /** A plan of the edit (its changes by pointer), the document left as it is. */
+  async planChange(
+    op: ConfigOperation,
+    pointer: string,
+    body: unknown,
+    conditions: Preconditions,
+    mode: DryRunMode,
+    source: string,
+  ): Promise<ChangePlan> {
+    this.call("planChange", op, pointer, body, conditions, mode, source);
+    checkPreconditions(this.etag, conditions, "change");
+    return this.planOf(this.edited(op, pointer, body), mode);
+  }
+
+  async planReload(force: boolean, mode: DryRunMode, source: string): Promise<ChangePlan> {
+    this.call("planReload", force, mode, source);
+    return this.planOf(this.document, mode, force);
+  }
+
+  private planOf(next: Record<string, unknown>, mode: DryRunMode, force = false): ChangePlan {
+    const newEtag = structuralEtag(next);
+    const changed = force || newEtag !== this.etag;
     return {
-      value: op !== "delete" && hasAt(this.document, pointer) ? getAt(this.document, pointer) : undefined,
+      "dry-run": mode,
       etag: this.etag,
-      changed: this.etag !== before,
+      "new-etag": newEtag,
+      changed,
+      changes: documentChanges(this.document, next),
+      "yaml-diff": "",
+      "lua-changed": false,
+      "lua-diff": "",
+      processes: { restart: [], start: [], stop: [], unchanged: ["kresd:kresd0", "kresd:kresd1"] },
+      ...(mode === "canary" ? { canary: { ok: true, message: "came up" } } : {}),
     };
   }
 
