@@ -855,3 +855,93 @@ describe("persisting a change (?persist=)", () => {
     expect(incomplete.body).toMatchObject({ applied: true, etag: "abc" });
   });
 });
+
+describe("dry runs (?dry-run=)", () => {
+  it("answer 200 with the plan under the current ETag, on PUT, PATCH and DELETE, and change nothing", async () => {
+    const etag = api.etag;
+    const document = structuredClone(api.document);
+    const put = await request(app).put("/v1/config/workers?dry-run=true").set(json).send("3");
+    expect(put.status).toBe(200);
+    expect(put.headers.etag).toBe(quoted(etag));
+    expect(put.body).toMatchObject({
+      "dry-run": "true",
+      etag,
+      changed: true,
+      changes: [{ pointer: "/workers", op: "replace", old: 2, new: 3 }],
+    });
+    expect(put.body["new-etag"]).not.toBe(etag);
+    const patch = await request(app)
+      .patch("/v1/config/cache?dry-run=canary")
+      .set(json)
+      .send('{"size-max":"1G"}');
+    expect(patch.status).toBe(200);
+    expect(patch.body).toMatchObject({ "dry-run": "canary", canary: { ok: true } });
+    const del = await request(app).delete("/v1/config/local-data?dry-run=true");
+    expect(del.status).toBe(200);
+    expect(del.body.changes).toEqual([{ pointer: "/local-data", op: "remove", old: {} }]);
+    expect(
+      api.callsTo("planChange").map(([op, pointer, , , mode, source]) => [op, pointer, mode, source]),
+    ).toEqual([
+      ["put", "/workers", "true", "PUT /v1/config/workers"],
+      ["merge-patch", "/cache", "canary", "PATCH /v1/config/cache"],
+      ["delete", "/local-data", "true", "DELETE /v1/config/local-data"],
+    ]);
+    expect(api.callsTo("changeConfig")).toEqual([]);
+    expect(api.document).toEqual(document);
+  });
+
+  it("pass the request's conditions on, and answer their failure as the change would (412)", async () => {
+    const res = await request(app)
+      .put("/v1/config/workers?dry-run=true")
+      .set({ ...json, "if-match": '"stale"' })
+      .send("3");
+    expect(res.status).toBe(412);
+    expect(api.callsTo("planChange")[0]?.[3]).toEqual({ ifMatch: '"stale"', ifNoneMatch: undefined });
+  });
+
+  it("answer the errors of the change (a body that does not parse: 400, before any plan)", async () => {
+    const res = await request(app).put("/v1/config/workers?dry-run=true").set(json).send("{");
+    expect(res.status).toBe(400);
+    expect(api.callsTo("planChange")).toEqual([]);
+  });
+
+  it("are a change again with ?dry-run=false", async () => {
+    await request(app).put("/v1/config/workers?dry-run=false").set(json).send("3").expect(200);
+    expect(api.callsTo("changeConfig")).toHaveLength(1);
+    expect(api.callsTo("planChange")).toEqual([]);
+  });
+
+  it("answer 400 naming the parameter to any other value, changing nothing", async () => {
+    for (const [method, url] of [
+      ["put", "/v1/config/workers?dry-run=yes"],
+      ["post", "/reload?dry-run=1"],
+      ["post", "/reload/force?dry-run="],
+    ] as const) {
+      const res = await request(app)[method](url).set(json).send("3");
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatch(/'dry-run' must be true, canary or false/);
+    }
+    expect(api.calls.map(([m]) => m)).toEqual([]);
+  });
+
+  it("of POST /reload and /reload/force plan the reload, forced or not", async () => {
+    const res = await request(app).post("/reload?dry-run=true");
+    expect(res.status).toBe(200);
+    expect(res.headers.etag).toBe(quoted(api.etag));
+    expect(res.body).toMatchObject({ "dry-run": "true", changed: false, changes: [] });
+    const forced = await request(app).post("/reload/force?dry-run=canary");
+    expect(forced.body).toMatchObject({ "dry-run": "canary", changed: true });
+    expect(api.callsTo("planReload")).toEqual([
+      [false, "true", "POST /reload"],
+      [true, "canary", "POST /reload/force"],
+    ]);
+    expect(api.callsTo("reload")).toEqual([]);
+  });
+
+  it("answer a plan refused by the manager with its status (422)", async () => {
+    api.failWith = new ChangeRefused("the change touches settings fixed at start: /rundir");
+    const res = await request(app).put("/v1/config/rundir?dry-run=true").set(json).send('"/x"');
+    expect(res.status).toBe(422);
+    expect(res.body.error).toMatch(/fixed at start/);
+  });
+});
