@@ -17,9 +17,9 @@ _kresctl_options() {
         '') echo '--socket -s --config -c --help -h --version -V' ;;
         'config') echo '--socket -s --config -c --help -h' ;;
         'config get') echo '--socket -s --config -c --help -h --path -p --json --yaml' ;;
-        'config set') echo '--socket -s --config -c --help -h --path -p --persist --json --yaml --file -f' ;;
-        'config delete') echo '--socket -s --config -c --help -h --path -p --persist' ;;
-        'reload') echo '--socket -s --config -c --help -h --force --yes -y' ;;
+        'config set') echo '--socket -s --config -c --help -h --path -p --persist --dry-run --canary --json --yaml --file -f' ;;
+        'config delete') echo '--socket -s --config -c --help -h --path -p --persist --dry-run --canary --json' ;;
+        'reload') echo '--socket -s --config -c --help -h --dry-run --canary --json --force --yes -y' ;;
         'stop') echo '--socket -s --config -c --help -h' ;;
         'metrics') echo '--socket -s --config -c --help -h --prometheus' ;;
         'cache') echo '--socket -s --config -c --help -h' ;;

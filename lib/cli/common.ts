@@ -33,6 +33,8 @@ export interface CliIo {
    * (a script), which must never be left waiting for an answer.
    */
   confirm?: (question: string) => Promise<boolean>;
+  /** Standard output is a terminal that takes ANSI colours (NO_COLOR unset). */
+  colour?: boolean;
 }
 
 export const processIo: CliIo = {
@@ -40,6 +42,7 @@ export const processIo: CliIo = {
   err: (text) => void process.stderr.write(text),
   readStdin: () => fs.readFileSync(0, "utf8"),
   ...(process.stdin.isTTY ? { confirm: askOnTerminal } : {}),
+  colour: process.stdout.isTTY === true && !process.env.NO_COLOR,
 };
 
 async function askOnTerminal(question: string): Promise<boolean> {

@@ -113,7 +113,14 @@ export async function main(
 ): Promise<number> {
   const ctx: CommandContext = { io, exitCode: 0, env };
   const dashDash = argv.indexOf("--");
-  const args = argv.map((a, i) => (a === "-" && (dashDash < 0 || i < dashDash) ? STDIN : a));
+  const options = (i: number) => dashDash < 0 || i < dashDash;
+  let args: string[];
+  try {
+    args = argv.flatMap((a, i) => (!options(i) ? [a] : a === "-" ? [STDIN] : dryRunSpelling(a)));
+  } catch (e) {
+    io.err(`kresctl: ${(e as Error).message}\n`);
+    return 1;
+  }
   let parser = globalOptions(yargs(args))
     .scriptName("kresctl")
     .usage(`Usage: $0 [-s SOCKET | -c FILE] COMMAND [ARGS...]\n\n${DESCRIPTION}`);
@@ -144,6 +151,25 @@ export async function main(
   }
   if (usageOutput) io.out(`${usageOutput}\n`);
   return ctx.exitCode;
+}
+
+/**
+ * `--dry-run=canary` as the flags yargs parses (`--dry-run --canary`): a boolean option cannot take
+ * a word, and an option with a value would swallow the next argument after a bare --dry-run.
+ */
+function dryRunSpelling(arg: string): string[] {
+  const m = /^--dry-run=(.*)$/s.exec(arg);
+  if (!m) return [arg];
+  switch (m[1]) {
+    case "canary":
+      return ["--dry-run", "--canary"];
+    case "true":
+      return ["--dry-run"];
+    case "false":
+      return ["--no-dry-run"];
+    default:
+      throw new Error(`--dry-run takes no value, or =canary; not ${JSON.stringify(m[1])}`);
+  }
 }
 
 function isEntryPoint(): boolean {

@@ -4,6 +4,7 @@ import { ExpandsTooLarge, parseYamlOrJson } from "../../utils/parsing.js";
 import { CliError, STDIN, runCommand, writeOutput, type CommandContext, type GlobalArgs } from "../common.js";
 import { dumpData, formatOf, type DataFormat } from "../format.js";
 import { clientFor } from "../http.js";
+import { dryRunOptions, dryRunQuery, printPlan, type DryRunArgs } from "../plan.js";
 import { configUrl, normalizePointer, pointerAndRest } from "../pointer.js";
 
 interface PathArgs extends GlobalArgs {
@@ -17,7 +18,7 @@ interface GetArgs extends PathArgs {
   yaml?: boolean;
 }
 
-interface SetArgs extends PathArgs {
+interface SetArgs extends PathArgs, DryRunArgs {
   pointer?: string;
   persist?: boolean;
   value?: string;
@@ -26,7 +27,7 @@ interface SetArgs extends PathArgs {
   yaml?: boolean;
 }
 
-type DeleteArgs = PathArgs & { pointer?: string; persist?: boolean };
+type DeleteArgs = PathArgs & DryRunArgs & { pointer?: string; persist?: boolean };
 
 const POINTER_HELP =
   "JSON pointer (RFC 6901) into the configuration, e.g. /workers; the whole configuration by default";
@@ -40,9 +41,10 @@ function persistOption<T>(y: Argv<T>): Argv<T & { persist?: boolean }> {
   });
 }
 
-/** The change's URL: the pointer's, with ?persist= when the option was given. */
-function changeUrl(pointer: string, persist: boolean | undefined): string {
-  return configUrl(pointer) + (persist === undefined ? "" : `?persist=${persist}`);
+/** The change's URL: the pointer's, with ?persist= when the option was given, ?dry-run= for a dry run. */
+function changeUrl(pointer: string, persist: boolean | undefined, dryRun: DryRunArgs): string {
+  const query = [persist === undefined ? "" : `persist=${persist}`, dryRunQuery(dryRun)].filter(Boolean);
+  return configUrl(pointer) + (query.length > 0 ? `?${query.join("&")}` : "");
 }
 
 function pathOption<T>(y: Argv<T>): Argv<T & { path?: string }> {
@@ -118,7 +120,7 @@ function setCommand(ctx: CommandContext): CommandModule<GlobalArgs, SetArgs> {
     command: "set [pointer] [value]",
     describe: "Change the running configuration at a JSON pointer (or replace all of it)",
     builder: (y) =>
-      formatOptions(persistOption(pathOption(y)), "the new value", "json")
+      formatOptions(dryRunOptions(persistOption(pathOption(y)), false), "the new value (or the plan)", "json")
         .positional("pointer", { type: "string", describe: `${POINTER_HELP} (same as -p)` })
         .positional("value", {
           type: "string",
@@ -133,7 +135,8 @@ function setCommand(ctx: CommandContext): CommandModule<GlobalArgs, SetArgs> {
         })
         .example("$0 config set -p /workers 4", "")
         .example("$0 config set -p /network/listen listen.yaml", "")
-        .example("$0 config set --persist -p /logging/level debug", "") as Argv<SetArgs>,
+        .example("$0 config set --persist -p /logging/level debug", "")
+        .example("$0 config set --dry-run=canary -p /workers 4", "") as Argv<SetArgs>,
     handler: (args) =>
       runCommand(ctx, async () => {
         const { pointer, rest } = pointerAndRest(args.path, [args.pointer, args.value]);
@@ -153,11 +156,12 @@ function setCommand(ctx: CommandContext): CommandModule<GlobalArgs, SetArgs> {
         }
         if (value === undefined) throw new CliError("config set: the new value is empty");
         // Encoded here: a string value ('info') would go as is, as text/plain, which TCP refuses.
-        const answer = await clientFor(args, ctx.env).json("PUT", changeUrl(pointer, args.persist), {
+        const answer = await clientFor(args, ctx.env).json("PUT", changeUrl(pointer, args.persist, args), {
           body: JSON.stringify(value),
           contentType: "application/json",
         });
-        ctx.io.out(dumpData(answer, formatOf(args, "json")));
+        if (dryRunQuery(args)) printPlan(ctx, args, answer);
+        else ctx.io.out(dumpData(answer, formatOf(args, "json")));
       }),
   };
 }
@@ -167,16 +171,19 @@ function deleteCommand(ctx: CommandContext): CommandModule<GlobalArgs, DeleteArg
     command: "delete [pointer]",
     describe: "Remove the part of the running configuration at a JSON pointer",
     builder: (y) =>
-      persistOption(pathOption(y))
+      dryRunOptions(persistOption(pathOption(y)))
         .positional("pointer", { type: "string", describe: "JSON pointer of what to remove (same as -p)" })
-        .example("$0 config delete -p /local-data/addresses/foo.example", "") as Argv<DeleteArgs>,
+        .example("$0 config delete -p /local-data/addresses/foo.example", "")
+        .example("$0 config delete --dry-run -p /cache/size-max", "") as Argv<DeleteArgs>,
     handler: (args) =>
       runCommand(ctx, async () => {
         if (args.path !== undefined && args.pointer !== undefined)
           throw new CliError("config delete: give the JSON pointer once: either -p POINTER or POINTER");
         const pointer = normalizePointer(args.path ?? args.pointer ?? "");
         if (pointer === "") throw new CliError("config delete: say what to remove with a JSON pointer");
-        await clientFor(args, ctx.env).call("DELETE", changeUrl(pointer, args.persist));
+        const url = changeUrl(pointer, args.persist, args);
+        if (dryRunQuery(args)) printPlan(ctx, args, await clientFor(args, ctx.env).json("DELETE", url));
+        else await clientFor(args, ctx.env).call("DELETE", url);
       }),
   };
 }

@@ -1,8 +1,9 @@
 import type { Argv, CommandModule } from "yargs";
 import { CliError, runCommand, type CommandContext, type GlobalArgs } from "../common.js";
 import { clientFor } from "../http.js";
+import { dryRunOptions, dryRunQuery, printPlan, type DryRunArgs } from "../plan.js";
 
-interface ReloadArgs extends GlobalArgs {
+interface ReloadArgs extends GlobalArgs, DryRunArgs {
   force: boolean;
   yes: boolean;
 }
@@ -11,7 +12,7 @@ const DROPS =
   "the running configuration has changes that are not in the config files (made without --persist); reloading drops them";
 
 /**
- * `kresctl reload [--force] [--yes]`: re-read the config files; prints nothing on success, as
+ * `kresctl reload [--force] [--yes] [--dry-run[=canary]]`: re-read the config files; prints nothing on success, as
  * upstream. When the running config differs from the files it asks first on a terminal; a script
  * (standard input not a terminal) gets the warning on stderr and the reload, as it did before.
  */
@@ -21,7 +22,7 @@ export function reloadCommand(ctx: CommandContext): CommandModule<GlobalArgs, Re
     describe:
       "Re-read the configuration files and apply them with a rolling restart of the workers (no DNS outage)",
     builder: (y: Argv<GlobalArgs>) =>
-      y
+      dryRunOptions(y)
         .option("force", {
           type: "boolean",
           default: false,
@@ -36,6 +37,13 @@ export function reloadCommand(ctx: CommandContext): CommandModule<GlobalArgs, Re
     handler: (args) =>
       runCommand(ctx, async () => {
         const client = clientFor(args, ctx.env);
+        const path = args.force ? "/reload/force" : "/reload";
+        // A dry run drops nothing: no question to ask.
+        const dryRun = dryRunQuery(args);
+        if (dryRun) {
+          printPlan(ctx, args, await client.json("POST", `${path}?${dryRun}`));
+          return;
+        }
         if (!args.yes) {
           // A manager that cannot tell (an older one, upstream's) is reloaded as before.
           const answer = await client.send("GET", "/");
@@ -52,7 +60,7 @@ export function reloadCommand(ctx: CommandContext): CommandModule<GlobalArgs, Re
             } else ctx.io.err(`warning: ${DROPS} (--yes skips this warning)\n`);
           }
         }
-        await client.call("POST", args.force ? "/reload/force" : "/reload");
+        await client.call("POST", path);
       }),
   };
 }

@@ -83,7 +83,13 @@ export interface KresctlResult {
 /** Runs kresctl in-process with buffered output and its own environment (no default config file). */
 export async function kresctl(
   args: string[],
-  opts: { stdin?: string; env?: NodeJS.ProcessEnv; confirm?: (question: string) => Promise<boolean> } = {},
+  opts: {
+    stdin?: string;
+    env?: NodeJS.ProcessEnv;
+    confirm?: (question: string) => Promise<boolean>;
+    /** As on a terminal that takes colours. */
+    colour?: boolean;
+  } = {},
 ): Promise<KresctlResult> {
   let out = "";
   let err = "";
@@ -93,6 +99,7 @@ export async function kresctl(
     readStdin: () => opts.stdin ?? "",
     // As on a terminal; without it, as in a script.
     ...(opts.confirm ? { confirm: opts.confirm } : {}),
+    ...(opts.colour ? { colour: true } : {}),
   };
   const env = opts.env ?? { PATH: process.env.PATH, KRES_MANAGER_CONFIG: "/nonexistent/config.yaml" };
   const code = await main(args, io, env);
