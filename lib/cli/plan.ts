@@ -106,7 +106,7 @@ export function formatPlan(plan: ChangePlan, colour: boolean): string {
   );
   if (plan.canary)
     out.push(
-      `Canary: ${plan.canary.ok ? paint("32", "came up") : paint("31", "FAILED")}: ${printable(plan.canary.message)}`,
+      `Canary: ${plan.canary.ok ? paint("32", "ok") : paint("31", "FAILED")}: ${printable(plan.canary.message)}`,
     );
   if (plan["yaml-diff"] !== "") out.push("", ...diffLines(plan["yaml-diff"], paint));
   if (plan["lua-diff"] !== "") out.push("", ...diffLines(plan["lua-diff"], paint));

@@ -118,7 +118,7 @@ describe("kresctl --dry-run", () => {
     const same = await run(["reload", "--dry-run"]);
     expect(same.out).toContain("Configuration: unchanged (ETag aaaa); the change would do nothing");
     const forced = await run(["reload", "--force", "--dry-run=canary"]);
-    expect(forced.out).toContain("Canary: came up: came up");
+    expect(forced.out).toContain("Canary: ok: came up");
     // No question about unpersisted changes: a dry run drops nothing (no GET /).
     expect(requests()).toEqual([
       "DELETE /v1/config/cache/size-max?dry-run=true",
