@@ -1,4 +1,8 @@
-import { renderSupervisordConf, rundirFiles } from "../../../lib/controller/supervisord/config-file.js";
+import {
+  renderSupervisordConf,
+  replacedPrograms,
+  rundirFiles,
+} from "../../../lib/controller/supervisord/config-file.js";
 import { validateConfig } from "../../../lib/datamodel/load.js";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -155,5 +159,33 @@ describe("supervisord.conf as supervisord's own parser reads it", () => {
     const cfg = validateConfig({ rundir, cache: { storage: rundir } }, { strict: false });
     for (const value of [`both ' and "`, '"quoted"', "a ;b"])
       expect(() => renderSupervisordConf(cfg, { ...manager, env: { X: value } })).toThrow(/supervisord/);
+  });
+});
+
+describe("the programs supervisord would replace on taking a new supervisord.conf", () => {
+  const gc = (settings: Record<string, unknown>) => ({
+    cache: { storage: rundir, "garbage-collector": settings },
+  });
+
+  it("are none for the same file, or one that differs in what no program reads (supervisord's log level)", () => {
+    expect(replacedPrograms(conf(), conf())).toEqual([]);
+    expect(replacedPrograms(conf(), conf({ logging: { level: "notice" } }))).toEqual([]);
+  });
+
+  it("are cache-gc when its settings change, it is turned off or on, or there was no file", () => {
+    expect(replacedPrograms(conf(), conf(gc({ interval: "5s" })))).toEqual(["cache-gc"]);
+    expect(replacedPrograms(conf(), conf(gc({ enable: false })))).toEqual(["cache-gc"]);
+    expect(replacedPrograms(conf(gc({ enable: false })), conf())).toEqual(["cache-gc"]);
+    // Debug logging makes cache-gc verbose (-v): new arguments.
+    expect(replacedPrograms(conf(), conf({ logging: { level: "debug" } }))).toEqual(["cache-gc"]);
+    expect(replacedPrograms(undefined, conf())).toEqual(["kresd", "cache-gc"]);
+  });
+
+  it("never name the manager, which is not replaced from inside", () => {
+    const other = renderSupervisordConf(
+      validateConfig({ rundir, cache: { storage: rundir } }, { strict: false }),
+      { argv: ["/usr/bin/node", "/elsewhere/main.js"] },
+    );
+    expect(replacedPrograms(conf(), other)).toEqual([]);
   });
 });
