@@ -11,6 +11,7 @@ import type { ChangePlan } from "../../lib/datamodel/change-plan.js";
 import { KRESCTL, kdigAt, run, type RunResult } from "../../harness/index.js";
 import { apiCall } from "../../harness/api.js";
 import { OFFLINE_LUA } from "../../harness/offline.js";
+import { RUNNING_STATE_FILE } from "../../lib/manager/running-state.js";
 import { Resolvers, type Resolver } from "../../harness/resolver.js";
 
 jest.setTimeout(300_000);
@@ -61,6 +62,8 @@ async function world() {
     file: fs.readFileSync(r.configFile, "utf8"),
     fileStat: (({ ino, mtimeMs }) => ({ ino, mtimeMs }))(fs.statSync(r.configFile)),
     dirFiles: fs.readdirSync(path.dirname(r.configFile)).sort(),
+    // What a restarted manager would resume: only applied changes are saved there.
+    runningState: fs.readFileSync(path.join(r.rundir, RUNNING_STATE_FILE), "utf8"),
     canaryLua: fs.existsSync(canaryLua) ? fs.readFileSync(canaryLua, "utf8") : undefined,
     // Not running. (A canary that failed stays FATAL in supervisorctl status, without a PID, as
     // after a refused change: supervisord has no way back to STOPPED but a start.)
