@@ -9,6 +9,7 @@ import { configCommand } from "./commands/config.js";
 import { convertCommand } from "./commands/convert.js";
 import { debugCommand } from "./commands/debug.js";
 import { helpCommand } from "./commands/help.js";
+import { importLuaCommand } from "./commands/import-lua.js";
 import { metricsCommand } from "./commands/metrics.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { pidsCommand } from "./commands/pids.js";
@@ -22,7 +23,7 @@ import { packageVersion } from "../utils/version.js";
 
 const DESCRIPTION =
   "Command-line control of Knot Resolver: talks to the running resolver's management API, and works " +
-  "with its declarative configuration offline (validate, convert, migrate, schema).";
+  "with its declarative configuration offline (validate, convert, migrate, import-lua, schema).";
 
 /** Options accepted before or after any command: which management API to talk to. */
 function globalOptions(y: Argv): Argv<GlobalArgs> {
@@ -91,6 +92,7 @@ function commands(ctx: CommandContext, showHelp: (words: string[]) => Promise<nu
     validateCommand(ctx),
     convertCommand(ctx),
     migrateCommand(ctx),
+    importLuaCommand(ctx),
   ] as unknown as AnyCommand[];
   list.push(completionCommand(ctx, () => shapeOf(list)) as unknown as AnyCommand);
   const names = () => list.map((c) => String(c.command).split(" ")[0] as string);
