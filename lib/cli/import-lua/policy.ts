@@ -99,7 +99,7 @@ function describe(a: PolicyAction | undefined): string {
 function describeFilter(f: PolicyFilter): string {
   if (f.filter === "function") return "a rule written as a Lua function";
   return `policy.${f.filter}(${describe(f.action)}${f.names ? `, {${f.names.join(", ")}}` : ""}${
-    f.pattern !== undefined ? `, '${f.pattern}'` : ""
+    f.pattern !== undefined ? `, ${JSON.stringify(f.pattern)}` : ""
   }${f.file !== undefined ? `, '${f.file}'` : ""})`;
 }
 
@@ -189,7 +189,9 @@ function parseSubnet(s: string): Subnet | undefined {
       : Array.from({ length: 8 }, (_, i) =>
           (((masked[2 * i] as number) << 8) | (masked[2 * i + 1] as number)).toString(16),
         ).join(":");
-  return { text: `${text}/${prefix}`, bytes: masked, prefix };
+  // As written when it has no host bits (kresd ignores them; the 6.4 dialect refuses them).
+  const exact = masked.every((b, i) => b === bytes[i]);
+  return { text: `${exact ? addr : text}/${prefix}`, bytes: masked, prefix };
 }
 
 /** Whether subnet `inner` lies within `outer`. */

@@ -103,7 +103,7 @@ for k, v in pairs(string) do safe_string[k] = v end
 safe_string.dump = nil
 function safe_string.rep(s, n, sep)
 	if type(n) == 'number' and #tostring(s) * n > max_kbytes * 1024 then
-		error('import-lua: string.rep of more than the memory bound', 2)
+		error('import-lua: memory limit reached (string.rep)', 2)
 	end
 	return string.rep(s, n, sep)
 end

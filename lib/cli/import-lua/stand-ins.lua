@@ -151,9 +151,9 @@ end
 local net = {}
 local iface_mt = {
 	__index = function(t, k)
-		fail("the addresses of interface '" .. rawget(t, 'interface') ..
+		fail("import-lua: the addresses of interface '" .. rawget(t, 'interface') ..
 			"' are known only on the machine that runs kresd (net." .. rawget(t, 'interface') ..
-			'.' .. tostring(k) .. ')')
+			'.' .. tostring(k) .. ' is not evaluated)')
 	end,
 }
 local function iface(name) return setmetatable({ interface = name, kind = 'interface' }, iface_mt) end

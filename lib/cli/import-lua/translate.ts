@@ -80,6 +80,9 @@ const MODULE_OPTION: Record<string, [string, string]> = {
 
 const str = (v: unknown): string => String(v);
 
+/** A name as the 6.4 docs write them: without the trailing dot (the root stays '.'). */
+const relative = (name: string): string => (name === "." ? name : name.replace(/\.$/, ""));
+
 export function translateRecording(events: readonly RecordedEvent[]): Translation {
   const findings = new Findings();
   const doc: Doc = {};
@@ -349,7 +352,7 @@ export function translateRecording(events: readonly RecordedEvent[]): Translatio
   }
   if (taFiles.length > 0) section("dnssec")["trust-anchors-files"] = taFiles;
   if (taRecords.length > 0) section("dnssec")["trust-anchors"] = taRecords;
-  if (ntas.length > 0) section("dnssec")["negative-trust-anchors"] = [...new Set(ntas)];
+  if (ntas.length > 0) section("dnssec")["negative-trust-anchors"] = [...new Set(ntas.map(relative))];
 
   // Policy, views and hints (local data)
   const pol = translatePolicy(policies, modules.has("view") ? views : [], viewFirst, findings);
@@ -365,7 +368,7 @@ export function translateRecording(events: readonly RecordedEvent[]): Translatio
       findings.translated(h.ev);
       continue;
     }
-    addresses[name.replace(/\.$/, "")] = h.addresses.length === 1 ? (h.addresses[0] as string) : h.addresses;
+    addresses[relative(name)] = h.addresses.length === 1 ? (h.addresses[0] as string) : h.addresses;
     findings.translated(h.ev);
   }
   if (Object.keys(addresses).length > 0) ld.addresses = addresses;
@@ -381,7 +384,7 @@ export function translateRecording(events: readonly RecordedEvent[]): Translatio
   if (pol.forward.length > 0)
     (doc as Record<string, unknown>).forward = pol.forward.map((r) => ({
       ...r,
-      subtree: r.subtree.map((n) => (n === "." ? "." : n.replace(/\.$/, ""))),
+      subtree: r.subtree.map(relative),
     }));
   if (views.length > 0 && !modules.has("view")) {
     for (const ev of views) findings.untranslated(ev, "view:addr() without the view module loaded");
