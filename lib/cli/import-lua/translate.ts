@@ -328,11 +328,13 @@ export function translateRecording(events: readonly RecordedEvent[]): Translatio
 
   if (listen.length > 0) section("network").listen = listen;
   else {
-    // kresd 5 with no net.listen listens on localhost, ports 53 and 853; so does the manager's default
-    // for 53 only, so say it.
+    // kresd 5 with no listener binds these after the config (postconfig.lua): plain DNS on ports 53
+    // and 853 of 127.0.0.1, and of ::1 if it can.
     section("network").listen = [
-      { interface: ["127.0.0.1", "::1"], port: 53 },
-      { interface: ["127.0.0.1", "::1"], port: 853, kind: "dot" },
+      { interface: "127.0.0.1", port: 53 },
+      { interface: "127.0.0.1", port: 853 },
+      { interface: "::1", port: 53, freebind: true },
+      { interface: "::1", port: 853, freebind: true },
     ];
   }
 

@@ -9,7 +9,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { getAt, hasAt, type Json } from "../../../lib/utils/json-pointer.js";
+import { getAt, hasAt } from "../../../lib/utils/json-pointer.js";
+
+type Json = Parameters<typeof getAt>[0];
 import { runSandbox } from "../../../lib/cli/import-lua/run.js";
 import { corpus } from "../../fixtures/import-lua/corpus.js";
 import { kresctl } from "./fake-manager.js";
@@ -99,14 +101,16 @@ describe("import-lua's output", () => {
     );
   });
 
-  it("a config without net.listen gets kresd 5's default listeners, written out", async () => {
+  it("a config without net.listen gets kresd 5's default listeners (plain DNS on 53 and 853), written out", async () => {
     const r = await kresctl(["import-lua", file("quiet.conf", "cache.size = 20 * MB\n")], { env: ENV });
     expect(r.code).toBe(0);
     expect(yaml.load(r.out)).toEqual({
       network: {
         listen: [
-          { interface: ["127.0.0.1", "::1"], port: 53 },
-          { interface: ["127.0.0.1", "::1"], port: 853, kind: "dot" },
+          { interface: "127.0.0.1", port: 53 },
+          { interface: "127.0.0.1", port: 853 },
+          { interface: "::1", port: 53, freebind: true },
+          { interface: "::1", port: 853, freebind: true },
         ],
       },
       cache: { "size-max": "20M" },
