@@ -6,7 +6,9 @@
  * - the root trust anchor goes (no DNSKEY upkeep, no DS lookups up to the root);
  * - the modules that send queries by themselves are unloaded when loaded (root priming, time-skew
  *   detection, RFC 5011 upkeep, key-tag signalling) along with the sentinel and time-jump detection;
- * - the root hints point at 127.0.0.1 only, so whatever kresd would iterate fails on loopback.
+ * - the root hints point at 127.0.0.1 only, so whatever kresd would iterate fails on loopback (the
+ *   hints module is loaded for that unless the config loaded it: loading it again would drop the
+ *   config's own hints).
  *
  * What the config itself sends somewhere is not the guard's business: forward targets, graphite
  * hosts, prefill URLs… in a config must be loopback addresses. (A forward rule for '.' catches
@@ -63,8 +65,9 @@ export function offlineLua(opts: OfflineOptions = {}): string {
     `\tfor _, m in ipairs(${luaStrList(unload)}) do`,
     "\t\tif present[m] then pcall(modules.unload, m) end",
     "\tend",
+    // loading hints again would reload it and drop the config's own hints
+    `\tif not present.hints then modules.load(${luaStr("hints > iterate")}) end`,
     "end",
-    `modules.load(${luaStr("hints > iterate")})`,
     `hints.root({[${luaStr(LOOPBACK_ROOT)}] = {${luaStr("127.0.0.1")}}})`,
   );
   return lines.join("\n") + "\n";

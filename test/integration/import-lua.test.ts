@@ -151,7 +151,7 @@ function managerConfig(doc: Record<string, unknown>, files: Record<string, strin
   for (const rpz of (ld?.rpz as { file: string }[] | undefined) ?? []) rpz.file = files[rpz.file] ?? rpz.file;
   const lua = d.lua as { script?: string } | undefined;
   // the offline guard stays: after the converted script, as the harness puts it
-  return { ...d, lua: { script: `${lua?.script ?? ""}\n${OFFLINE_LUA}` } };
+  return { ...d, workers: 1, lua: { script: `${lua?.script ?? ""}\n${OFFLINE_LUA}` } };
 }
 
 function answerOf(r: KdigResult): { rcode: string; answers: string[] } {
@@ -233,7 +233,7 @@ describe("round trip: kresd 5.6 running the Lua and the manager running the YAML
     }
     const table = (list: unknown[]) => rt.queries.map((q, i) => [q.join(" "), list[i]]);
     expect(table(fromManager)).toEqual(table(fromKresd));
-    // Not a comparison of two failures: kresd answers some of them with data.
-    expect(fromKresd.some((a) => (a as { answers: string[] }).answers.length > 0)).toBe(true);
+    // Not a comparison of two failures: kresd gives some real answer (data, NXDOMAIN, NODATA…).
+    expect(fromKresd.some((a) => (a as { rcode: string }).rcode !== "SERVFAIL")).toBe(true);
   });
 });

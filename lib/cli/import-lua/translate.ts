@@ -254,6 +254,15 @@ export function translateRecording(events: readonly RecordedEvent[]): Translatio
       case "module": {
         const name = str(ev.name);
         if (name === "view" && /^\s*view\s*</.test(str(ev.spec))) viewFirst = true;
+        if (name === "hints" && modules.has("hints") && (hints.size > 0 || hintFiles.length > 0)) {
+          // kresd 5 reloads a module loaded again: the hints set so far are gone
+          hints.clear();
+          hintFiles = [];
+          findings.note(
+            ev,
+            "modules.load('hints') again: kresd 5 reloads the module and forgets the hints set before (left out)",
+          );
+        }
         if (!modules.has(name)) modules.set(name, ev);
         break;
       }

@@ -157,6 +157,20 @@ describe("import-lua's output", () => {
     expect(r.err).toContain(`${conf}:1: lines 1-4 also did what the YAML holds; not carried into lua.script`);
   });
 
+  it("a second modules.load('hints') forgets the hints set before, as kresd 5 reloads the module", async () => {
+    const conf = file(
+      "reload.conf",
+      "modules.load('hints')\nhints['a.lan'] = '192.168.1.1'\nmodules.load('hints > iterate')\nhints['b.lan'] = '192.168.1.2'\n",
+    );
+    const r = await kresctl(["import-lua", conf], { env: ENV });
+    expect(r.code).toBe(0);
+    expect((yaml.load(r.out) as { "local-data": unknown })["local-data"]).toEqual({
+      addresses: { "b.lan": "192.168.1.2" },
+      ttl: "5s",
+    });
+    expect(r.err).toContain(`${conf}:3: modules.load('hints') again`);
+  });
+
   it("-o writes the file; nothing on stdout", async () => {
     const out = path.join(dir, "o.yaml");
     const r = await kresctl(["import-lua", file("o.conf", "net.listen('::1', 53)\n"), "-o", out], {
