@@ -267,8 +267,7 @@ export function translatePolicy(
           o,
         );
       if (names.length === 0) {
-        if (f.names && f.names.length > 0) findings.translated(ev);
-        else findings.untranslated(ev, `${describeFilter(f)}: an empty list of names`);
+        // every name dead (said above), or an empty list: a rule that matches nothing
         continue;
       }
       if (a && (a.name === "FORWARD" || a.name === "TLS_FORWARD" || a.name === "STUB")) {

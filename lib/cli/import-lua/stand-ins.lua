@@ -355,7 +355,11 @@ local function check_action(a, what)
 	fail(what .. ': expected a policy action, got ' .. type(a))
 end
 
-function policy.all(a) return marker('filter', { filter = 'all', action = check_action(a, 'policy.all') }) end
+function policy.all(a, ...)
+	-- kresd's policy.all takes one action and ignores the rest
+	if select('#', ...) > 0 then record('ignored', { what = 'policy.all() with more than one action: kresd applies the first only' }) end
+	return marker('filter', { filter = 'all', action = check_action(a, 'policy.all') })
+end
 function policy.suffix(a, list)
 	return marker('filter', { filter = 'suffix', action = check_action(a, 'policy.suffix'), names = names_of(list, 'policy.suffix') })
 end

@@ -324,6 +324,10 @@ export function translateRecording(events: readonly RecordedEvent[]): Translatio
       case "read":
         findings.translated(ev);
         break;
+      case "ignored":
+        findings.note(ev, `${str(ev.what)} (the others are left out)`);
+        findings.translated(ev);
+        break;
       case "unsupported":
         findings.untranslated(
           ev,
