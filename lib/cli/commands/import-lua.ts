@@ -1,10 +1,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as Y from "yaml";
 import type { Argv, CommandModule } from "yargs";
 import { ConfigValidationError, formatProblems } from "../../datamodel/errors.js";
 import { validateConfig } from "../../datamodel/load.js";
 import { CliError, STDIN, runCommand, writeOutput, type CommandContext, type GlobalArgs } from "../common.js";
-import { dumpData } from "../format.js";
 import { keepLua } from "../import-lua/keep-lua.js";
 import { runSandbox } from "../import-lua/run.js";
 import { translateRecording } from "../import-lua/translate.js";
@@ -96,7 +96,8 @@ export function importLuaCommand(ctx: CommandContext): CommandModule<GlobalArgs,
           );
         }
         const header = `# Converted by kresctl import-lua from ${path.basename(display)}\n`;
-        writeOutput(ctx.io, header + dumpData(config, "yaml"), args.output);
+        // The `yaml` package writes lua.script as a literal block, tabs and all, where js-yaml quotes it.
+        writeOutput(ctx.io, header + Y.stringify(config, { lineWidth: 0 }), args.output);
         warnings.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
         for (const w of warnings)
           ctx.io.err(
