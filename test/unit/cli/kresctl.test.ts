@@ -172,7 +172,7 @@ describe("kresctl schema", () => {
 });
 
 describe("kresctl usage", () => {
-  it("prints help on stdout with --help, exit 0, listing upstream's commands", async () => {
+  it("prints help on stdout with --help, exit 0, listing upstream's commands (and our import-lua)", async () => {
     const r = await kresctl(["--help"]);
     expect(r.code).toBe(0);
     const commands = [...r.out.matchAll(/^ {2}kresctl (\S+)/gm)].map((m) => m[1]);
@@ -188,6 +188,7 @@ describe("kresctl usage", () => {
       "validate",
       "convert",
       "migrate",
+      "import-lua",
       "completion",
       "help",
     ]);
