@@ -8,6 +8,7 @@ import { CliError, STDIN, runCommand, writeOutput, type CommandContext, type Glo
 import { keepLua } from "../import-lua/keep-lua.js";
 import { runSandbox } from "../import-lua/run.js";
 import { translateRecording } from "../import-lua/translate.js";
+import { printable } from "../../utils/printable.js";
 
 interface ImportLuaArgs extends GlobalArgs {
   file: string;
@@ -67,7 +68,7 @@ export function importLuaCommand(ctx: CommandContext): CommandModule<GlobalArgs,
             rec.message.startsWith(`${display}:`) || rec.line === undefined
               ? rec.message
               : `${display}:${rec.line}: ${rec.message}`;
-          throw new CliError(`import-lua: ${msg} (${WHY[rec.stage]})`);
+          throw new CliError(`import-lua: ${printable(msg)} (${WHY[rec.stage]})`);
         }
         const { config, findings } = translateRecording(rec.events);
         const warnings = findings.warnings.map((w) => ({ ...w, carried: false }));
@@ -101,7 +102,8 @@ export function importLuaCommand(ctx: CommandContext): CommandModule<GlobalArgs,
         warnings.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
         for (const w of warnings)
           ctx.io.err(
-            `kresctl: import-lua: ${display}:${w.line ?? "?"}: ${w.message}${w.carried ? " [carried into lua.script]" : ""}\n`,
+            // names and messages come from the config: no control character reaches the terminal
+            `kresctl: import-lua: ${display}:${w.line ?? "?"}: ${printable(w.message)}${w.carried ? " [carried into lua.script]" : ""}\n`,
           );
       }),
   };

@@ -226,7 +226,7 @@ export function translateRecording(events: readonly RecordedEvent[]): Translatio
         findings.translated(ev);
         break;
       case "log_level":
-        section("logging").level = ev.level === "warning" ? "warning" : ev.level;
+        section("logging").level = ev.level;
         findings.translated(ev);
         break;
       case "verbose":

@@ -174,6 +174,17 @@ describe("import-lua's output", () => {
     expect(r.err).toContain(`${conf}:3: modules.load('hints') again`);
   });
 
+  it("what the config says reaches stderr without control characters", async () => {
+    const conf = file(
+      "esc.conf",
+      "policy.add(policy.suffix(policy.DENY_MSG('x\\27[2J\\rgone'), {'a.example'}))\n",
+    );
+    const r = await kresctl(["import-lua", conf], { env: ENV });
+    expect(r.code).toBe(0);
+    expect(r.err).toContain("cannot add the message 'x\\u001b[2J\\u000dgone'");
+    expect(r.err).not.toMatch(/[\u001b\r]/);
+  });
+
   it("-o writes the file; nothing on stdout", async () => {
     const out = path.join(dir, "o.yaml");
     const r = await kresctl(["import-lua", file("o.conf", "net.listen('::1', 53)\n"), "-o", out], {
