@@ -182,7 +182,7 @@ describe("import-lua's output", () => {
     const r = await kresctl(["import-lua", conf], { env: ENV });
     expect(r.code).toBe(0);
     expect(r.err).toContain("cannot add the message 'x\\u001b[2J\\u000dgone'");
-    expect(r.err).not.toMatch(/[\u001b\r]/);
+    expect(r.err.includes("\u001b") || r.err.includes("\r")).toBe(false);
   });
 
   it("-o writes the file; nothing on stdout", async () => {
