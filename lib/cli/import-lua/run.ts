@@ -13,7 +13,7 @@ import { CliError } from "../common.js";
 export const LUAJIT = "luajit";
 
 export interface SandboxLimits {
-  /** Virtual-machine instructions the config may run (default 50 million). */
+  /** Virtual-machine instructions the config may run (default 20 million, about a second). */
   instructions: number;
   /** Lua heap bound in KiB (default 256 MiB). */
   kbytes: number;
@@ -21,7 +21,7 @@ export interface SandboxLimits {
   timeoutMs: number;
 }
 
-const DEFAULT_LIMITS: SandboxLimits = { instructions: 50_000_000, kbytes: 256 * 1024, timeoutMs: 10_000 };
+const DEFAULT_LIMITS: SandboxLimits = { instructions: 20_000_000, kbytes: 256 * 1024, timeoutMs: 10_000 };
 
 const eventSchema = z
   .looseObject({

@@ -163,9 +163,9 @@ local KRESD_GLOBALS = { kres = true, ffi = true, stats = true, resolve = true, d
 local steps = 0
 debug.sethook(function()
 	steps = steps + 1
-	if steps * 1000 > max_instructions then error('import-lua: instruction limit reached', 2) end
+	if steps * 10000 > max_instructions then error('import-lua: instruction limit reached', 2) end
 	if collectgarbage('count') > max_kbytes then error('import-lua: memory limit reached', 2) end
-end, '', 1000)
+end, '', 10000)
 
 local failure
 local ok = xpcall(chunk, function(err)

@@ -303,7 +303,8 @@ export function translateRecording(events: readonly RecordedEvent[]): Translatio
           hints.clear();
           hintFiles = [];
         }
-        if (typeof ev.file === "string") hintFiles.push(ev.file);
+        // the same file twice holds the same names
+        if (typeof ev.file === "string" && !hintFiles.includes(ev.file)) hintFiles.push(ev.file);
         findings.translated(ev);
         break;
       case "hints_ttl":
