@@ -7,6 +7,7 @@ import { parseConfigText, readConfigFile, validateConfig } from "../datamodel/lo
 import type { KresConfig } from "../datamodel/config.js";
 import { KresError } from "../utils/errors.js";
 import { deepMerge } from "../utils/parsing.js";
+import { describeError } from "../utils/stack-map.js";
 
 export const DEFAULT_CONFIG_FILE = "/etc/knot-resolver/config.yaml";
 export const DEFAULT_API_SOCKET = "/run/knot-resolver/kres-api.sock";
@@ -120,7 +121,7 @@ export async function runCommand(
       ctx.io.err(`kresctl: ${message}\n`);
       ctx.exitCode = e instanceof CliError ? e.exitCode : 1;
     } else {
-      ctx.io.err(`kresctl: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      ctx.io.err(`kresctl: internal error: ${describeError(e)}\n`);
       ctx.exitCode = 70; // EX_SOFTWARE
     }
   }

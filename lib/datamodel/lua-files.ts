@@ -7,9 +7,14 @@ import * as fs from "node:fs";
  * into its text: parameters arrive as escaped literals (utils/lua-literal.ts).
  */
 
-/** The text of a `.lua` file next to the module at `moduleUrl` (its import.meta.url). */
-export function readLuaFile(moduleUrl: string, name: string): string {
-  return fs.readFileSync(new URL(name, moduleUrl), "utf8");
+/**
+ * The text of a `.lua` file, by its path relative to lib/datamodel/ (this module's folder), e.g.
+ * "sections/views/views.lua". Resolved against this module's own URL, which holds in each layout:
+ * the sources (jest), dist/lib/datamodel/ (tsc) and dist/bundle/, where this code sits in a chunk and
+ * scripts/bundle.mjs puts the Lua files at the same relative paths beside it.
+ */
+export function readLuaFile(relativePath: string): string {
+  return fs.readFileSync(new URL(relativePath, import.meta.url), "utf8");
 }
 
 /** A Lua expression that runs a chunk with `args` (Lua expressions) and gives what it returns. */

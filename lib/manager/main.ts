@@ -9,6 +9,7 @@ import type { KresConfig } from "../datamodel/config.js";
 import { ControllerUnavailable, SubprocessError } from "../controller/interface.js";
 import { logger } from "./logger.js";
 import { GaveUp, startUp, StartupError } from "./startup.js";
+import { describeError } from "../utils/stack-map.js";
 
 export const DEFAULT_CONFIG_FILE = "/etc/knot-resolver/config.yaml";
 
@@ -112,7 +113,13 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     throw e;
   }
   try {
-    const outcome = await startUp(files, { document: loaded.raw, config: loaded.config });
+    // this module's file is the script supervisord runs the manager with (dist/bundle/manager.js
+    // or dist/lib/manager/main.js: its code is in the entry point, bundled or not)
+    const outcome = await startUp(
+      files,
+      { document: loaded.raw, config: loaded.config },
+      fileURLToPath(import.meta.url),
+    );
     if (outcome.kind === "exec") {
       requestExec(outcome.argv);
       return 0;
@@ -142,9 +149,7 @@ if (isEntryPoint()) {
     const code = await main(process.argv.slice(2));
     if (code !== undefined) process.exitCode = code;
   } catch (e) {
-    process.stderr.write(
-      `knot-resolver: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
-    );
+    process.stderr.write(`knot-resolver: internal error: ${describeError(e)}\n`);
     process.exitCode = 70;
   }
 }

@@ -13,6 +13,7 @@ import { DRY_RUN_MODES } from "../datamodel/change-plan.js";
 import { ManagerError } from "./errors.js";
 import { logger } from "./logger.js";
 import { PROMETHEUS_CONTENT_TYPE } from "./metrics/index.js";
+import { describeError } from "../utils/stack-map.js";
 
 /** Largest request body taken; a config with big local-data fits many times over. */
 export const BODY_LIMIT = "4mb";
@@ -221,16 +222,12 @@ export function createApp(api: ManagerApi, access: AccessPolicy): express.Expres
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const { status, body } = answerTo(err);
-    if (status >= 500) logger.error(`${req.method} ${req.path}: ${describe(err)}`);
+    if (status >= 500) logger.error(`${req.method} ${req.path}: ${describeError(err)}`);
     else logger.info(`${req.method} ${req.path}: ${status} ${body.error}`);
     if (res.headersSent) return;
     res.status(status).json(body);
   });
   return app;
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
 
 /** Every error as the answer a client gets: a status and a JSON body (never a stack). */

@@ -1,5 +1,4 @@
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { renderSupervisordConf, type ManagerCommand } from "../controller/supervisord/config-file.js";
 import {
   inspectRundir,
@@ -26,16 +25,18 @@ export { GaveUp, StartupError };
  */
 export const MANAGER_NODE_FLAGS = ["--lite-mode", "--no-expose-wasm", "--max-semi-space-size=1"];
 
-/** How supervisord runs the manager again: this very node script with the same config files. */
-export function managerCommand(files: readonly string[]): ManagerCommand {
-  const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "main.js");
+/**
+ * How supervisord runs the manager again: the same node script (`entry`, main.ts compiled or
+ * bundled) with the same config files.
+ */
+export function managerCommand(files: readonly string[], entry: string): ManagerCommand {
   const inspect = process.execArgv.filter((a) => a.startsWith("--inspect"));
   return {
     argv: [
       process.execPath,
       ...MANAGER_NODE_FLAGS,
       ...inspect,
-      main,
+      entry,
       ...files.flatMap((f) => ["-c", path.resolve(f)]),
     ],
   };
@@ -52,14 +53,18 @@ export type StartupOutcome =
  * replaced by it. Started by that supervisord: adopt or start the workers, then report ready.
  * Anything else (another instance on the rundir) is refused before touching a file.
  */
-export async function startUp(files: readonly string[], initial: ConfigVersion): Promise<StartupOutcome> {
+export async function startUp(
+  files: readonly string[],
+  initial: ConfigVersion,
+  entry: string,
+): Promise<StartupOutcome> {
   const config = initial.config;
   configureLogging(config);
   const rundir = config.rundir;
   const state = await inspectRundir(rundir);
   let conf: string;
   try {
-    conf = renderSupervisordConf(config, managerCommand(files));
+    conf = renderSupervisordConf(config, managerCommand(files, entry));
   } catch (e) {
     if (e instanceof UnrepresentableSetting)
       throw new StartupError(`cannot write supervisord's config: ${e.message}`);
@@ -97,5 +102,8 @@ export async function startUp(files: readonly string[], initial: ConfigVersion):
   // (validate, write supervisord.conf, exec) does not load them, which saves it a good part of
   // node's start-up.
   const { runManager } = await import("./supervised.js");
-  return { kind: "running", manager: await runManager(files, initial, state.pid, managerCommand(files)) };
+  return {
+    kind: "running",
+    manager: await runManager(files, initial, state.pid, managerCommand(files, entry)),
+  };
 }

@@ -39,7 +39,7 @@ describe("start-up", () => {
     for (const [name, row] of status) {
       expect([name, row.state]).toEqual([name, "RUNNING"]);
       expect(cmdline(row.pid as number)).toContain(
-        name === "manager" ? "main.js" : name === "cache-gc" ? "kres-cache-gc" : "/usr/sbin/kresd",
+        name === "manager" ? "dist/bundle/manager.js" : name === "cache-gc" ? "kres-cache-gc" : "/usr/sbin/kresd",
       );
     }
   });

@@ -2,7 +2,6 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import { readFileIfExists, writeFileAtomic } from "../../utils/files.js";
 import { rundirFiles, supervisordEnv } from "./config-file.js";
-import { SupervisordRpc } from "./rpc.js";
 import { pidAlive } from "../../utils/processes.js";
 
 export const SUPERVISORD = process.env.KRES_SUPERVISORD ?? "/usr/bin/supervisord";
@@ -34,6 +33,8 @@ export async function inspectRundir(rundir: string): Promise<RundirState> {
   const files = rundirFiles(rundir);
   if (fs.existsSync(files.sock) && (await socketAnswers(files.sock))) {
     try {
+      // loaded only here: a first start (no supervisord yet) does without the XML-RPC client
+      const { SupervisordRpc } = await import("./rpc.js");
       const pid = await new SupervisordRpc(files.sock, 5000).getPID();
       return { kind: "running", pid };
     } catch {

@@ -97,7 +97,11 @@ function kindOf(info: ProcInfo, rundir: string): OrphanKind | undefined {
     return n > 0 && argv[n + 1] !== undefined && samePath(argv[n + 1]!, rundir) ? "kresd" : undefined;
   }
   if (group === "cache-gc") return path.basename(argv[0] ?? "") === "kres-cache-gc" ? "cache-gc" : undefined;
-  if (group === "manager") return argv.slice(1).some((a) => a.endsWith("/main.js")) ? "manager" : undefined;
+  if (group === "manager") {
+    // node … dist/bundle/manager.js (or dist/lib/manager/main.js, unbundled) -c …
+    const entry = (a: string) => a.endsWith("/manager.js") || a.endsWith("/main.js");
+    return argv.slice(1).some(entry) ? "manager" : undefined;
+  }
   return undefined;
 }
 

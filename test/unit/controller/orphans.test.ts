@@ -65,7 +65,7 @@ const cacheGc = (dir: string): FakeProcess => ({
   env: supervised(dir, "cache-gc"),
 });
 const manager = (dir: string): FakeProcess => ({
-  argv: ["/usr/bin/node", "/opt/krm/dist/lib/manager/main.js", "-c", "/etc/knot-resolver/config.yaml"],
+  argv: ["/usr/bin/node", "/opt/krm/dist/bundle/manager.js", "-c", "/etc/knot-resolver/config.yaml"],
   env: supervised(dir, "manager"),
 });
 const supervisord = (dir: string): FakeProcess => ({
