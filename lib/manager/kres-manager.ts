@@ -274,13 +274,14 @@ export class KresManager {
   }
 
   /**
-   * The one path from "what runs" to "what cfg asks for". Running workers whose Lua differs
-   * (or all, when forced) are replaced one at a time after a canary accepted the new Lua, so the
-   * others, and the canary itself, keep answering meanwhile.
+   * The one path from "what runs" to "what cfg asks for". Once a canary accepted the new Lua, the
+   * running workers whose Lua differs (or all, when forced) are replaced in two waves, each slot
+   * in place (retired, then started again), the slots of a wave at once; the canary retires during
+   * the second wave, surplus workers last. Nothing is lost while slots are empty: every worker
+   * listens on the same sockets, which supervisord keeps open (listen_fds), and half of the
+   * workers or more, old or new, read them throughout.
    */
   private async converge(cfg: KresConfig, options: ApplyOptions, initial: boolean): Promise<void> {
-    // The workers take their listening sockets from supervisord, all the same ones: a worker
-    // that stops leaves the packets queued on them to the others instead of dropping them.
     const lua = workerLua(cfg);
     const sockets = listenSockets(cfg);
     const canaryId = CANARY_SLOT;
@@ -294,34 +295,51 @@ export class KresManager {
     const restarting = plan.restart.filter((name) => name !== CACHE_GC);
     const canary = restarting.length > 0 ? await this.canary(canaryId, lua, sockets) : undefined;
 
+    // The slots to fill: stale ones (retire the old worker, then start the new one) and empty ones.
+    const slots: number[] = [];
     for (let id = 0; id < cfg.workers; id++) {
       const name = kresdName(id);
       const p = kresds.get(name);
       if (plan.unchanged.includes(name)) {
         if (initial) logger.info(`adopted ${name} (pid ${p?.pid})`);
         if (p?.pid) this.seenPids.set(id, p.pid);
-        continue;
-      }
+      } else slots.push(id);
+    }
+    const fill = async (id: number): Promise<void> => {
+      const name = kresdName(id);
       const restart = plan.restart.includes(name);
       await this.controller.createKresd(id, lua, sockets);
-      if (restart) await this.retire(p as SubprocessStatus);
-      const started = await this.controller.start(name);
-      logger.info(`${restart ? "restarted" : "started"} ${name} (pid ${started.pid})`);
-      if (started.pid) this.seenPids.set(id, started.pid);
-    }
-    // Surplus workers last, then the canary: it answered while the others restarted. (The
-    // canary's slot may be missing from the list: a slot never started is not listed.)
-    for (const name of plan.stop) {
-      const p = kresds.get(name);
-      if (!p) continue; // cache-gc: below
-      await this.retire(p);
-      this.seenPids.delete(p.id as number);
-      logger.info(`stopped surplus ${name}`);
-    }
+      if (restart) await this.retire(kresds.get(name) as SubprocessStatus);
+      const s = await this.controller.start(name);
+      logger.info(`${restart ? "restarted" : "started"} ${name} (pid ${s.pid})`);
+      if (s.pid) this.seenPids.set(id, s.pid);
+    };
+    // Two waves of slots at once (one when there is one slot): while the first half is replaced,
+    // the other half of the old workers and the canary keep reading the shared sockets, and while
+    // the second half is, the first half's replacements do, and the canary retires. (Each kresd
+    // start is CPU-bound: replacing more at once would not be faster on a few cores, and would
+    // leave the canary alone to read.)
+    const half = Math.ceil(slots.length / 2);
+    const waves = slots.length > 1 ? [slots.slice(0, half), slots.slice(half)] : [slots];
     // The canary goes the way the others went: what it read is answered, its connections end quiet.
+    // (Its slot may be missing from the list: a slot never started is not listed.)
     const leftover = kresds.get(kresdName(canaryId));
-    if (canary) await this.retire(canary);
-    else if (leftover && isUp(leftover)) await this.controller.stop(kresdName(canaryId));
+    const retireCanary = async (): Promise<void> => {
+      if (canary) await this.retire(canary);
+      else if (leftover && isUp(leftover)) await this.controller.stop(kresdName(canaryId));
+    };
+    await allSteps(waves[0]!.map(fill));
+    await allSteps([...(waves[1] ?? []).map(fill), retireCanary()]);
+    // Surplus workers last: they answered meanwhile.
+    await allSteps(
+      plan.stop.map(async (name) => {
+        const p = kresds.get(name);
+        if (!p) return; // cache-gc: below
+        await this.retire(p);
+        this.seenPids.delete(p.id as number);
+        logger.info(`stopped surplus ${name}`);
+      }),
+    );
 
     if (!initial) await this.configure(cfg);
     // configure() has stopped a cache-gc whose program it removed or replaced; the plan says the rest.
@@ -615,6 +633,15 @@ function workerLua(cfg: KresConfig): string {
     rendered.set(cfg, lua);
   }
   return lua;
+}
+
+/**
+ * Waits for every step, then throws the first failure: a failed step must not let the caller
+ * (e.g. apply's restore) move processes that other steps are still moving.
+ */
+async function allSteps(steps: readonly Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(steps)).find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 /**

@@ -63,6 +63,11 @@ const KILLED_GONE_MS = 10_000;
 export class SupervisordController implements SubprocessController {
   readonly rpc: SupervisordRpc;
   private readonly commands: KresdCommands;
+  /**
+   * Whether a slot's listen spec may have dropped a socket since the last prune: listen_fds.prune
+   * reads every slot's spec (hundreds of files), which a change that keeps the sockets can skip.
+   */
+  private specsChanged = true;
 
   constructor(
     private readonly rundir: string,
@@ -100,7 +105,11 @@ export class SupervisordController implements SubprocessController {
 
   async createKresd(id: number, lua: string, sockets: readonly ListenSocket[] = []): Promise<string> {
     const files = rundirFiles(this.rundir);
-    writeFileAtomic(files.workerListen(id), JSON.stringify(sockets) + "\n");
+    const spec = JSON.stringify(sockets) + "\n";
+    if (readFileIfExists(files.workerListen(id)) !== spec) {
+      writeFileAtomic(files.workerListen(id), spec);
+      this.specsChanged = true;
+    }
     writeFileAtomic(files.workerLua(id), lua);
     return kresdName(id);
   }
@@ -113,6 +122,7 @@ export class SupervisordController implements SubprocessController {
     const files = rundirFiles(this.rundir);
     fs.rmSync(files.workerLua(id), { force: true });
     fs.rmSync(files.workerListen(id), { force: true });
+    this.specsChanged = true;
   }
 
   async exits(name: string): Promise<ProcessExit[]> {
@@ -127,10 +137,12 @@ export class SupervisordController implements SubprocessController {
   }
 
   async configure(cfg: KresConfig): Promise<string[]> {
-    const replaced = writeSupervisordConf(this.rundir, renderSupervisordConf(cfg, this.manager))
-      ? await this.guard("supervisord", () => applySupervisordConf(this.rpc))
-      : [];
-    await this.guard("supervisord", () => this.rpc.call("listen_fds.prune"));
+    const written = writeSupervisordConf(this.rundir, renderSupervisordConf(cfg, this.manager));
+    const replaced = written ? await this.guard("supervisord", () => applySupervisordConf(this.rpc)) : [];
+    if (this.specsChanged || written) {
+      this.specsChanged = false;
+      await this.guard("supervisord", () => this.rpc.call("listen_fds.prune"));
+    }
     return replaced;
   }
 
