@@ -16,8 +16,11 @@ The stock namespace itself can come from here too::
 
 which is the stock one except that ``getAllProcessInfo`` (``supervisorctl
 status``) leaves out the processes of the named groups (comma-separated) that
-were never started: a group of hundreds of spare slots lists only the slots in
-use. Every process is still reachable by name. With ``sd_notify``, a notify program is RUNNING
+are STOPPED, i.e. have no process and none is meant to run (never started, or
+stopped on request: a crashed one is EXITED, BACKOFF or FATAL and stays
+listed): a group of hundreds of spare slots lists the workers that exist, the
+canary while it runs. ``fast.getAllProcessInfo`` lists the stopped ones too
+(those ever started), for the manager. Every process is still reachable by name. With ``sd_notify``, a notify program is RUNNING
 as soon as it sent ``READY=1``, so the call returns then, not after
 ``startsecs``.
 
@@ -52,6 +55,8 @@ FALLBACK_POLL_SECONDS = 0.5
 
 class _State:
     supervisord = None
+    # the groups named by hide_unstarted
+    hidden_groups = frozenset()
 
 
 _state = _State()
@@ -72,6 +77,14 @@ def wake_deferred_responses(_event=None):
 class FastRPCInterface:
     def __init__(self, supervisord):
         self.supervisord = supervisord
+
+    def getAllProcessInfo(self):  # noqa: N802 (XML-RPC naming)
+        """Get info about all processes but those of the hidden groups never started
+
+        @return array result  An array of process status results
+        """
+        every = SupervisorNamespaceRPCInterface(self.supervisord).getAllProcessInfo()
+        return [i for i in every if not (i["group"] in _state.hidden_groups and _never_started(i))]
 
     def _process(self, name):
         group_name, process_name = split_namespec(name)
@@ -144,26 +157,25 @@ def make_main_rpcinterface(supervisord, **_config):
     return FastRPCInterface(supervisord)
 
 
-class ListedRPCInterface(SupervisorNamespaceRPCInterface):
-    """The stock ``supervisor`` namespace; never-started processes of some groups are not listed."""
+def _never_started(info):
+    return info["state"] == ProcessStates.STOPPED and not info["start"]
 
-    def __init__(self, supervisord, hidden_groups):
-        SupervisorNamespaceRPCInterface.__init__(self, supervisord)
-        self.hidden_groups = hidden_groups
+
+class ListedRPCInterface(SupervisorNamespaceRPCInterface):
+    """The stock ``supervisor`` namespace; stopped processes of some groups are not listed."""
 
     def getAllProcessInfo(self):  # noqa: N802 (XML-RPC naming)
-        """Get info about all processes, but never-started ones of the hidden groups
+        """Get info about all processes, but the stopped ones of the hidden groups
 
         @return array result  An array of process status results
         """
-        def unstarted(info):
-            return info["state"] == ProcessStates.STOPPED and not info["start"]
-
         every = SupervisorNamespaceRPCInterface.getAllProcessInfo(self)
-        return [i for i in every if not (i["group"] in self.hidden_groups and unstarted(i))]
+        return [
+            i for i in every if not (i["group"] in _state.hidden_groups and i["state"] == ProcessStates.STOPPED)
+        ]
 
 
 def make_supervisor_rpcinterface(supervisord, **config):
     """rpcinterface factory: the stock ``supervisor`` namespace, listing less (``hide_unstarted``)."""
-    hidden = frozenset(g.strip() for g in config.get("hide_unstarted", "").split(",") if g.strip())
-    return ListedRPCInterface(supervisord, hidden)
+    _state.hidden_groups = frozenset(g.strip() for g in config.get("hide_unstarted", "").split(",") if g.strip())
+    return ListedRPCInterface(supervisord)

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { kdigAt, run, tmpDir, waitFor, KNOT_RESOLVER } from "../../harness/index.js";
-import { apiRequest } from "../../harness/api.js";
+import { apiCall, apiRequest } from "../../harness/api.js";
 import { isRunning } from "../../harness/procs.js";
 import { Resolvers, type Resolver, type ResolverOptions } from "../../harness/resolver.js";
 
@@ -39,7 +39,11 @@ describe("start-up", () => {
     for (const [name, row] of status) {
       expect([name, row.state]).toEqual([name, "RUNNING"]);
       expect(cmdline(row.pid as number)).toContain(
-        name === "manager" ? "dist/bundle/manager.js" : name === "cache-gc" ? "kres-cache-gc" : "/usr/sbin/kresd",
+        name === "manager"
+          ? "dist/bundle/manager.js"
+          : name === "cache-gc"
+            ? "kres-cache-gc"
+            : "/usr/sbin/kresd",
       );
     }
   });
@@ -59,6 +63,35 @@ describe("start-up", () => {
     const pid = await r.pidOf("kresd:kresd0");
     expect(r.log).toMatch(new RegExp(`kresd0\\[${pid}\\]: `));
     expect(r.log).toMatch(/manager\[\d+\]: notice: knot-resolver is ready/);
+  });
+});
+
+describe("supervisorctl status after changes", () => {
+  it("lists what exists: the configured workers, cache-gc and the manager, not the canary nor a retired worker", async () => {
+    const r = await resolver({ config: { workers: 3 } });
+    const before = await r.status();
+    // a change of the workers' Lua (canary, every worker replaced), then one worker fewer
+    for (const [ptr, value] of [
+      ["/nsid", "after-a-change"],
+      ["/workers", 2],
+    ] as const) {
+      const res = await apiCall(r.apiSocket, "PUT", `/v1/config${ptr}`, { body: value });
+      expect([ptr, res.status]).toEqual([ptr, 200]);
+    }
+    const rows = (await r.supervisorctl("status"))
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .map((l) => l.split(/\s+/).slice(0, 2).join(" "));
+    expect(rows).toEqual([
+      "cache-gc RUNNING",
+      "kresd:kresd0 RUNNING",
+      "kresd:kresd1 RUNNING",
+      "manager RUNNING",
+    ]);
+    // really replaced
+    const after = await r.status();
+    expect(after.get("kresd:kresd0")?.pid).not.toBe(before.get("kresd:kresd0")?.pid);
+    expect(after.get("kresd:kresd1")?.pid).not.toBe(before.get("kresd:kresd1")?.pid);
   });
 });
 

@@ -110,7 +110,8 @@ export class SupervisordRpc {
     return this.read("supervisor.getPID");
   }
   getAllProcessInfo(): Promise<ProcessInfo[]> {
-    return this.read("supervisor.getAllProcessInfo");
+    // the plugin's list (fast_rpcinterface): stopped workers too, never-started slots not
+    return this.read("fast.getAllProcessInfo");
   }
   getProcessInfo(name: string): Promise<ProcessInfo> {
     return this.read("supervisor.getProcessInfo", name);
