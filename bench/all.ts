@@ -1,15 +1,16 @@
 /**
  * Every benchmark in turn, each printing its own tables, then a summary of their headline figures.
  * Not a test: exits non-zero only when a benchmark's run itself failed.
- * Run: npm run build && npm run bench (or node dist/bench/all.js)
+ * Run: npm run build && npm run bench (or node dist/bench/all.js; BENCH_ONLY=name,… for some of them)
  */
+import * as os from "node:os";
 import * as apply from "./apply.js";
 import * as faults from "./faults.js";
 import * as liveness from "./liveness.js";
 import * as memory from "./memory.js";
 import * as metrics from "./metrics.js";
 import * as orphans from "./orphans.js";
-import { fmtMs, printTable, type BenchOutcome } from "../harness/report.js";
+import { fmtMs, printFloorTable, printTable, type BenchOutcome } from "../harness/report.js";
 import * as startup from "./startup.js";
 import * as tlsWatchdog from "./tls-watchdog.js";
 import * as validation from "./validation.js";
@@ -28,8 +29,11 @@ const BENCHES: [string, () => Promise<BenchOutcome>][] = [
   ["liveness", liveness.run],
 ];
 
+// BENCH_ONLY=startup,apply,memory,metrics runs those only (e.g. the figures of the floor table).
+const only = process.env.BENCH_ONLY?.split(",").map((n) => n.trim());
 const results: { name: string; seconds: number; outcome: BenchOutcome }[] = [];
 for (const [name, run] of BENCHES) {
+  if (only && !only.includes(name)) continue;
   console.log(`\n=== ${name} ===`);
   const start = performance.now();
   let outcome: BenchOutcome;
@@ -49,4 +53,14 @@ for (const { name, seconds, outcome } of results) {
   rows.push([name, "run", `${outcome.ok ? "ok" : "FAILED"} in ${fmtMs(seconds, 0)} s`]);
 }
 printTable(rows);
+
+// Issue 17's figures, each beside the floor it stands on (measured in the same run); the README
+// carries the latest of this table.
+console.log(
+  `\n=== against the floors (load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}, ${os.cpus().length} CPUs) ===`,
+);
+printFloorTable(results.flatMap((r) => r.outcome.figures ?? []));
 if (results.some((r) => !r.outcome.ok)) process.exitCode = 1;

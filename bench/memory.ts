@@ -12,8 +12,12 @@
  * checked). The target (issue 17): at most 64 MiB after start-up and after 10 000 requests, no
  * growth in between.
  */
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { performance } from "node:perf_hooks";
+import { MANAGER_NODE_FLAGS } from "../lib/manager/startup.js";
+import { REPO_ROOT } from "../harness/repo.js";
 import { sleep } from "../harness/procs.js";
 import {
   fmtMs,
@@ -23,6 +27,7 @@ import {
   progressOf,
   runStandalone,
   type BenchOutcome,
+  type FloorFigure,
 } from "../harness/report.js";
 import { withResolver, type BenchResolver } from "../harness/resolver.js";
 
@@ -56,15 +61,72 @@ const CYCLE: Request[] = [
   },
 ];
 
-/** VmRSS and VmHWM of a process, KiB. */
-export function vmOf(pid: number): { rssKiB: number; hwmKiB: number } {
+/** VmRSS and VmHWM of a process, and VmRSS's parts (anonymous memory, mapped files), KiB. */
+export function vmOf(pid: number): { rssKiB: number; hwmKiB: number; anonKiB: number; fileKiB: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
   const field = (name: string): number => {
     const m = new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status);
     if (!m) throw new Error(`/proc/${pid}/status has no ${name}`);
     return Number(m[1]);
   };
-  return { rssKiB: field("VmRSS"), hwmKiB: field("VmHWM") };
+  return {
+    rssKiB: field("VmRSS"),
+    hwmKiB: field("VmHWM"),
+    anonKiB: field("RssAnon"),
+    fileKiB: field("RssFile"),
+  };
+}
+
+/**
+ * The floor: node itself with the manager's V8 flags, running nothing (an idle timer), as the
+ * manager's VmRSS is measured (after SETTLE_MS).
+ */
+async function bareNode(): Promise<ReturnType<typeof vmOf>> {
+  const child = spawn(process.execPath, [...MANAGER_NODE_FLAGS, "-e", "setInterval(() => {}, 1000)"], {
+    stdio: "ignore",
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: "" },
+  });
+  try {
+    await sleep(SETTLE_MS);
+    return vmOf(child.pid as number);
+  } finally {
+    child.kill("SIGKILL");
+  }
+}
+
+/**
+ * What the supervised manager loads of the bundle (dist/bundle/meta.json, scripts/bundle.mjs):
+ * bytes per npm package or lib/ folder, largest first. V8 keeps each script's source and compiles
+ * what runs, so these sizes are where the code part of the heap comes from.
+ */
+function loadedModules(): { what: string; bytes: number }[] {
+  const dir = path.join(REPO_ROOT, "dist/bundle");
+  const meta = JSON.parse(fs.readFileSync(path.join(dir, "meta.json"), "utf8")) as {
+    outputs: Record<
+      string,
+      { imports: { path: string; kind: string }[]; inputs: Record<string, { bytesInOutput: number }> }
+    >;
+  };
+  const byFile = new Map(Object.entries(meta.outputs).map(([f, o]) => [path.basename(f), o]));
+  const loaded = new Set<string>();
+  const visit = (file: string) => {
+    if (loaded.has(file) || !byFile.has(file)) return;
+    loaded.add(file);
+    for (const i of byFile.get(file)!.imports) {
+      const name = path.basename(i.path);
+      // the supervised manager and what it imports; of kresctl's and yargs' chunks nothing
+      if (i.kind === "import-statement" || /^(supervised|rpc)-/.test(name)) visit(name);
+    }
+  };
+  visit("manager.js");
+  const sizes = new Map<string, number>();
+  for (const file of loaded)
+    for (const [input, { bytesInOutput }] of Object.entries(byFile.get(file)!.inputs)) {
+      const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+      const what = m ? m[1]! : input.split("/").slice(0, 2).join("/");
+      sizes.set(what, (sizes.get(what) ?? 0) + bytesInOutput);
+    }
+  return [...sizes].map(([what, bytes]) => ({ what, bytes })).sort((a, b) => b.bytes - a.bytes);
 }
 
 export const mib = (kib: number): string => (Number.isFinite(kib) ? (kib / 1024).toFixed(1) : "-");
@@ -80,6 +142,8 @@ interface Curve {
   pid?: number;
   samples: Sample[];
   hwmKiB: number;
+  /** VmRSS and its parts after the last request. */
+  parts?: ReturnType<typeof vmOf>;
   changes: number;
   workersKept?: boolean;
   samePid?: boolean;
@@ -130,7 +194,9 @@ async function curve(): Promise<Curve> {
       }
       c.workersKept = (await r.workerPids()).join(",") === workersBefore.join(",");
       c.samePid = (await r.managerPid()) === pid;
-      c.hwmKiB = vmOf(pid).hwmKiB;
+      const end = vmOf(pid);
+      c.hwmKiB = end.hwmKiB;
+      c.parts = end;
     },
   );
   c.error =
@@ -140,6 +206,8 @@ async function curve(): Promise<Curve> {
 }
 
 export async function run(): Promise<BenchOutcome> {
+  const bare = await bareNode();
+  progress(`bare node with the manager's flags: VmRSS ${mib(bare.rssKiB)} MiB`);
   const c = await curve();
   console.log(
     `manager VmRSS over ${REQUESTS} API requests, one at a time (${WORKERS} workers; every ${CHANGE_EVERY}th request` +
@@ -171,7 +239,51 @@ export async function run(): Promise<BenchOutcome> {
     ],
   ]);
   if (c.error) console.log(`memory: the run failed: ${c.error}`);
+
+  console.log(
+    "\nwhere the manager's VmRSS goes (after the requests) against a bare node with the same flags",
+  );
+  const end = c.parts;
+  printTable([
+    ["process", "VmRSS MiB", "anonymous (heaps, stacks) MiB", "mapped files (node's binary…) MiB"],
+    ["bare node, same V8 flags", mib(bare.rssKiB), mib(bare.anonKiB), mib(bare.fileKiB)],
+    ["the manager", mib(end?.rssKiB ?? NaN), mib(end?.anonKiB ?? NaN), mib(end?.fileKiB ?? NaN)],
+  ]);
+  try {
+    const modules = loadedModules();
+    const total = modules.reduce((a, m) => a + m.bytes, 0);
+    console.log(
+      `\nthe bundled code the supervised manager loads: ${(total / 1024).toFixed(0)} KiB; the largest parts`,
+    );
+    printTable([
+      ["package or folder", "KiB"],
+      ...modules.slice(0, 12).map((m) => [m.what, (m.bytes / 1024).toFixed(0)]),
+    ]);
+  } catch (e) {
+    console.log(`(no bundle metafile: ${(e as Error).message})`);
+  }
+  const figures: FloorFigure[] = [
+    {
+      figure: "manager VmRSS after start-up",
+      value: first / 1024,
+      unit: "MiB",
+      floor: bare.rssKiB / 1024,
+      floorWhat: "bare node, same flags",
+      target: `≤ ${TARGET_MIB} MiB`,
+      met: Number.isFinite(first) ? first / 1024 <= TARGET_MIB : undefined,
+    },
+    {
+      figure: `manager VmRSS after ${REQUESTS} API requests (largest sample)`,
+      value: complete ? Math.max(...c.samples.map((s) => s.rssKiB)) / 1024 : NaN,
+      unit: "MiB",
+      floor: bare.rssKiB / 1024,
+      floorWhat: "bare node, same flags",
+      target: `≤ ${TARGET_MIB} MiB throughout`,
+      met: complete ? Math.max(...c.samples.map((s) => s.rssKiB)) / 1024 <= TARGET_MIB : undefined,
+    },
+  ];
   return {
+    figures,
     ok: !c.error && complete,
     headlines: [
       {

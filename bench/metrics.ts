@@ -28,6 +28,7 @@ import {
   progressOf,
   runStandalone,
   type BenchOutcome,
+  type FloorFigure,
   type Headline,
 } from "../harness/report.js";
 import { withResolver, type BenchResolver } from "../harness/resolver.js";
@@ -178,6 +179,7 @@ export async function run(): Promise<BenchOutcome> {
   for (const r of rows.filter((r) => r.error)) console.log(`${r.workers} worker(s) failed: ${r.error}`);
   const [one, eight] = rows as [Row, Row];
   const headlines: Headline[] = [];
+  const figures: FloorFigure[] = [];
   if (one.error || eight.error) {
     headlines.push({ figure: "metrics: GET /metrics/prometheus", value: "FAILED" });
     console.log("verdict: targets NOT MET (the run failed)");
@@ -194,6 +196,15 @@ export async function run(): Promise<BenchOutcome> {
       `target 2: 8 workers ${fmt(m8)} ms ${m8 <= VS_INDEX * index ? "≤" : ">"} ${VS_INDEX} × GET / ${fmt(index)} ms` +
         ` = ${fmt(VS_INDEX * index)} ms (${(m8 / index).toFixed(2)} ×): ${verdict(m8 <= VS_INDEX * index)}`,
     );
+    figures.push({
+      figure: "/metrics (Prometheus) with 8 workers (median)",
+      value: m8,
+      unit: "ms",
+      floor: m1,
+      floorWhat: "with 1 worker",
+      target: `≤ ${SCALE} × floor`,
+      met: m8 <= SCALE * m1,
+    });
     headlines.push(
       {
         figure: "metrics: GET /metrics/prometheus median ms, 1 / 8 workers (GET /)",
@@ -205,7 +216,7 @@ export async function run(): Promise<BenchOutcome> {
       },
     );
   }
-  return { ok: !rows.some((r) => r.error || r.leftovers.length), headlines };
+  return { ok: !rows.some((r) => r.error || r.leftovers.length), headlines, figures };
 }
 
 if (isMain(import.meta.url)) await runStandalone(run);

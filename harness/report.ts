@@ -12,10 +12,46 @@ export interface Headline {
   value: string;
 }
 
+/**
+ * One figure beside the floor it stands on, measured in the same run (e.g. a bare kresd start),
+ * for the summary table of `npm run bench` (issue 17) and the README.
+ */
+export interface FloorFigure {
+  figure: string;
+  /** NaN when the run failed. */
+  value: number;
+  unit: "ms" | "MiB";
+  floor: number;
+  /** What the floor is, e.g. "bare kresd start". */
+  floorWhat: string;
+  /** The target in words, e.g. "≤ floor + 500 ms". */
+  target: string;
+  met?: boolean;
+  /** Anything else the figure needs said, e.g. "0 of 21000 queries lost". */
+  note?: string;
+}
+
 export interface BenchOutcome {
   headlines: Headline[];
   /** False when the run itself failed (not when a figure is merely bad). */
   ok: boolean;
+  figures?: FloorFigure[];
+}
+
+/** FloorFigures as a table: figure, value, floor, ratio, target, met. */
+export function printFloorTable(figures: readonly FloorFigure[]): void {
+  const num = (v: number, unit: string) => (Number.isFinite(v) ? `${fmtMs(v)} ${unit}` : "FAILED");
+  printTable([
+    ["figure", "value", "floor (measured in the same run)", "value / floor", "target", "met"],
+    ...figures.map((f) => [
+      f.figure,
+      num(f.value, f.unit) + (f.note ? ` (${f.note})` : ""),
+      `${num(f.floor, f.unit)} ${f.floorWhat}`,
+      Number.isFinite(f.value / f.floor) ? `${(f.value / f.floor).toFixed(2)}×` : "-",
+      f.target,
+      f.met === undefined ? "-" : f.met ? "yes" : "NO",
+    ]),
+  ]);
 }
 
 /** Prints rows as an aligned table; the first row is the header. */
