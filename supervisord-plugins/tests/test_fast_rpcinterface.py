@@ -61,5 +61,47 @@ class FastStart(unittest.TestCase):
         self.assertEqual(self.fault("kresd:kresd0"), Faults.SHUTDOWN_STATE)
 
 
+class Listing(unittest.TestCase):
+    """supervisorctl status (supervisor.getAllProcessInfo) and the manager's list (fast.*)."""
+
+    def setUp(self):
+        self.supervisord = FakeSupervisord()
+        self.supervisord.options.mood = SupervisorStates.RUNNING
+        self.status = fast_rpcinterface.make_supervisor_rpcinterface(self.supervisord, hide_unstarted="kresd")
+        self.fast = fast_rpcinterface.make_main_rpcinterface(self.supervisord)
+        slots = {}
+        for name, state, started in (
+            ("kresd0", ProcessStates.RUNNING, 100),  # a worker
+            ("kresd1", ProcessStates.BACKOFF, 100),  # a worker failing to start
+            ("kresd2", ProcessStates.STOPPED, 100),  # retired (surplus, or the canary after a change)
+            ("kresd3", ProcessStates.STOPPED, 0),  # never started
+        ):
+            slots[name] = make_process(self.supervisord.options, name=name)
+            slots[name].state = state
+            slots[name].laststart = started
+        gc = make_process(self.supervisord.options, name="cache-gc", notify=False)
+        gc.state = ProcessStates.STOPPED
+        self.supervisord.process_groups["kresd"] = FakeGroup("kresd", slots)
+        self.supervisord.process_groups["cache-gc"] = FakeGroup("cache-gc", {"cache-gc": gc})
+
+    def tearDown(self):
+        clear_events()
+
+    def names(self, infos):
+        return sorted("%s:%s" % (i["group"], i["name"]) for i in infos)
+
+    def test_status_lists_what_exists_of_the_hidden_groups(self):
+        self.assertEqual(
+            self.names(self.status.getAllProcessInfo()),
+            ["cache-gc:cache-gc", "kresd:kresd0", "kresd:kresd1"],
+        )
+
+    def test_the_manager_sees_stopped_workers_but_not_never_started_slots(self):
+        self.assertEqual(
+            self.names(self.fast.getAllProcessInfo()),
+            ["cache-gc:cache-gc", "kresd:kresd0", "kresd:kresd1", "kresd:kresd2"],
+        )
+
+
 if __name__ == "__main__":
     unittest.main()
