@@ -7,8 +7,8 @@
 //   dist/bundle/manager.js     lib/manager/main.ts (bin/knot-resolver)
 //   dist/bundle/kresctl.js     lib/cli/main.ts (bin/kresctl)
 //   dist/bundle/*.js           shared and on-demand chunks; *.js.map their source maps
-//   dist/bundle/**/*.lua       lib/datamodel's Lua files at the same paths relative to the chunks as
-//                              they have relative to lib/datamodel/lua-files.ts (see that file)
+//   dist/bundle/lib/**/*.lua   the Lua files of lib/, at their paths under lib/ (see
+//                              lib/datamodel/lua-files.ts)
 //
 // Source maps are written but not loaded at start-up (--enable-source-maps parses them all, which
 // costs more than the bundle saves): lib/utils/stack-map.ts maps a stack when one is printed.
@@ -50,7 +50,7 @@ const result = await esbuild.build({
   platform: "node",
   target: "node20",
   outdir,
-  // chunks beside the entry points: lua-files.ts finds the Lua files relative to its own chunk
+  // chunks beside the entry points: lua-files.ts finds lib/ relative to its own chunk
   chunkNames: "[name]-[hash]",
   sourcemap: "linked",
   sourcesContent: false,
@@ -59,6 +59,8 @@ const result = await esbuild.build({
   metafile: true,
   logLevel: "warning",
   plugins: [noZodLocales],
+  // lib/datamodel/lua-files.ts: the Lua files are in dist/bundle/lib/
+  define: { KRES_BUNDLED: "true" },
   // CommonJS dependencies (express, winston, xmlrpc…) require() node's own modules: give every chunk
   // a real require (esbuild's ESM output has none).
   banner: {
@@ -67,12 +69,11 @@ const result = await esbuild.build({
 });
 fs.writeFileSync(path.join(outdir, "meta.json"), JSON.stringify(result.metafile));
 
-// The Lua files, mirrored from lib/datamodel/ (where lua-files.ts lives) to beside the chunks.
-const luaRoot = "lib/datamodel";
-for (const entry of fs.readdirSync(luaRoot, { recursive: true })) {
+// The Lua files, at their paths under lib/ in dist/bundle/lib/ (see lib/datamodel/lua-files.ts).
+for (const entry of fs.readdirSync("lib", { recursive: true })) {
   const rel = String(entry);
   if (!rel.endsWith(".lua")) continue;
-  const to = path.join(outdir, rel);
+  const to = path.join(outdir, "lib", rel);
   fs.mkdirSync(path.dirname(to), { recursive: true });
-  fs.copyFileSync(path.join(luaRoot, rel), to);
+  fs.copyFileSync(path.join("lib", rel), to);
 }

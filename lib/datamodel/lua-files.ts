@@ -7,14 +7,19 @@ import * as fs from "node:fs";
  * into its text: parameters arrive as escaped literals (utils/lua-literal.ts).
  */
 
+/** Set to true by scripts/bundle.mjs (esbuild's `define`); undeclared in the unbundled code. */
+declare const KRES_BUNDLED: boolean | undefined;
+
 /**
- * The text of a `.lua` file, by its path relative to lib/datamodel/ (this module's folder), e.g.
- * "sections/views/views.lua". Resolved against this module's own URL, which holds in each layout:
- * the sources (jest), dist/lib/datamodel/ (tsc) and dist/bundle/, where this code sits in a chunk and
- * scripts/bundle.mjs puts the Lua files at the same relative paths beside it.
+ * lib/, where the `.lua` files sit beside their modules: this module's parent folder in the
+ * sources (jest) and in dist/lib/ (tsc); in the bundle, dist/bundle/lib/, where scripts/bundle.mjs
+ * copies them (this code then runs from a chunk in dist/bundle/).
  */
-export function readLuaFile(relativePath: string): string {
-  return fs.readFileSync(new URL(relativePath, import.meta.url), "utf8");
+const LIB_DIR = new URL(typeof KRES_BUNDLED === "undefined" ? "../" : "./lib/", import.meta.url);
+
+/** The text of a `.lua` file by its path under lib/, e.g. "datamodel/sections/views/views.lua". */
+export function readLuaFile(pathInLib: string): string {
+  return fs.readFileSync(new URL(pathInLib, LIB_DIR), "utf8");
 }
 
 /** A Lua expression that runs a chunk with `args` (Lua expressions) and gives what it returns. */

@@ -1,7 +1,7 @@
 import { callChunkOneLine, readLuaFile } from "../../datamodel/lua-files.js";
 import { luaNum } from "../../utils/lua-literal.js";
 
-const RETIRE_CHUNK = readLuaFile(import.meta.url, "retire.lua");
+const RETIRE_CHUNK = readLuaFile("controller/kresd/retire.lua");
 
 /**
  * Run in a retiring worker: it stops reading UDP at once and closes its own copies of the

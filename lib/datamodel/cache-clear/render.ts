@@ -4,7 +4,7 @@ import { absoluteName } from "../types/index.js";
 import { RR_TYPES, type CacheClearRequest } from "./schema.js";
 
 // cache-clear.lua: the clear, a commit whatever happened, the result as JSON or the error.
-const CACHE_CLEAR_LUA = readLuaFile("cache-clear/cache-clear.lua");
+const CACHE_CLEAR_LUA = readLuaFile("datamodel/cache-clear/cache-clear.lua");
 
 /** Ends the worker's open cache transaction (commits a write one, releases a read one). */
 export const KR_CACHE_COMMIT = `require(${luaStr("ffi")}).C.kr_cache_commit(kres.context().cache)`;

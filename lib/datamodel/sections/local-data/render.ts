@@ -9,7 +9,7 @@ import { callChunk, readLuaFile } from "../../lua-files.js";
 export const LOCAL_DATA_MODULE = "krm_local_data";
 
 // Static Lua: local-data.lua, run once per worker (see that file for what it does and why).
-const LOCAL_DATA_LUA = readLuaFile("sections/local-data/local-data.lua");
+const LOCAL_DATA_LUA = readLuaFile("datamodel/sections/local-data/local-data.lua");
 
 /** TTL in seconds as upstream renders it: unset (or zero) means the 300 s default. */
 function ttlOf(value: string | undefined, fallback: number): number {

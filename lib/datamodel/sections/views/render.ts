@@ -8,7 +8,7 @@ import { callChunk, readLuaFile } from "../../lua-files.js";
 export const REQUEST_TAGS_VAR = "krm_tags";
 
 // Static Lua: views.lua, run once per worker (see that file for what it does and why).
-const VIEWS_LUA = readLuaFile("sections/views/views.lua");
+const VIEWS_LUA = readLuaFile("datamodel/sections/views/views.lua");
 
 /** 'addr/len' with the prefix length always written out, and that length. */
 function subnet(s: string): { text: string; prefix: number } {
