@@ -208,25 +208,29 @@ describe("KresManager applying a new config", () => {
     return { c, m };
   }
 
-  it("tries new Lua on a canary, then replaces the workers one at a time, then stops the canary", async () => {
-    const { c, m } = await running(2);
-    const pids = [c.rows.get("kresd:kresd0")?.pid, c.rows.get("kresd:kresd1")?.pid];
-    const next = noGc(2, { nsid: "changed" });
+  it("tries new Lua on a canary, then replaces the workers in two waves, the canary retiring during the second", async () => {
+    const { c, m } = await running(4);
+    const pids = [0, 1, 2, 3].map((id) => c.rows.get(`kresd:kresd${id}`)?.pid);
+    const next = noGc(4, { nsid: "changed" });
     await m.apply(next);
-    expect(c.calls).toEqual([
-      "stop kresd:kresd256",
-      "create 256",
-      "start kresd:kresd256",
-      "create 0",
-      "stop kresd:kresd0",
-      "start kresd:kresd0",
-      "create 1",
-      "stop kresd:kresd1",
-      "start kresd:kresd1",
-      "stop kresd:kresd256",
-    ]);
-    expect([c.rows.get("kresd:kresd0")?.pid, c.rows.get("kresd:kresd1")?.pid]).not.toContain(pids[0]);
-    expect(c.lua.get(0)).toBe(renderWorkerLua(next, HANDED));
+    const at = (call: string) => {
+      const i = c.calls.indexOf(call);
+      expect([call, i]).not.toEqual([call, -1]);
+      return i;
+    };
+    // the canary first, and alone: nothing else moved before it accepted the Lua
+    expect(c.calls.slice(0, 3)).toEqual(["stop kresd:kresd256", "create 256", "start kresd:kresd256"]);
+    for (const id of [0, 1, 2, 3])
+      expect(at(`stop kresd:kresd${id}`)).toBeLessThan(at(`start kresd:kresd${id}`));
+    // wave 1 (slots 0 and 1) is running again before wave 2's old workers stop
+    const wave1Up = Math.max(at("start kresd:kresd0"), at("start kresd:kresd1"));
+    expect(wave1Up).toBeLessThan(Math.min(at("stop kresd:kresd2"), at("stop kresd:kresd3")));
+    // the canary retires during wave 2, after wave 1 runs; nothing of it is left
+    expect(c.calls.filter((x) => x === "stop kresd:kresd256")).toHaveLength(2);
+    expect(c.calls.lastIndexOf("stop kresd:kresd256")).toBeGreaterThan(wave1Up);
+    expect(c.calls).toHaveLength(3 + 4 * 3 + 1);
+    for (const [id, pid] of pids.entries()) expect(c.rows.get(`kresd:kresd${id}`)?.pid).not.toBe(pid);
+    expect(c.lua.get(3)).toBe(renderWorkerLua(next, HANDED));
     expect(m.currentConfig).toBe(next);
   });
 
