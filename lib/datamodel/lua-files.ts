@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import { fileURLToPath } from "node:url";
 
 /**
  * Static Lua lives in real `.lua` files beside the renderer that uses it (syntax-checked by
@@ -16,6 +17,11 @@ declare const KRES_BUNDLED: boolean | undefined;
  * copies them (this code then runs from a chunk in dist/bundle/).
  */
 const LIB_DIR = new URL(typeof KRES_BUNDLED === "undefined" ? "../" : "./lib/", import.meta.url);
+
+/** Where a `.lua` file is, by its path under lib/ (for a program that runs it, e.g. luajit). */
+export function luaFilePath(pathInLib: string): string {
+  return fileURLToPath(new URL(pathInLib, LIB_DIR));
+}
 
 /** The text of a `.lua` file by its path under lib/, e.g. "datamodel/sections/views/views.lua". */
 export function readLuaFile(pathInLib: string): string {

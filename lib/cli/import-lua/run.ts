@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { luaFilePath } from "../../datamodel/lua-files.js";
 import { z } from "zod";
 import { CliError } from "../common.js";
 
@@ -79,7 +79,7 @@ export function runSandbox(
   limits: Partial<SandboxLimits> = {},
 ): Recording {
   const lim = { ...DEFAULT_LIMITS, ...limits };
-  const script = fileURLToPath(new URL("sandbox.lua", import.meta.url));
+  const script = luaFilePath("cli/import-lua/sandbox.lua");
   const child = spawnSync(LUAJIT, [script, file, displayName, String(lim.instructions), String(lim.kbytes)], {
     env,
     encoding: "utf8",
