@@ -19,6 +19,11 @@ const FIXED: { pointer: string; get: (c: KresConfig) => unknown; why: string }[]
     why: "the API would move away under the client that changes it",
   },
   {
+    pointer: "/fleet",
+    get: (c) => c.fleet,
+    why: "the node's etcd connection, its name and its place in the fleet are set up at start",
+  },
+  {
     pointer: "/logging/target",
     get: (c) => c.logging.target,
     why: "supervisord forwards the workers' output to the target it was started with",
