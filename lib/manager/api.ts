@@ -8,6 +8,7 @@ import type { ChangePlan, DryRunMode } from "../datamodel/change-plan.js";
 import type { Preconditions } from "../utils/etag.js";
 import type { ChangeRecord, RollbackRecord } from "./config-store.js";
 import type { MetricsJson } from "./metrics/index.js";
+import type { FleetApplyResult, FleetHistoryRow, FleetStatus, FleetSummary } from "./fleet/types.js";
 
 export type { ChangePlan, DryRunMode, PlanChange, ProcessPlan } from "../datamodel/change-plan.js";
 
@@ -49,6 +50,8 @@ export interface Status {
   "unpersisted-changes"?: boolean;
   "last-change"?: ChangeRecord;
   "last-rollback"?: RollbackRecord;
+  /** This node's place in its fleet (the `fleet` section), etcd reachable or not. */
+  fleet?: FleetSummary;
 }
 
 /**
@@ -121,4 +124,20 @@ export interface ManagerApi {
    * body, CacheClearFailed when no worker could do it.
    */
   clearCache(body: unknown): Promise<CacheClearResult>;
+
+  /** Every node of the fleet (revision, health, lag), the rollout, the leader. NotInFleet without a `fleet` section. */
+  fleetStatus(): Promise<FleetStatus>;
+
+  /**
+   * Validates the fleet document `text` as this node would run it (ConfigParseError,
+   * ConfigValidationError, ChangeRefused) and, unless `dryRun`, puts it into etcd as the next
+   * revision; FleetUnavailable when etcd cannot be reached.
+   */
+  fleetApply(text: string, dryRun: boolean, source: string): Promise<FleetApplyResult>;
+
+  /** Puts revision `revision` (else the last one before the current that rolled out) back; UnknownRevision. */
+  fleetRollback(revision: number | undefined, source: string): Promise<FleetApplyResult>;
+
+  /** The fleet document's revisions, newest first. */
+  fleetHistory(): Promise<FleetHistoryRow[]>;
 }

@@ -113,3 +113,21 @@ export class PersistIncomplete extends ManagerError {
     return { applied: true, etag: this.etag };
   }
 }
+
+/** A fleet request to a manager that is in no fleet (no `fleet` section): HTTP 404. */
+export class NotInFleet extends ManagerError {
+  override readonly status = 404;
+}
+
+/** A fleet request that needs etcd while it cannot be reached (HTTP 503); DNS is not affected. */
+export class FleetUnavailable extends ManagerError {
+  override readonly status = 503;
+  override get expose(): boolean {
+    return true;
+  }
+}
+
+/** A fleet revision asked for (rollback) that the fleet's history does not hold (HTTP 404). */
+export class UnknownRevision extends ManagerError {
+  override readonly status = 404;
+}

@@ -89,6 +89,7 @@ export class KresManager {
   private timer: NodeJS.Timeout | undefined;
   private readonly seenPids = new Map<number, number>();
   private failures: number[] = [];
+  private lastFailed: { at: number; what: string } | undefined;
   private gaveUp = false;
   // One thing at a time: start-up, a change or a watchdog round; they all move processes.
   private readonly queue = new SerialQueue();
@@ -597,8 +598,14 @@ export class KresManager {
     }
   }
 
+  /** The last worker failure the watchdog saw (a death or hang not caused from outside). */
+  get lastFailure(): { at: number; what: string } | undefined {
+    return this.lastFailed;
+  }
+
   private failed(what: string): void {
     const now = Date.now();
+    this.lastFailed = { at: now, what };
     const probation = this.probation;
     if (probation && now <= probation.until) {
       probation.failures.push(what);

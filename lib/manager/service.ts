@@ -11,7 +11,9 @@ import type { ChangeOptions, ConfigStore, ConfigVersion, Snapshot } from "./conf
 import type { ChangePlan, DryRunMode } from "../datamodel/change-plan.js";
 import { changePlan } from "./dry-run.js";
 import { clearCache } from "./cache-clear.js";
-import { ChangeRefused } from "./errors.js";
+import { ChangeRefused, NotInFleet } from "./errors.js";
+import type { Fleet } from "./fleet/index.js";
+import type { FleetApplyResult, FleetHistoryRow, FleetStatus } from "./fleet/types.js";
 import type { ConfigFiles } from "./persistence.js";
 import type { CacheClearResult } from "../datamodel/cache-clear/schema.js";
 import type { KresManager, ManagedProcess } from "./kres-manager.js";
@@ -54,6 +56,31 @@ export class ManagerService implements ManagerApi {
     private readonly configFiles?: ConfigFiles,
   ) {}
 
+  /** The fleet this node belongs to (set once it has joined; absent without a `fleet` section). */
+  fleet: Fleet | undefined;
+
+  private inFleet(): Fleet {
+    if (!this.fleet)
+      throw new NotInFleet("this resolver is in no fleet (its configuration has no 'fleet' section)");
+    return this.fleet;
+  }
+
+  fleetStatus(): Promise<FleetStatus> {
+    return this.inFleet().status();
+  }
+
+  fleetApply(text: string, dryRun: boolean, source: string): Promise<FleetApplyResult> {
+    return this.inFleet().apply(text, dryRun, source);
+  }
+
+  fleetRollback(revision: number | undefined, source: string): Promise<FleetApplyResult> {
+    return this.inFleet().rollback(revision, source);
+  }
+
+  fleetHistory(): Promise<FleetHistoryRow[]> {
+    return this.inFleet().history();
+  }
+
   status(): Status {
     const s = this.store.snapshot;
     const last = this.store.lastChange;
@@ -69,6 +96,7 @@ export class ManagerService implements ManagerApi {
       ...(unpersisted !== undefined ? { "unpersisted-changes": unpersisted } : {}),
       ...(last ? { "last-change": last } : {}),
       ...(rollback ? { "last-rollback": rollback } : {}),
+      ...(this.fleet ? { fleet: this.fleet.summary() } : {}),
     };
   }
 
@@ -190,7 +218,7 @@ export class ManagerService implements ManagerApi {
     const outcome = await this.store.change(
       (current) => {
         const files = this.readFiles();
-        read = structuralEtag(files.document);
+        read = files.filesEtag;
         if (this.configFiles?.unpersisted(current) && read !== current.etag)
           logger.warning(
             `${source}: the running configuration has changes made without persisting that ${this.files.join(", ")} lack; reloading replaces it, dropping them`,
@@ -210,10 +238,15 @@ export class ManagerService implements ManagerApi {
     return this.plan(() => this.readFiles(), { force, source }, mode);
   }
 
-  /** The config files as they are now, validated. */
-  private readFiles(): ConfigVersion {
+  /**
+   * The config files as they are now, validated; on a fleet node with the fleet document it applied
+   * on top (a reload keeps it). `filesEtag`: the files' own document's.
+   */
+  private readFiles(): ConfigVersion & { filesEtag: string } {
     const { raw, config } = loadConfigFiles(this.files);
-    return { document: raw, config };
+    const filesEtag = structuralEtag(raw);
+    const document = this.fleet ? this.fleet.overlay(raw) : raw;
+    return { document, config: document === raw ? config : validateAsFrom(this.files, document), filesEtag };
   }
 
   /**
