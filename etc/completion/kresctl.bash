@@ -5,9 +5,10 @@
 # The subcommands of a command path.
 _kresctl_subcommands() {
     case "$1" in
-        '') echo 'config reload stop metrics cache pids debug schema validate convert migrate import-lua completion help' ;;
+        '') echo 'config reload stop metrics cache pids debug schema validate convert migrate import-lua fleet completion help' ;;
         'config') echo 'get set delete' ;;
         'cache') echo 'clear' ;;
+        'fleet') echo 'apply status history rollback' ;;
     esac
 }
 
@@ -31,6 +32,11 @@ _kresctl_options() {
         'convert') echo '--socket -s --config -c --help -h --strict --output -o --type' ;;
         'migrate') echo '--socket -s --config -c --help -h --json --yaml' ;;
         'import-lua') echo '--socket -s --config -c --help -h --output -o --keep-lua' ;;
+        'fleet') echo '--socket -s --config -c --help -h' ;;
+        'fleet apply') echo '--socket -s --config -c --help -h --dry-run' ;;
+        'fleet status') echo '--socket -s --config -c --help -h --json' ;;
+        'fleet history') echo '--socket -s --config -c --help -h --json' ;;
+        'fleet rollback') echo '--socket -s --config -c --help -h' ;;
         'completion') echo '--socket -s --config -c --help -h --bash --fish --zsh' ;;
         'help') echo '--socket -s --config -c --help -h' ;;
     esac
@@ -39,14 +45,14 @@ _kresctl_options() {
 # What an option's value is: words, @files or @any; nothing for a flag.
 _kresctl_option_value() {
     case "$1|$2" in
-        'config get|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
-        'config get|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
-        'config set|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
-        'config set|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
+        'config get|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet' ;;
+        'config get|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet' ;;
+        'config set|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet' ;;
+        'config set|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet' ;;
         'config set|--file') echo '@files' ;;
         'config set|-f') echo '@files' ;;
-        'config delete|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
-        'config delete|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
+        'config delete|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet' ;;
+        'config delete|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet' ;;
         'cache clear|--rr-type') echo '@any' ;;
         'cache clear|--chunk-size') echo '@any' ;;
         'debug|--gdb') echo '@files' ;;
@@ -67,11 +73,11 @@ _kresctl_option_value() {
 # What the Nth positional argument of a command is.
 _kresctl_positional() {
     case "$1|$2" in
-        'config get|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
+        'config get|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet' ;;
         'config get|1') echo '@files' ;;
-        'config set|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
+        'config set|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet' ;;
         'config set|1') echo '@files' ;;
-        'config delete|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
+        'config delete|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet' ;;
         'metrics|0') echo '@files' ;;
         'cache clear|0') echo '@any' ;;
         'pids|0') echo 'kresd gc all' ;;
@@ -85,6 +91,8 @@ _kresctl_positional() {
         'migrate|0') echo '@files' ;;
         'migrate|1') echo '@files' ;;
         'import-lua|0') echo '@files' ;;
+        'fleet apply|0') echo '@files' ;;
+        'fleet rollback|0') echo '@any' ;;
         'help|0') echo '@any' ;;
         'help|*') echo '@any' ;;
     esac

@@ -172,7 +172,7 @@ describe("kresctl schema", () => {
 });
 
 describe("kresctl usage", () => {
-  it("prints help on stdout with --help, exit 0, listing upstream's commands (and our import-lua)", async () => {
+  it("prints help on stdout with --help, exit 0, listing upstream's commands (and our import-lua and fleet)", async () => {
     const r = await kresctl(["--help"]);
     expect(r.code).toBe(0);
     const commands = [...r.out.matchAll(/^ {2}kresctl (\S+)/gm)].map((m) => m[1]);
@@ -189,6 +189,7 @@ describe("kresctl usage", () => {
       "convert",
       "migrate",
       "import-lua",
+      "fleet",
       "completion",
       "help",
     ]);
