@@ -90,10 +90,12 @@ describe("kresctl fleet", () => {
 
   it("apply --dry-run only asks for validation", async () => {
     const r = await kresctl(["-s", fake.socket, "fleet", "apply", "--dry-run", "-"], {
-      input: "workers: 3\n",
+      stdin: "workers: 3\n",
     });
     expect(r.code).toBe(0);
-    expect(fake.seen[0]?.url).toBe("/v1/fleet/config?dry-run=true");
+    expect(fake.seen.map((s) => [s.url, s.body])).toEqual([
+      ["/v1/fleet/config?dry-run=true", "workers: 3\n"],
+    ]);
     expect(r.out).toContain("dry run: valid on this node; would become a new revision");
   });
 
