@@ -17,7 +17,8 @@ jest.setTimeout(240_000);
 
 const FLEET = "test-fleet";
 const NAMES = ["n1", "n2", "n3"];
-const SOAK_MS = 2000;
+// Long enough for a worker that dies a little after starting to be seen during the soak.
+const SOAK_MS = 6000;
 
 let etcd: EtcdCluster;
 const resolvers = new Resolvers();
@@ -26,7 +27,14 @@ let nodes: Resolver[] = [];
 beforeAll(async () => {
   etcd = await startEtcdCluster(3);
   nodes = await Promise.all(
-    NAMES.map((node) => startFleetNode(resolvers, { fleet: FLEET, node, endpoints: etcd.endpoints })),
+    NAMES.map((node) =>
+      startFleetNode(resolvers, {
+        fleet: FLEET,
+        node,
+        endpoints: etcd.endpoints,
+        soak: `${SOAK_MS / 1000}s`,
+      }),
+    ),
   );
 }, 180_000);
 
@@ -65,7 +73,7 @@ function loadAll(seconds: number): DnsperfRun[] {
   );
 }
 
-async function expectNoneLost(runs: DnsperfRun[]): Promise<void> {
+async function expectNoneLost(runs: readonly DnsperfRun[]): Promise<void> {
   const results = await Promise.all(runs.map((r) => r.done));
   for (const r of results) {
     expect(r.sent).toBeGreaterThan(500);
@@ -168,6 +176,40 @@ it("a revision that breaks the canary stops there: the others keep their workers
   expect(nodes[0]!.log).toMatch(/fleet: revision \d+ refused on this node/);
   expect(nodes[1]!.log).not.toMatch(new RegExp(`fleet: applying revision ${broken}\\b`));
   expect(nodes[2]!.log).not.toMatch(new RegExp(`fleet: applying revision ${broken}\\b`));
+});
+
+it("a revision whose workers die after starting fails the canary's soak: the others keep their workers, the fleet rolls back", async () => {
+  const pidsBefore = await Promise.all(nodes.map(workerPids));
+  const load = loadAll(20);
+  // kresd takes it (READY at once), then every worker of it exits 2.5 s after it started.
+  const dying = await fleetApply(
+    nodes[1]!.apiSocket,
+    `${doc("fleet.test.", "192.0.2.77")}lua:\n  script: ${JSON.stringify(`${OFFLINE_LUA}\nevent.after(2500, function() os.exit(3) end)`)}\n`,
+  );
+  const back = await waitFor(
+    "the automatic rollback rolled out",
+    async () => {
+      const h = await history(nodes[0]!);
+      const rb = h.find((e) => e.automatic && e.revision > dying);
+      return rb?.outcome === "applied" ? rb : undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 250 },
+  );
+  const failed = (await history(nodes[0]!)).find((e) => e.revision === dying);
+  // Taken (it was applied), then seen unhealthy: a worker failure since the revision, or the node's own rollback.
+  expect(failed).toMatchObject({ outcome: "failed", reason: expect.stringMatching(/^n1: .*unhealthy/) });
+  await waitApplied(sockets(), back.revision);
+  // The canary's workers crashed by design (what the canary is for): only the others must lose nothing.
+  await expectNoneLost(load.slice(1));
+  await load[0]!.done;
+
+  const pidsAfter = await Promise.all(nodes.map(workerPids));
+  expect(pidsAfter[1]).toEqual(pidsBefore[1]);
+  expect(pidsAfter[2]).toEqual(pidsBefore[2]);
+  for (const n of nodes) expect(await answer(n, "fleet.test.")).toEqual(["192.0.2.1"]);
+  // The canary did run it: its workers were replaced, then replaced again on the way back.
+  expect(nodes[0]!.log).toMatch(new RegExp(`fleet: revision ${dying} applied`));
+  expect(pidsAfter[0]).not.toEqual(pidsBefore[0]);
 });
 
 it("kill -9 of one etcd member during a rollout changes nothing", async () => {

@@ -15,6 +15,9 @@ import type { NodeState, Rollout } from "./records.js";
 /** How often the leader reads the nodes' states while it waits for them. */
 export const POLL_MS = 250;
 
+/** How long a node that runs the revision may stay unhealthy before it counts as failed. */
+export const HEALTH_GRACE_MS = 5000;
+
 /** The rollout cannot go on here: another revision came, or this manager is no longer the leader. */
 class Interrupted extends Error {}
 
@@ -217,6 +220,7 @@ export class RolloutLeader {
     const leaseMs = timeMillis(this.etcd.cfg["lease-ttl"]);
     const deadline = Date.now() + timeoutMs;
     let missingSince: number | undefined;
+    let unhealthySince: number | undefined;
     let last: NodeState | undefined;
     for (;;) {
       await this.assertCurrent(revision);
@@ -227,6 +231,15 @@ export class RolloutLeader {
         if (state.failed?.revision === revision)
           return { ok: false, reason: `${node} refused it: ${state.failed.error}` };
         if (state.revision === revision && state.health.ok) return { ok: true };
+        // Applied but not healthy: workers down, no answer, a crash or a local rollback since.
+        if (state.revision === revision) {
+          unhealthySince ??= Date.now();
+          if (Date.now() - unhealthySince > HEALTH_GRACE_MS)
+            return {
+              ok: false,
+              reason: `${node} runs it but is unhealthy: ${state.health.problems.join("; ")}`,
+            };
+        }
       } else {
         missingSince ??= Date.now();
         if (Date.now() - missingSince > leaseMs)
