@@ -85,7 +85,7 @@ export class ManagerService implements ManagerApi {
     const s = this.store.snapshot;
     const last = this.store.lastChange;
     const rollback = this.store.lastRollback;
-    const unpersisted = this.configFiles?.unpersisted(s);
+    const unpersisted = this.fleet?.accountsFor(s.etag) ? false : this.configFiles?.unpersisted(s);
     return {
       status: "RUNNING",
       version: packageVersion(),
@@ -219,7 +219,11 @@ export class ManagerService implements ManagerApi {
       (current) => {
         const files = this.readFiles();
         read = files.filesEtag;
-        if (this.configFiles?.unpersisted(current) && read !== current.etag)
+        if (
+          !this.fleet?.accountsFor(current.etag) &&
+          this.configFiles?.unpersisted(current) &&
+          read !== current.etag
+        )
           logger.warning(
             `${source}: the running configuration has changes made without persisting that ${this.files.join(", ")} lack; reloading replaces it, dropping them`,
           );

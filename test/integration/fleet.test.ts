@@ -138,6 +138,12 @@ it("rolls a revision out canary first, soaks, then one wave at a time, losing no
   for (const n of nodes) expect(await answer(n, "fleet.test.")).toEqual(["192.0.2.1"]);
   const pidsAfter = await Promise.all(nodes.map(workerPids));
   pidsAfter.forEach((pids, i) => expect(pids).not.toEqual(pidsBefore[i]));
+  // The fleet document is not a change the files lack: a reload keeps it on top of them.
+  const root = await apiCall(nodes[0]!.apiSocket, "GET", "/");
+  expect(root.json).toMatchObject({ "unpersisted-changes": false, fleet: { "applied-revision": revision } });
+  const reload = await apiCall(nodes[0]!.apiSocket, "POST", "/reload");
+  expect(reload.json).toMatchObject({ changed: false });
+  expect(await answer(nodes[0]!, "fleet.test.")).toEqual(["192.0.2.1"]);
   const s = await fleetStatus(nodes[2]!);
   expect(s.rollout).toMatchObject({ revision, phase: "done", canary: "n1" });
   expect(s.nodes.map((n) => [n.node, n.revision, n.lag, n.health.ok])).toEqual([

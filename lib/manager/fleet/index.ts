@@ -88,6 +88,14 @@ export class Fleet {
     return text === undefined ? filesDocument : mergeFleetDocument(filesDocument, parseFleetDocument(text));
   }
 
+  /**
+   * Whether a running config differs from the files only by the fleet document applied (which a
+   * reload keeps): not an unpersisted change.
+   */
+  accountsFor(etag: string): boolean {
+    return this.node.appliedEtag === etag;
+  }
+
   summary(): FleetSummary {
     const v = this.node.view;
     return {

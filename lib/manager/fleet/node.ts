@@ -88,6 +88,11 @@ export class FleetNode {
     return this.applied?.text;
   }
 
+  /** ETag of the config this node made of the fleet revision it applied. */
+  get appliedEtag(): string | undefined {
+    return this.applied?.etag;
+  }
+
   start(): void {
     const cfg = this.deps.etcd.cfg;
     this.timers.push(setInterval(() => this.kick(), timeMillis(cfg["resync-interval"])));
