@@ -4,8 +4,10 @@
  * under dnsperf load on every node. One cluster and one fleet for the whole file: the tests run in
  * order, each starting from the revision the one before left.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { jest } from "@jest/globals";
-import { kdigAt, waitFor } from "../../harness/index.js";
+import { KRESCTL, kdigAt, run, tmpDir, waitFor } from "../../harness/index.js";
 import { apiCall } from "../../harness/api.js";
 import { startDnsperf, type DnsperfRun } from "../../harness/dnsperf.js";
 import { startEtcdCluster, type EtcdCluster } from "../../harness/etcd.js";
@@ -23,6 +25,9 @@ const SOAK_MS = 6000;
 let etcd: EtcdCluster;
 const resolvers = new Resolvers();
 let nodes: Resolver[] = [];
+/** Nodes started by the tests themselves (after the first three). */
+const lateNodes: Resolver[] = [];
+const lateSockets = () => lateNodes.map((n) => n.apiSocket);
 
 beforeAll(async () => {
   etcd = await startEtcdCluster(3);
@@ -274,9 +279,50 @@ it("with every etcd member stopped, every node keeps answering, says so, and res
 
 it("a node started later catches up to the current revision", async () => {
   const current = (await fleetSummary(nodes[0]!.apiSocket))["applied-revision"];
-  const late = await startFleetNode(resolvers, { fleet: FLEET, node: "n4", endpoints: etcd.endpoints });
+  const late = await startFleetNode(resolvers, {
+    fleet: FLEET,
+    node: "n4",
+    endpoints: etcd.endpoints,
+    soak: `${SOAK_MS / 1000}s`,
+  });
+  lateNodes.push(late);
   await waitApplied([late.apiSocket], current, 60_000);
   expect(await answer(late, "fleet.test.")).toEqual(["192.0.2.3"]);
   const s = await fleetStatus(late);
   expect(s.nodes.map((n) => n.node)).toEqual(["n1", "n2", "n3", "n4"]);
+});
+
+it("kresctl fleet: a dry run changes nothing and names node-local keys; rollback REV returns every node to it", async () => {
+  const socket = nodes[0]!.apiSocket;
+  const kresctl = (...args: string[]) => run(KRESCTL, ["-s", socket, "fleet", ...args]);
+  const dir = tmpDir("krm-fleet-docs-");
+  const localKey = path.join(dir, "local.yaml");
+  fs.writeFileSync(localKey, `rundir: /tmp\n${doc("fleet.test.", "192.0.2.99")}`);
+  const before = (await fleetSummary(socket))["desired-revision"];
+
+  const refused = await kresctl("apply", "--dry-run", localKey);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toMatch(/\/rundir: node-local/);
+  const good = path.join(dir, "good.yaml");
+  fs.writeFileSync(good, doc("fleet.test.", "192.0.2.99"));
+  const dry = await kresctl("apply", "--dry-run", good);
+  expect(dry.code).toBe(0);
+  expect(dry.stdout).toContain("+    fleet.test.: 192.0.2.99");
+  expect(dry.stdout).toContain("dry run: valid on this node");
+  expect((await fleetSummary(socket))["desired-revision"]).toBe(before);
+
+  // Back to the first revision that rolled out (192.0.2.1), by number.
+  const first = (await history(nodes[0]!)).filter((h) => h.outcome === "applied").at(-1)!;
+  const rb = await kresctl("rollback", String(first.revision));
+  expect(rb.code).toBe(0);
+  const revision = Number(/revision (\d+) puts/.exec(rb.stdout)?.[1]);
+  expect(revision).toBeGreaterThan(before!);
+  await waitApplied([...sockets(), ...lateSockets()], revision);
+  for (const n of nodes) expect(await answer(n, "fleet.test.")).toEqual(["192.0.2.1"]);
+  const h = await kresctl("history");
+  expect(h.stdout).toMatch(
+    new RegExp(`^${revision}\\*\\s+\\S+\\s+applied\\s+.*rollback to revision ${first.revision}`, "m"),
+  );
+  const status = JSON.parse((await kresctl("status", "--json")).stdout) as StatusJson;
+  expect(status.nodes.every((n) => n.revision === revision && n.lag === 0)).toBe(true);
 });

@@ -97,7 +97,7 @@ function readDocument(ctx: CommandContext, file: string): string {
 }
 
 function printApplied(ctx: CommandContext, r: ApplyResult, what: string): void {
-  if (r.diff.split("\n").length > 4) ctx.io.out(r.diff.endsWith("\n") ? r.diff : `${r.diff}\n`);
+  if (r.diff !== "") ctx.io.out(r.diff.endsWith("\n") ? r.diff : `${r.diff}\n`);
   if (r["dry-run"])
     ctx.io.out(
       `dry run: valid on this node; ${r.changed ? "would become a new revision" : "the same as the current revision"}\n`,

@@ -113,6 +113,18 @@ export class FleetEtcd {
     await this.client.put(this.keys.historyOf(entry.revision)).value(JSON.stringify(entry)).exec();
   }
 
+  /**
+   * Writes `entry` only where no entry of its revision exists: the leader's stand-in for a revision
+   * put without one never overwrites the entry of the node that put it (written right after).
+   */
+  async putHistoryIfAbsent(entry: HistoryEntry): Promise<void> {
+    const key = this.keys.historyOf(entry.revision);
+    await this.client
+      .if(key, "Create", "==", 0)
+      .then(this.client.put(key).value(JSON.stringify(entry)))
+      .commit();
+  }
+
   /** Changes what became of a revision (no-op when it has no history entry). */
   async settle(revision: number, outcome: HistoryEntry["outcome"], reason?: string): Promise<void> {
     const entry = await this.historyOf(revision);

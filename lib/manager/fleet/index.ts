@@ -3,7 +3,6 @@
  * for running rollouts (rollout.ts), and what the API does with the fleet (status, apply, rollback,
  * history). The datamodel merges and validates (sections/fleet/merge.ts); etcd I/O is here.
  */
-import { createTwoFilesPatch } from "diff";
 import type { KresConfig } from "../../datamodel/config.js";
 import { readConfigFiles, validateAsFrom } from "../../datamodel/load.js";
 import { mergeFleetDocument, parseFleetDocument } from "../../datamodel/sections/fleet/merge.js";
@@ -12,6 +11,7 @@ import type { ConfigStore, ConfigVersion } from "../config-store.js";
 import { FleetUnavailable, UnknownRevision } from "../errors.js";
 import type { KresManager } from "../kres-manager.js";
 import { logger } from "../logger.js";
+import { unifiedDiff } from "../../utils/unified-diff.js";
 import { FleetEtcd } from "./etcd.js";
 import { HealthCheck } from "./health.js";
 import { FleetNode } from "./node.js";
@@ -151,11 +151,11 @@ export class Fleet {
   async apply(text: string, dryRun: boolean, source: string): Promise<FleetApplyResult> {
     this.version(text);
     const current = await this.unavailableAs(() => this.etcd.desired());
-    const diff = createTwoFilesPatch(
-      `fleet config (revision ${current?.revision ?? "none"})`,
-      "fleet config (new)",
+    const diff = unifiedDiff(
       current?.text ?? "",
       text,
+      `fleet config (revision ${current?.revision ?? "none"})`,
+      "fleet config (new)",
     );
     const changed = current?.text !== text;
     const base = { "dry-run": dryRun, changed, diff, ...(current ? { previous: current.revision } : {}) };
@@ -190,11 +190,11 @@ export class Fleet {
           : "no earlier revision rolled out completely: nothing to roll back to",
       );
     this.version(target.text);
-    const diff = createTwoFilesPatch(
-      `fleet config (revision ${current?.revision ?? "none"})`,
-      `fleet config (revision ${target.revision})`,
+    const diff = unifiedDiff(
       current?.text ?? "",
       target.text,
+      `fleet config (revision ${current?.revision ?? "none"})`,
+      `fleet config (revision ${target.revision})`,
     );
     const next = await this.put(target.text, {
       source: `${source}: rollback to revision ${target.revision}`,

@@ -170,7 +170,7 @@ export class RolloutLeader {
     );
     // A revision put straight into etcd (etcdctl) gets its history entry here: a rollback needs its text.
     if (!(await this.etcd.historyOf(R)))
-      await this.etcd.putHistory({
+      await this.etcd.putHistoryIfAbsent({
         revision: R,
         text: desired.text,
         at: now(),
