@@ -2,9 +2,9 @@
  * A fleet rollout against applying the same change node by node by hand (issue 21). Prints tables;
  * not a test. Run: npm run build && node dist/bench/fleet.js
  *
- * A real three-member etcd cluster and three whole resolvers (2 workers each) in one fleet, waves of
- * one node, soak time 0 s (so the figure is the rollout's own cost; a real soak adds itself once).
- * Each round:
+ * A real three-member etcd cluster and three whole resolvers (2 workers each) in one fleet, soak time
+ * 0 s (so the figure is the rollout's own cost; a real soak adds itself once), first with waves of
+ * one node, then (a fleet of its own, the nodes started again) waves of two. Each round:
  * - local: PUT /v1/config/local-data on each node in turn (canary + rolling restart each); the
  *   sum of the three answers' times is what a script doing the nodes one after the other takes;
  * - fleet: PUT /v1/fleet/config on one node, then GET / on every node every 20 ms until each runs
@@ -32,6 +32,7 @@ const ROUNDS = 3;
 const progress = progressOf("fleet");
 
 interface Round {
+  waveSize: number;
   n: number;
   local: number[];
   /** From PUT /v1/fleet/config until each node ran the revision (ms). */
@@ -71,21 +72,27 @@ async function fleetApply(nodes: BenchResolver[], addr: string): Promise<number[
   return at as number[];
 }
 
-export async function run(): Promise<BenchOutcome> {
-  let etcd: EtcdCluster | undefined;
+const WAVE_SIZES = [1, 2];
+
+/** Three fresh nodes in fleet `fleet` with waves of `waveSize`; the rounds on them. */
+async function roundsOf(etcd: EtcdCluster, waveSize: number): Promise<Round[]> {
   const nodes: BenchResolver[] = [];
   const rounds: Round[] = [];
-  let error: string | undefined;
   try {
-    progress("starting a 3-member etcd cluster and 3 resolvers");
-    etcd = await startEtcdCluster(3);
-    const endpoints = etcd.endpoints;
     for (const node of NODES)
       nodes.push(
         await BenchResolver.start({
           workers: WORKERS,
           name: `fleet-${node}`,
-          config: { fleet: fleetSection({ fleet: "bench", node, endpoints, soak: "0s", waveSize: 1 }) },
+          config: {
+            fleet: fleetSection({
+              fleet: `bench-w${waveSize}`,
+              node,
+              endpoints: etcd.endpoints,
+              soak: "0s",
+              waveSize,
+            }),
+          },
         }),
       );
     // Every node registered before the first rollout, so each round's waves take all three.
@@ -98,26 +105,38 @@ export async function run(): Promise<BenchOutcome> {
       const local: number[] = [];
       for (const node of nodes) local.push(await localApply(node, `192.0.2.${n}`));
       const fleet = await fleetApply(nodes, `198.51.100.${n}`);
-      rounds.push({ n, local, fleet });
+      rounds.push({ waveSize, n, local, fleet });
       progress(
-        `round ${n}: local sum ${fmtMs(
-          local.reduce((a, b) => a + b, 0),
-          0,
-        )} ms, fleet ${fmtMs(Math.max(...fleet), 0)} ms`,
+        `waves of ${waveSize}, round ${n}: local sum ${fmtMs(sum(local), 0)} ms, fleet ${fmtMs(Math.max(...fleet), 0)} ms`,
       );
     }
+  } finally {
+    for (const n of nodes.reverse()) await n.stop();
+  }
+  return rounds;
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+export async function run(): Promise<BenchOutcome> {
+  let etcd: EtcdCluster | undefined;
+  const rounds: Round[] = [];
+  let error: string | undefined;
+  try {
+    progress("starting a 3-member etcd cluster");
+    etcd = await startEtcdCluster(3);
+    for (const waveSize of WAVE_SIZES) rounds.push(...(await roundsOf(etcd, waveSize)));
   } catch (e) {
     error = (e as Error).message;
     progress(`FAILED: ${error}`);
   } finally {
-    for (const n of nodes.reverse()) await n.stop();
     await etcd?.stopAll();
   }
 
-  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  console.log(`\n3 nodes × ${WORKERS} workers, waves of 1, soak 0 s; ms`);
+  console.log(`\n3 nodes × ${WORKERS} workers, soak 0 s; ms`);
   printTable([
     [
+      "waves of",
       "round",
       "local n1",
       "local n2",
@@ -125,10 +144,11 @@ export async function run(): Promise<BenchOutcome> {
       "local sum",
       "fleet: n1 ran it",
       "n2",
-      "n3 (last)",
-      "fleet / local sum",
+      "n3",
+      "fleet last / local sum",
     ],
     ...rounds.map((r) => [
+      String(r.waveSize),
       String(r.n),
       ...r.local.map((x) => fmtMs(x, 0)),
       fmtMs(sum(r.local), 0),
@@ -136,16 +156,21 @@ export async function run(): Promise<BenchOutcome> {
       (Math.max(...r.fleet) / sum(r.local)).toFixed(2),
     ]),
   ]);
-  const localMedian = median(rounds.map((r) => sum(r.local)));
-  const fleetMedian = median(rounds.map((r) => Math.max(...r.fleet)));
+  const medians = WAVE_SIZES.map((w) => {
+    const of = rounds.filter((r) => r.waveSize === w);
+    return {
+      w,
+      n: of.length,
+      local: median(of.map((r) => sum(r.local))),
+      fleet: median(of.map((r) => Math.max(...r.fleet))),
+    };
+  });
   return {
-    ok: error === undefined && rounds.length === ROUNDS,
-    headlines: [
-      {
-        figure: "fleet: apply → last of 3 nodes, vs sum of local applies (median ms)",
-        value: rounds.length ? `${fmtMs(fleetMedian, 0)} vs ${fmtMs(localMedian, 0)}` : "FAILED",
-      },
-    ],
+    ok: error === undefined && rounds.length === ROUNDS * WAVE_SIZES.length,
+    headlines: medians.map((m) => ({
+      figure: `fleet: apply → last of 3 nodes (waves of ${m.w}) vs sum of local applies, median ms`,
+      value: m.n ? `${fmtMs(m.fleet, 0)} vs ${fmtMs(m.local, 0)}` : "FAILED",
+    })),
   };
 }
 
