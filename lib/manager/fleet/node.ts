@@ -65,6 +65,7 @@ export class FleetNode {
   private applying = false;
   private lastPublished = "";
   private checking = false;
+  private watching = false;
 
   constructor(
     private readonly node: string,
@@ -97,7 +98,6 @@ export class FleetNode {
     const cfg = this.deps.etcd.cfg;
     this.timers.push(setInterval(() => this.kick(), timeMillis(cfg["resync-interval"])));
     this.timers.push(setInterval(() => void this.checkHealth(), HEALTH_INTERVAL_MS));
-    this.watch().catch(() => undefined);
     this.kick();
   }
 
@@ -122,18 +122,29 @@ export class FleetNode {
       .catch((e: Error) => logger.error(`fleet: ${e.message}`));
   }
 
+  /** Watches the two keys; tried again at the next read when etcd was away (the resync covers the gap). */
   private async watch(): Promise<void> {
+    if (this.watching) return;
+    this.watching = true;
     const { client, keys } = this.deps.etcd;
-    for (const key of [keys.config, keys.rollout]) {
-      const w = await client.watch().key(key).create();
-      w.on("put", () => this.kick());
-      w.on("error", () => undefined); // etcd3 reconnects by itself; the resync covers the gap
-      this.watchers.push(w);
-      if (this.stopped) await w.cancel();
+    const created = await Promise.allSettled(
+      [keys.config, keys.rollout].map((k) => client.watch().key(k).create()),
+    );
+    const watchers = created.flatMap((c) => (c.status === "fulfilled" ? [c.value] : []));
+    if (watchers.length < created.length || this.stopped) {
+      await Promise.allSettled(watchers.map((w) => w.cancel()));
+      this.watching = false;
+      return;
     }
+    for (const w of watchers) {
+      w.on("put", () => this.kick());
+      w.on("error", () => undefined); // etcd3 reconnects by itself
+    }
+    this.watchers = watchers;
   }
 
   private async sync(): Promise<void> {
+    if (!this.watching) void this.watch();
     let desired: Desired | undefined;
     try {
       desired = await this.deps.etcd.desired();
