@@ -17,7 +17,7 @@ import { ApiServer, createApp } from "./server.js";
 import { ManagerService } from "./service.js";
 import { configureLogging, logger } from "./logger.js";
 import { stopLeftovers } from "./orphans.js";
-import { Fleet } from "./fleet/index.js";
+import type { Fleet } from "./fleet/index.js";
 
 /**
  * The manager as supervisord runs it (`command`, started by the supervisord `supervisordPid` on
@@ -96,8 +96,9 @@ export async function runManager(
 
   // A fleet node joins once it serves DNS on its own files: etcd being away never holds start-up.
   const fleetConfig = version.config.fleet;
-  const fleet = fleetConfig
-    ? new Fleet({ config: fleetConfig, files, store, manager, api: where })
+  // Loaded only here: the etcd client (gRPC) costs start-up time and memory a lone resolver saves.
+  const fleet: Fleet | undefined = fleetConfig
+    ? new (await import("./fleet/index.js")).Fleet({ config: fleetConfig, files, store, manager, api: where })
     : undefined;
   api.fleet = fleet;
 
