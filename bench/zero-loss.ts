@@ -67,7 +67,7 @@ interface Load {
 interface StreamLoad {
   key: string;
   what: string;
-  transport: "tcp" | "dot" | "doh";
+  transport: "tcp" | "dot" | "doh" | "doh-legacy";
   qps: number;
   connections: number;
   dohMethod?: "GET" | "POST";
@@ -87,6 +87,13 @@ const STREAM_LOADS: StreamLoad[] = [
     dohMethod: "POST",
     reference: true,
   },
+  {
+    key: "doh-legacy",
+    what: "legacy DoH 500 q/s, 10 HTTP/2 sessions (GET)",
+    transport: "doh-legacy",
+    qps: 500,
+    connections: 10,
+  },
 ];
 
 function streamLoad(l: StreamLoad): Load {
@@ -96,9 +103,10 @@ function streamLoad(l: StreamLoad): Load {
     allowed: 0.0005,
     reference: l.reference,
     start: (r, ca, seconds) => {
-      const doh = l.transport === "doh";
+      const doh = l.transport === "doh" || l.transport === "doh-legacy";
+      const ports = { tcp: r.port, dot: r.dotPort, doh: r.dohPort, "doh-legacy": r.dohLegacyPort };
       const run = startStreamLoad({
-        port: l.transport === "tcp" ? r.port : doh ? r.dohPort! : r.dotPort!,
+        port: ports[l.transport]!,
         tlsCa: l.transport === "tcp" ? undefined : ca,
         dohPath: doh ? "/dns-query" : undefined,
         dohMethod: l.dohMethod,
@@ -278,11 +286,13 @@ export async function run(): Promise<BenchOutcome> {
       config: { "local-data": LOAD_LOCAL_DATA },
       dot: tlsFiles,
       doh: true,
+      dohLegacy: true,
     },
     { progress },
     async (resolver) => {
       progress(
-        `resolver ready (port ${resolver.port}, DoT ${resolver.dotPort}, DoH ${resolver.dohPort}); ${SECONDS} s per run`,
+        `resolver ready (port ${resolver.port}, DoT ${resolver.dotPort}, DoH ${resolver.dohPort},` +
+          ` legacy DoH ${resolver.dohLegacyPort}); ${SECONDS} s per run`,
       );
       for (const load of loads) {
         for (const withReloads of [false, true]) {

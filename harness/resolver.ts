@@ -34,6 +34,7 @@ function defaultConfig(rundir: string, port: number, workers: number, dot?: DotL
         { interface: `127.0.0.1@${port}` },
         ...(dot ? [{ interface: `127.0.0.1@${dot.port}`, kind: "dot" }] : []),
         ...(dot?.dohPort ? [{ interface: `127.0.0.1@${dot.dohPort}`, kind: "doh2" }] : []),
+        ...(dot?.dohLegacyPort ? [{ interface: `127.0.0.1@${dot.dohLegacyPort}`, kind: "doh-legacy" }] : []),
       ],
       ...(dot ? { tls: { "cert-file": dot.cert, "key-file": dot.key } } : {}),
     },
@@ -47,6 +48,8 @@ export interface DotListener {
   port: number;
   /** Also DoH (`doh2`, served at /dns-query) on this port, with the same certificate. */
   dohPort?: number;
+  /** Also legacy DoH (`doh-legacy`, kresd's http module, at /doh) on this port, with the same certificate. */
+  dohLegacyPort?: number;
   cert: string;
   key: string;
 }
@@ -304,6 +307,8 @@ export interface BenchResolverOptions {
   dot?: { cert: string; key: string };
   /** Also listen for DoH (`doh2`) on a free port with the `dot` certificate (BenchResolver.dohPort). */
   doh?: boolean;
+  /** Also legacy DoH (`doh-legacy`) on a free port with the `dot` certificate (BenchResolver.dohLegacyPort). */
+  dohLegacy?: boolean;
 }
 
 export class BenchResolver {
@@ -319,6 +324,8 @@ export class BenchResolver {
     readonly dotPort?: number,
     /** The DoH port, when asked for one. */
     readonly dohPort?: number,
+    /** The legacy DoH port, when asked for one. */
+    readonly dohLegacyPort?: number,
   ) {
     // Cleaned up as a whole resolver (killNow), not as the launcher's process group only.
     unregisterProcess(proc);
@@ -347,13 +354,14 @@ export class BenchResolver {
     const port = await freePort();
     const dotPort = opts.dot ? await freePort() : undefined;
     const dohPort = opts.dot && opts.doh ? await freePort() : undefined;
+    const dohLegacyPort = opts.dot && opts.dohLegacy ? await freePort() : undefined;
     const { lua: _ignored, ...extra } = opts.config ?? {};
     const configFile = writeConfig(dir, {
       ...defaultConfig(
         rundir,
         port,
         opts.workers,
-        opts.dot && dotPort ? { port: dotPort, dohPort, ...opts.dot } : undefined,
+        opts.dot && dotPort ? { port: dotPort, dohPort, dohLegacyPort, ...opts.dot } : undefined,
       ),
       management: { "unix-socket": path.join(rundir, "kres-api.sock") },
       ...extra,
@@ -362,7 +370,7 @@ export class BenchResolver {
     });
     const spawnedAt = performance.now();
     const proc = new GroupProcess(KNOT_RESOLVER, ["-c", configFile], { name: "knot-resolver" });
-    return new BenchResolver(dir, rundir, port, proc, spawnedAt, dotPort, dohPort);
+    return new BenchResolver(dir, rundir, port, proc, spawnedAt, dotPort, dohPort, dohLegacyPort);
   }
 
   get pid(): number {
