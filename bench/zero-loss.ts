@@ -4,14 +4,17 @@
  * load runs twice, without reloads and with them:
  *
  * - UDP 8000 q/s (dnsperf);
- * - TCP 1000 q/s over 20 connections, DoT 500 q/s over 10 and DoH (doh2, HTTP/2 POST to /dns-query)
- *   500 q/s over 10 sessions, from harness/stream-load.ts: a client that reconnects and resends what
- *   a closed connection (DoH: a GOAWAY, a refused stream) left unanswered, as RFC 7766 asks;
+ * - TCP 1000 q/s over 20 connections, DoT 500 q/s over 10, DoH (doh2, HTTP/2 GET /dns-query?dns=)
+ *   500 q/s over 10 sessions and legacy DoH (doh-legacy) 100 q/s over 4, from
+ *   harness/stream-load.ts: a client that reconnects and resends what a closed connection (DoH: a
+ *   GOAWAY, a refused stream) left unanswered, as RFC 7766 asks;
+ * - for comparison, the same DoH load as POSTs, which kresd 5.6 mostly refuses (see
+ *   harness/doh-session.ts);
  * - for comparison, TCP 1000 q/s over 20 connections from dnsperf, which does neither (see
  *   stream-load.ts): each connection the server closes costs it a query.
  *
  * A query is lost when no answer came within 2 s. Prints one row per run, then the reloads; not a
- * test. Run: npm run build && node dist/bench/zero-loss.js (ZERO_LOSS_LOADS=udp,tcp,dot,doh,dnsperf-tcp
+ * test. Run: npm run build && node dist/bench/zero-loss.js (ZERO_LOSS_LOADS=udp,tcp,dot,doh,doh-post,doh-legacy,dnsperf-tcp
  * picks loads, ZERO_LOSS_SECONDS shortens the runs, both for development only).
  *
  * A reload counts only if it answered 200 and, per GET /processes/kresd, every worker PID changed
