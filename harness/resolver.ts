@@ -39,6 +39,8 @@ function defaultConfig(rundir: string, port: number, workers: number, dot?: DotL
       ...(dot ? { tls: { "cert-file": dot.cert, "key-file": dot.key } } : {}),
     },
     cache: { storage: path.join(rundir, "cache"), "size-max": "10M" },
+    // Beside the rundir, never the machine's /var/lib/knot-resolver/history (kept across restarts).
+    history: { storage: path.join(path.dirname(rundir), "history") },
     logging: { level: "info" },
   };
 }

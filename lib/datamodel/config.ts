@@ -6,6 +6,7 @@ import { dns64Schema } from "./sections/dns64/schema.js";
 import { dnssecSchema } from "./sections/dnssec/schema.js";
 import { fallbackSchema } from "./sections/fallback/schema.js";
 import { forwardSchema } from "./sections/forward/schema.js";
+import { historySchema } from "./sections/history/schema.js";
 import { localDataSchema } from "./sections/local-data/schema.js";
 import { loggingSchema } from "./sections/logging/schema.js";
 import { luaSchema } from "./sections/lua/schema.js";
@@ -71,6 +72,8 @@ export const kresConfigSchema = z
     "rate-limiting": rateLimitingSchema,
     defer: deferSchema,
     lua: luaSchema,
+    // An extension of this project: the record of past configurations (not in upstream).
+    history: historySchema,
   })
   .superRefine((cfg, ctx) => {
     checkTags(cfg, ctx);

@@ -113,3 +113,21 @@ export class PersistIncomplete extends ManagerError {
     return { applied: true, etag: this.etag };
   }
 }
+
+/** No history entry has the ETag asked for (HTTP 404). */
+export class HistoryEntryNotFound extends ManagerError {
+  override readonly status = 404;
+}
+
+/** A history request that cannot be answered as asked (a bad limit or position; HTTP 400). */
+export class InvalidHistoryRequest extends ManagerError {
+  override readonly status = 400;
+}
+
+/** The history is off: its directory could not be used at start (HTTP 503, with the reason). */
+export class HistoryUnavailable extends ManagerError {
+  override readonly status = 503;
+  override get expose(): boolean {
+    return true;
+  }
+}

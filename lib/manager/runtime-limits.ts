@@ -19,6 +19,11 @@ const FIXED: { pointer: string; get: (c: KresConfig) => unknown; why: string }[]
     why: "the API would move away under the client that changes it",
   },
   {
+    pointer: "/history/storage",
+    get: (c) => c.history.storage,
+    why: "the history the manager keeps is opened there at start",
+  },
+  {
     pointer: "/logging/target",
     get: (c) => c.logging.target,
     why: "supervisord forwards the workers' output to the target it was started with",

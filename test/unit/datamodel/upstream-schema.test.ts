@@ -10,7 +10,13 @@ import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
 import { REPO_ROOT } from "../../../harness/repo.js";
 
 /** Property paths ours has and upstream's has not: this project's documented extensions. */
-const EXTENSIONS: readonly string[] = ["/management/token-file", "/management/persist"];
+const EXTENSIONS: readonly string[] = [
+  "/management/token-file",
+  "/management/persist",
+  "/history",
+  "/history/storage",
+  "/history/keep",
+];
 /** Property paths upstream has and ours has not, each with the reason. */
 const MISSING: Readonly<Record<string, string>> = {};
 
