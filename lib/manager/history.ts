@@ -124,7 +124,7 @@ export class History {
       try {
         this.write(listed, entry.document, true);
         this.entries.set(n, listed);
-        this.prune();
+        this.prune([...ids.filter((i) => i < n), n]);
         return listed;
       } catch (e) {
         // Another writer took this ID meanwhile: the next one.
@@ -236,9 +236,11 @@ export class History {
     return undefined;
   }
 
-  /** Removes the oldest entries beyond `keep` (damaged ones count and go too). */
-  private prune(): void {
-    const ids = this.scan();
+  /**
+   * Removes the oldest entries beyond `keep` (damaged ones count and go too); `ids` is the directory's
+   * as just scanned, oldest first (an entry another writer adds meanwhile waits for the next prune).
+   */
+  private prune(ids: number[]): void {
     for (const n of ids.slice(0, Math.max(0, ids.length - this.keep()))) {
       fs.rmSync(this.fileOf(n), { force: true });
       this.entries.delete(n);
