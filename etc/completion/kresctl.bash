@@ -5,8 +5,9 @@
 # The subcommands of a command path.
 _kresctl_subcommands() {
     case "$1" in
-        '') echo 'config reload stop metrics cache pids debug schema validate convert migrate import-lua completion help' ;;
+        '') echo 'config reload history stop metrics cache pids debug schema validate convert migrate completion help' ;;
         'config') echo 'get set delete' ;;
+        'history') echo 'list show diff restore' ;;
         'cache') echo 'clear' ;;
     esac
 }
@@ -20,6 +21,11 @@ _kresctl_options() {
         'config set') echo '--socket -s --config -c --help -h --path -p --persist --dry-run --canary --json --yaml --file -f' ;;
         'config delete') echo '--socket -s --config -c --help -h --path -p --persist --dry-run --canary --json' ;;
         'reload') echo '--socket -s --config -c --help -h --dry-run --canary --json --force --yes -y' ;;
+        'history') echo '--socket -s --config -c --help -h' ;;
+        'history list') echo '--socket -s --config -c --help -h --limit -n --before --json' ;;
+        'history show') echo '--socket -s --config -c --help -h --json' ;;
+        'history diff') echo '--socket -s --config -c --help -h' ;;
+        'history restore') echo '--socket -s --config -c --help -h --dry-run --canary --json --yes -y --persist' ;;
         'stop') echo '--socket -s --config -c --help -h' ;;
         'metrics') echo '--socket -s --config -c --help -h --prometheus' ;;
         'cache') echo '--socket -s --config -c --help -h' ;;
@@ -30,7 +36,6 @@ _kresctl_options() {
         'validate') echo '--socket -s --config -c --help -h --strict' ;;
         'convert') echo '--socket -s --config -c --help -h --strict --output -o --type' ;;
         'migrate') echo '--socket -s --config -c --help -h --json --yaml' ;;
-        'import-lua') echo '--socket -s --config -c --help -h --output -o --keep-lua' ;;
         'completion') echo '--socket -s --config -c --help -h --bash --fish --zsh' ;;
         'help') echo '--socket -s --config -c --help -h' ;;
     esac
@@ -39,14 +44,17 @@ _kresctl_options() {
 # What an option's value is: words, @files or @any; nothing for a flag.
 _kresctl_option_value() {
     case "$1|$2" in
-        'config get|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
-        'config get|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
-        'config set|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
-        'config set|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
+        'config get|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /history' ;;
+        'config get|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /history' ;;
+        'config set|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /history' ;;
+        'config set|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /history' ;;
         'config set|--file') echo '@files' ;;
         'config set|-f') echo '@files' ;;
-        'config delete|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
-        'config delete|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
+        'config delete|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /history' ;;
+        'config delete|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /history' ;;
+        'history list|--limit') echo '@any' ;;
+        'history list|-n') echo '@any' ;;
+        'history list|--before') echo '@any' ;;
         'cache clear|--rr-type') echo '@any' ;;
         'cache clear|--chunk-size') echo '@any' ;;
         'debug|--gdb') echo '@files' ;;
@@ -55,8 +63,6 @@ _kresctl_option_value() {
         'convert|--output') echo '@files' ;;
         'convert|-o') echo '@files' ;;
         'convert|--type') echo 'worker policy-loader' ;;
-        'import-lua|--output') echo '@files' ;;
-        'import-lua|-o') echo '@files' ;;
         *'|--socket') echo '@files' ;;
         *'|-s') echo '@files' ;;
         *'|--config') echo '@files' ;;
@@ -67,11 +73,15 @@ _kresctl_option_value() {
 # What the Nth positional argument of a command is.
 _kresctl_positional() {
     case "$1|$2" in
-        'config get|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
+        'config get|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /history' ;;
         'config get|1') echo '@files' ;;
-        'config set|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
+        'config set|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /history' ;;
         'config set|1') echo '@files' ;;
-        'config delete|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua' ;;
+        'config delete|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /history' ;;
+        'history show|0') echo '@any' ;;
+        'history diff|0') echo '@any' ;;
+        'history diff|1') echo '@any' ;;
+        'history restore|0') echo '@any' ;;
         'metrics|0') echo '@files' ;;
         'cache clear|0') echo '@any' ;;
         'pids|0') echo 'kresd gc all' ;;
@@ -84,7 +94,6 @@ _kresctl_positional() {
         'convert|*') echo '@files' ;;
         'migrate|0') echo '@files' ;;
         'migrate|1') echo '@files' ;;
-        'import-lua|0') echo '@files' ;;
         'help|0') echo '@any' ;;
         'help|*') echo '@any' ;;
     esac

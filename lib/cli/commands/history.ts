@@ -5,6 +5,7 @@ import { unifiedDiff } from "../../utils/unified-diff.js";
 import { CliError, runCommand, type CommandContext, type GlobalArgs } from "../common.js";
 import { dumpData } from "../format.js";
 import { clientFor, type ApiClient } from "../http.js";
+import { dryRunOptions, dryRunQuery, printPlan, type DryRunArgs } from "../plan.js";
 
 /** An entry of GET /v1/history, as far as kresctl reads it. */
 interface Entry {
@@ -183,9 +184,8 @@ function diffCommand(ctx: CommandContext): CommandModule<GlobalArgs, DiffArgs> {
   };
 }
 
-interface RestoreArgs extends GlobalArgs {
+interface RestoreArgs extends GlobalArgs, DryRunArgs {
   etag: string;
-  "dry-run": boolean;
   yes: boolean;
   persist?: boolean;
 }
@@ -196,13 +196,8 @@ function restoreCommand(ctx: CommandContext): CommandModule<GlobalArgs, RestoreA
     describe:
       "Make a recorded configuration the running one again (validated, canary, rolling restart, as any change)",
     builder: (y: Argv<GlobalArgs>) =>
-      y
+      dryRunOptions(y)
         .positional("etag", { type: "string", demandOption: true, describe: ETAG_HELP })
-        .option("dry-run", {
-          type: "boolean",
-          default: false,
-          describe: "Only show what the restore would change; nothing changes",
-        })
         .option("yes", { alias: "y", type: "boolean", default: false, describe: "Restore without asking" })
         .option("persist", {
           type: "boolean",
@@ -214,10 +209,11 @@ function restoreCommand(ctx: CommandContext): CommandModule<GlobalArgs, RestoreA
         const client = clientFor(args, ctx.env);
         const query = new URLSearchParams();
         if (args.persist !== undefined) query.set("persist", String(args.persist));
-        if (args["dry-run"]) query.set("dry-run", "true");
+        const dryRun = dryRunQuery(args);
         const url = `${etagPath(args.etag)}/restore${query.size > 0 ? `?${query}` : ""}`;
-        if (args["dry-run"]) {
-          ctx.io.out(dumpData(await client.json("POST", url), "yaml"));
+        if (dryRun) {
+          // Nothing changes: nothing to ask.
+          printPlan(ctx, args, await client.json("POST", `${url}${query.size > 0 ? "&" : "?"}${dryRun}`));
           return;
         }
         // Asked on a terminal only: a script is never left waiting (as `reload`).

@@ -19,6 +19,21 @@ const CONFIG_A = { workers: 2, "local-data": { addresses: { "old.test.": "192.0.
 const CONFIG_B = { workers: 2, "local-data": { addresses: { "old.test.": "192.0.2.2" } } };
 const RUNNING = { workers: 3, "local-data": { addresses: { "old.test.": "192.0.2.2" } } };
 
+/** A dry run's answer, as the manager gives it (lib/datamodel/change-plan.ts). */
+const PLAN = {
+  "dry-run": "true",
+  etag: B,
+  "new-etag": A,
+  changed: true,
+  changes: [
+    { pointer: "/local-data/addresses/old.test.", op: "replace", old: "192.0.2.2", new: "192.0.2.1" },
+  ],
+  "yaml-diff": "--- running/config.yaml\n+++ new/config.yaml\n",
+  "lua-changed": true,
+  "lua-diff": "",
+  processes: { restart: ["kresd:kresd0", "kresd:kresd1"], start: [], stop: [], unchanged: ["cache-gc"] },
+};
+
 const routes: Routes = {
   "GET /v1/history": {
     json: {
@@ -37,8 +52,9 @@ const routes: Routes = {
   "GET /v1/config": { json: RUNNING },
   [`POST /v1/history/${A}/restore`]: { json: { etag: `"${A}"`, "restored-from": "000001" } },
   [`POST /v1/history/${A}/restore?persist=true`]: { json: { etag: `"${A}"`, "restored-from": "000001" } },
-  [`POST /v1/history/${A}/restore?dry-run=true`]: {
-    json: { "dry-run": "true", etag: `"${B}"`, changed: true },
+  [`POST /v1/history/${A}/restore?dry-run=true`]: { json: PLAN },
+  [`POST /v1/history/${A}/restore?persist=true&dry-run=canary`]: {
+    json: { ...PLAN, "dry-run": "canary", canary: { ok: false, message: "no READY" } },
   },
 };
 
@@ -157,9 +173,22 @@ describe("kresctl history restore", () => {
     ]);
   });
 
-  it("--dry-run asks for the plan and prints it, without asking", async () => {
+  it("--dry-run asks for the plan and prints it, without asking; --json prints it raw", async () => {
     const r = await history(["restore", "--dry-run", A], async () => false);
-    expect(r.out).toBe(`dry-run: 'true'\netag: '"${B}"'\nchanged: true\n`);
-    expect(requests()).toEqual([`POST /v1/history/${A}/restore?dry-run=true`]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("/local-data/addresses/old.test.");
+    expect(r.out).toContain("kresd:kresd0");
+    expect(JSON.parse((await history(["restore", "--dry-run", "--json", A])).out)).toEqual(PLAN);
+    expect(requests()).toEqual([
+      `POST /v1/history/${A}/restore?dry-run=true`,
+      `POST /v1/history/${A}/restore?dry-run=true`,
+    ]);
+  });
+
+  it("--canary with --persist: both parameters sent; a canary that failed exits 1", async () => {
+    const r = await history(["restore", "--dry-run=canary", "--persist", A]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/the canary did not come up/);
+    expect(requests()).toEqual([`POST /v1/history/${A}/restore?persist=true&dry-run=canary`]);
   });
 });

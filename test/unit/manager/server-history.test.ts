@@ -153,6 +153,33 @@ describe("POST /v1/history/{etag}/restore", () => {
     expect((await request(app).post(`/v1/history/${tag}/restore?persist=yes`)).status).toBe(400);
   });
 
+  it("?dry-run=true answers the plan under the current ETag and changes nothing", async () => {
+    const before = api.etag;
+    const res = await request(app).post(`/v1/history/${tag}/restore?dry-run=true`);
+    expect(res.status).toBe(200);
+    expect(res.headers.etag).toBe(quoted(before));
+    expect(res.body).toMatchObject({ "dry-run": "true", etag: before, "new-etag": tag, changed: true });
+    expect(api.etag).toBe(before);
+    expect(api.callsTo("restoreHistory")).toEqual([]);
+    expect(api.callsTo("planRestore")).toEqual([
+      [tag, { ifMatch: undefined, ifNoneMatch: undefined }, "true", `POST /v1/history/${tag}/restore`],
+    ]);
+  });
+
+  it("?dry-run= answers as the restore would: 412 for a stale If-Match, 404 for no entry, 400 for a bad value", async () => {
+    expect(
+      (await request(app).post(`/v1/history/${tag}/restore?dry-run=canary`).set("If-Match", '"stale"'))
+        .status,
+    ).toBe(412);
+    expect((await request(app).post("/v1/history/0123/restore?dry-run=true")).status).toBe(404);
+    const bad = await request(app).post(`/v1/history/${tag}/restore?dry-run=yes`);
+    expect([bad.status, bad.body.error]).toEqual([400, expect.stringMatching(/'dry-run'/)]);
+    expect((await request(app).post(`/v1/history/${tag}/restore?dry-run=true&persist=maybe`)).status).toBe(
+      400,
+    );
+    expect(api.callsTo("restoreHistory")).toEqual([]);
+  });
+
   it("answers 405 with Allow to GET", async () => {
     const res = await request(app).get(`/v1/history/${tag}/restore`);
     expect([res.status, res.headers.allow]).toEqual([405, "POST"]);
