@@ -156,6 +156,14 @@ describe("a resolver's history", () => {
       "-    history.test. 300 A 192.0.2.20\n+    history.test. 300 A 192.0.2.10\n",
     );
 
+    // A dry run first: the plan names the entry's ETag, and nothing moves.
+    const dry = await apiCall(r.apiSocket, "POST", `/v1/history/${bare(change.etag)}/restore?dry-run=true`);
+    expect(dry.status).toBe(200);
+    expect(dry.json).toMatchObject({ etag: bare(start.etag), "new-etag": bare(change.etag), changed: true });
+    expect(await workers(r)).toEqual(pids);
+    expect(quoted((await status(r)).etag)).toBe(start.etag);
+    expect(await history(r, "?limit=1")).toEqual([expect.objectContaining({ id: "000003" })]);
+
     const restore = await run(KRESCTL, ["-s", r.apiSocket, "history", "restore", "--yes", change.etag], {
       timeoutMs: 120_000,
     });
