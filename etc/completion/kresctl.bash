@@ -5,7 +5,7 @@
 # The subcommands of a command path.
 _kresctl_subcommands() {
     case "$1" in
-        '') echo 'config reload history stop metrics cache pids debug schema validate convert migrate completion help' ;;
+        '') echo 'config reload history stop metrics cache pids debug schema validate convert migrate import-lua completion help' ;;
         'config') echo 'get set delete' ;;
         'history') echo 'list show diff restore' ;;
         'cache') echo 'clear' ;;
@@ -36,6 +36,7 @@ _kresctl_options() {
         'validate') echo '--socket -s --config -c --help -h --strict' ;;
         'convert') echo '--socket -s --config -c --help -h --strict --output -o --type' ;;
         'migrate') echo '--socket -s --config -c --help -h --json --yaml' ;;
+        'import-lua') echo '--socket -s --config -c --help -h --output -o --keep-lua' ;;
         'completion') echo '--socket -s --config -c --help -h --bash --fish --zsh' ;;
         'help') echo '--socket -s --config -c --help -h' ;;
     esac
@@ -63,6 +64,8 @@ _kresctl_option_value() {
         'convert|--output') echo '@files' ;;
         'convert|-o') echo '@files' ;;
         'convert|--type') echo 'worker policy-loader' ;;
+        'import-lua|--output') echo '@files' ;;
+        'import-lua|-o') echo '@files' ;;
         *'|--socket') echo '@files' ;;
         *'|-s') echo '@files' ;;
         *'|--config') echo '@files' ;;
@@ -94,6 +97,7 @@ _kresctl_positional() {
         'convert|*') echo '@files' ;;
         'migrate|0') echo '@files' ;;
         'migrate|1') echo '@files' ;;
+        'import-lua|0') echo '@files' ;;
         'help|0') echo '@any' ;;
         'help|*') echo '@any' ;;
     esac

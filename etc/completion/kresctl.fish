@@ -6,7 +6,7 @@
 function __kresctl_subcommands
     switch $argv[1]
         case ''
-            printf '%s\n' 'config' 'reload' 'history' 'stop' 'metrics' 'cache' 'pids' 'debug' 'schema' 'validate' 'convert' 'migrate' 'completion' 'help'
+            printf '%s\n' 'config' 'reload' 'history' 'stop' 'metrics' 'cache' 'pids' 'debug' 'schema' 'validate' 'convert' 'migrate' 'import-lua' 'completion' 'help'
         case 'config'
             printf '%s\n' 'get' 'set' 'delete'
         case 'history'
@@ -76,6 +76,7 @@ complete -c kresctl -n '__kresctl_at \'\' 0' -f -a 'schema' -d 'Print the JSON S
 complete -c kresctl -n '__kresctl_at \'\' 0' -f -a 'validate' -d 'Validate configuration files (YAML or JSON) without a running resolver'
 complete -c kresctl -n '__kresctl_at \'\' 0' -f -a 'convert' -d 'Convert configuration files to the Lua script of a kresd worker'
 complete -c kresctl -n '__kresctl_at \'\' 0' -f -a 'migrate' -d 'Rewrite a configuration written for Knot Resolver 6.0.x in the shape of 6.0.17 and later (6.4)'
+complete -c kresctl -n '__kresctl_at \'\' 0' -f -a 'import-lua' -d 'Convert a kresd 5 Lua configuration (kresd.conf) into the YAML configuration'
 complete -c kresctl -n '__kresctl_at \'\' 0' -f -a 'completion' -d 'Print a shell completion script for kresctl'
 complete -c kresctl -n '__kresctl_at \'\' 0' -f -a 'help' -d 'Print this usage, or a command\'s'
 complete -c kresctl -n '__kresctl_at \'\'' -l version -s V -d 'Show the version'
@@ -152,6 +153,9 @@ complete -c kresctl -n '__kresctl_at \'migrate\'' -l json -d 'Write JSON'
 complete -c kresctl -n '__kresctl_at \'migrate\'' -l yaml -d 'Write YAML (the default)'
 complete -c kresctl -n '__kresctl_at \'migrate\' 0' -F
 complete -c kresctl -n '__kresctl_at \'migrate\' 1' -F
+complete -c kresctl -n '__kresctl_at \'import-lua\'' -l output -s o -r -F -d 'File to write the YAML to (default: standard output)'
+complete -c kresctl -n '__kresctl_at \'import-lua\'' -l keep-lua -d 'Carry the statements the YAML cannot express into lua.script, in order'
+complete -c kresctl -n '__kresctl_at \'import-lua\' 0' -F
 complete -c kresctl -n '__kresctl_at \'completion\'' -l bash -d 'For bash (the default)'
 complete -c kresctl -n '__kresctl_at \'completion\'' -l fish -d 'For fish'
 complete -c kresctl -n '__kresctl_at \'completion\'' -l zsh -d 'For zsh'
