@@ -15,6 +15,12 @@
  * own step (diff, edit the text, write and fsync a temporary file, rename, fsync the directory) on
  * each example config, in process, for one-pointer changes (workers, logging/level); and end to end, PUTs that restart no worker
  * (/management/persist) with ?persist=true against ?persist=false on a 1-worker resolver.
+ *
+ * And what recording the change in the history adds on top (same ≤ 5 ms target for both): the
+ * history's step (one entry written and fsynced, pruned at keep = 100 with the directory full) with
+ * and without the persister's step, in process; and end to end, the same PUTs on a resolver whose
+ * history is off (its directory unusable) with ?persist=false against a resolver recording them
+ * with ?persist=true.
  */
 import { performance } from "node:perf_hooks";
 import { measureBareReady } from "../harness/kresd-ready.js";
@@ -35,6 +41,7 @@ import { REPO_ROOT } from "../harness/repo.js";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Snapshot } from "../lib/manager/config-store.js";
+import { History } from "../lib/manager/history.js";
 import { ConfigFiles } from "../lib/manager/persistence.js";
 import { logger } from "../lib/manager/logger.js";
 import { structuralEtag } from "../lib/utils/etag.js";
@@ -74,8 +81,10 @@ const progress = progressOf("apply");
 
 const PERSIST_RUNS = 50;
 const PERSIST_PUTS = 15;
-/** The issue's bound on what persisting may add to an applied change. */
+/** The issue's bound on what persisting (and recording the history entry) may add to an applied change. */
 const PERSIST_TARGET_MS = 5;
+/** The history's default size: a full one prunes an entry at each change. */
+const HISTORY_KEEP = 100;
 
 /** A snapshot for the persister, which reads only the document and its ETag. */
 function snapshot(document: unknown): Snapshot {
@@ -100,6 +109,63 @@ function persistStep(example: string): number[] {
     const start = performance.now();
     files.stage(snapshot(before), snapshot(next)).commit();
     times.push(performance.now() - start);
+  }
+  return times;
+}
+
+/** A history directory already holding `keep` entries of `document`, so each new one prunes one. */
+function fullHistory(document: unknown, keep: number): History {
+  const history = History.open(path.join(tmpDir("krm-bench-history-"), "history"), () => keep);
+  for (let i = 0; i < keep; i++)
+    history.record({ etag: structuralEtag({ i }), source: "bench", kind: "api", document });
+  return history;
+}
+
+/**
+ * The history's step (record one entry of the example's document: write, fsync, link, fsync the
+ * directory, prune) on a full history, PERSIST_RUNS times; with `persist`, the persister's step
+ * first in each run (as a persisted change does both): times in ms.
+ */
+function historyStep(example: string, persist: boolean): number[] {
+  const file = path.join(tmpDir("krm-bench-history-"), path.basename(example));
+  fs.copyFileSync(example, file);
+  const files = new ConfigFiles([file], "");
+  const history = fullHistory(parseYamlOrJson(fs.readFileSync(file, "utf8")), HISTORY_KEEP);
+  const times: number[] = [];
+  logger.silent = true;
+  for (let i = 0; i < PERSIST_RUNS; i++) {
+    const before = parseYamlOrJson(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+    const next = { ...before, workers: before.workers === 2 ? 3 : 2 };
+    const start = performance.now();
+    if (persist) files.stage(snapshot(before), snapshot(next)).commit();
+    history.record({
+      etag: structuralEtag(next),
+      source: "PUT /v1/config/workers",
+      kind: "api",
+      document: next,
+    });
+    times.push(performance.now() - start);
+  }
+  return times;
+}
+
+/**
+ * PUTs of /management/persist (no worker restart), each flipping the running value, all with
+ * ?persist=`persist`: their times in ms. Each one changes the config (and with persist the file).
+ */
+async function flips(resolver: BenchResolver, persist: boolean): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < PERSIST_PUTS; i++) {
+    const start = performance.now();
+    const r = await resolver.api(
+      "PUT",
+      `/v1/config/management/persist?persist=${persist}`,
+      JSON.stringify(i % 2 === 0),
+    );
+    const ms = performance.now() - start;
+    if (r.status !== 200)
+      throw new Error(`PUT /v1/config/management/persist answered ${r.status}: ${r.text.slice(0, 300)}`);
+    times.push(ms);
   }
   return times;
 }
@@ -217,6 +283,31 @@ export async function run(): Promise<BenchOutcome> {
     e2e = await persistEndToEnd(resolver);
   });
 
+  progress(`history: its step on each example config, ${PERSIST_RUNS} runs, without and with persisting`);
+  const historySteps = examples.map((e) => ({
+    example: path.basename(e),
+    alone: historyStep(e, false),
+    both: historyStep(e, true),
+  }));
+  progress(`history: ${PERSIST_PUTS} PUTs without history or persisting, then ${PERSIST_PUTS} with both`);
+  let without: number[] | undefined;
+  let withBoth: number[] | undefined;
+  const withoutRun = await withResolver(
+    // A history directory that cannot be made (under a file): the manager runs without one.
+    { workers: 1, name: "apply-nohistory", config: { history: { storage: "/dev/null/history" } } },
+    { progress, label: "no history: " },
+    async (resolver) => {
+      without = await flips(resolver, false);
+    },
+  );
+  const withRun = await withResolver(
+    { workers: 1, name: "apply-history" },
+    { progress, label: "history: " },
+    async (resolver) => {
+      withBoth = await flips(resolver, true);
+    },
+  );
+
   const table: string[][] = [
     [
       "workers",
@@ -312,6 +403,57 @@ export async function run(): Promise<BenchOutcome> {
   printTable(persistTable);
   const worstStep = Math.max(...steps.map((s) => median(s.times)));
 
+  console.log("");
+  const historyTable: string[][] = [
+    [
+      "what recording the history entry (and persisting) adds",
+      "median ms",
+      "p95",
+      "max",
+      `target ≤ ${PERSIST_TARGET_MS} ms`,
+    ],
+  ];
+  const met = (ms: number) => (ms <= PERSIST_TARGET_MS ? "met" : "NOT MET");
+  for (const h of historySteps)
+    historyTable.push(
+      [
+        `history step (write+fsync, link, fsync dir, prune at ${HISTORY_KEEP}): ${h.example}`,
+        fmtMs(median(h.alone)),
+        fmtMs(p95(h.alone)),
+        fmtMs(Math.max(...h.alone)),
+        met(median(h.alone)),
+      ],
+      [
+        `history + persister steps: ${h.example}`,
+        fmtMs(median(h.both)),
+        fmtMs(p95(h.both)),
+        fmtMs(Math.max(...h.both)),
+        met(median(h.both)),
+      ],
+    );
+  const historyAdded = without && withBoth ? median(withBoth) - median(without) : NaN;
+  if (without && withBoth)
+    historyTable.push(
+      [
+        "PUT, no worker restart, no history, ?persist=false (end to end)",
+        fmtMs(median(without)),
+        fmtMs(p95(without)),
+        fmtMs(Math.max(...without)),
+        "-",
+      ],
+      [
+        "PUT, no worker restart, history, ?persist=true (end to end)",
+        fmtMs(median(withBoth)),
+        fmtMs(p95(withBoth)),
+        fmtMs(Math.max(...withBoth)),
+        "-",
+      ],
+      ["difference of the medians (end to end)", fmtMs(historyAdded), "-", "-", met(historyAdded)],
+    );
+  else historyTable.push(["end to end", "FAILED", "-", "-", withoutRun.error ?? withRun.error ?? "failed"]);
+  printTable(historyTable);
+  const worstBoth = Math.max(...historySteps.map((h) => median(h.both)));
+
   const failed = rows.filter((r) => r.error);
   for (const r of failed) console.log(`${r.workers} worker(s) failed: ${r.error}`);
   const t = rows.find((r) => r.workers === TARGET_WORKERS);
@@ -359,7 +501,8 @@ export async function run(): Promise<BenchOutcome> {
       !e2eRun.error &&
       !loaded.error &&
       !loaded.leftovers.length &&
-      !e2eRun.leftovers.length,
+      !e2eRun.leftovers.length &&
+      ![withoutRun, withRun].some((r) => r.error || r.leftovers.length),
     headlines: [
       { figure: "apply: bare kresd spawn-to-READY median ms", value: fmtMs(readyMs) },
       {
@@ -376,6 +519,10 @@ export async function run(): Promise<BenchOutcome> {
       {
         figure: `apply: persisting adds (persister step, worst example median / end-to-end difference), target ≤ ${PERSIST_TARGET_MS} ms`,
         value: `${fmtMs(worstStep)} / ${fmtMs(added)} ms`,
+      },
+      {
+        figure: `apply: history entry + persisting add (both steps, worst example median / end-to-end difference), target ≤ ${PERSIST_TARGET_MS} ms`,
+        value: `${fmtMs(worstBoth)} / ${fmtMs(historyAdded)} ms`,
       },
     ],
   };

@@ -4,13 +4,17 @@
  * load runs twice, without reloads and with them:
  *
  * - UDP 8000 q/s (dnsperf);
- * - TCP 1000 q/s over 20 connections and DoT 500 q/s over 10, from harness/stream-load.ts: a client
- *   that reconnects and resends what a closed connection left unanswered, as RFC 7766 asks;
+ * - TCP 1000 q/s over 20 connections, DoT 500 q/s over 10, DoH (doh2, HTTP/2 GET /dns-query?dns=)
+ *   500 q/s over 10 sessions and legacy DoH (doh-legacy) 100 q/s over 4, from
+ *   harness/stream-load.ts: a client that reconnects and resends what a closed connection (DoH: a
+ *   GOAWAY, a refused stream) left unanswered, as RFC 7766 asks;
+ * - for comparison, the same DoH load as POSTs, which kresd 5.6 mostly refuses (see
+ *   harness/doh-session.ts);
  * - for comparison, TCP 1000 q/s over 20 connections from dnsperf, which does neither (see
  *   stream-load.ts): each connection the server closes costs it a query.
  *
  * A query is lost when no answer came within 2 s. Prints one row per run, then the reloads; not a
- * test. Run: npm run build && node dist/bench/zero-loss.js (ZERO_LOSS_LOADS=udp,tcp,dot,dnsperf-tcp
+ * test. Run: npm run build && node dist/bench/zero-loss.js (ZERO_LOSS_LOADS=udp,tcp,dot,doh,doh-post,doh-legacy,dnsperf-tcp
  * picks loads, ZERO_LOSS_SECONDS shortens the runs, both for development only).
  *
  * A reload counts only if it answered 200 and, per GET /processes/kresd, every worker PID changed
@@ -62,6 +66,76 @@ interface Load {
   start(r: BenchResolver, tlsCa: string, seconds: number): { done: Promise<Counts>; kill(): void };
 }
 
+/** The loads of harness/stream-load.ts. */
+interface StreamLoad {
+  key: string;
+  what: string;
+  transport: "tcp" | "dot" | "doh" | "doh-legacy";
+  qps: number;
+  connections: number;
+  dohMethod?: "GET" | "POST";
+  reference?: boolean;
+}
+const STREAM_LOADS: StreamLoad[] = [
+  { key: "tcp", what: "TCP 1000 q/s, 20 connections", transport: "tcp", qps: 1000, connections: 20 },
+  { key: "dot", what: "DoT 500 q/s, 10 connections", transport: "dot", qps: 500, connections: 10 },
+  { key: "doh", what: "DoH 500 q/s, 10 HTTP/2 sessions (GET)", transport: "doh", qps: 500, connections: 10 },
+  // kresd 5.6 refuses a POST stream that interleaves with another (see harness/doh-session.ts).
+  {
+    key: "doh-post",
+    what: "DoH 500 q/s, 10 HTTP/2 sessions (POST)",
+    transport: "doh",
+    qps: 500,
+    connections: 10,
+    dohMethod: "POST",
+    reference: true,
+  },
+  {
+    // kresd's http module (lua-http) saturates a worker long before 500 q/s on this machine.
+    key: "doh-legacy",
+    what: "legacy DoH 100 q/s, 4 HTTP/2 sessions (GET)",
+    transport: "doh-legacy",
+    qps: 100,
+    connections: 4,
+  },
+];
+
+function streamLoad(l: StreamLoad): Load {
+  return {
+    key: l.key,
+    what: l.what,
+    allowed: 0.0005,
+    reference: l.reference,
+    start: (r, ca, seconds) => {
+      const doh = l.transport === "doh" || l.transport === "doh-legacy";
+      const ports = { tcp: r.port, dot: r.dotPort, doh: r.dohPort, "doh-legacy": r.dohLegacyPort };
+      const run = startStreamLoad({
+        port: ports[l.transport]!,
+        tlsCa: l.transport === "tcp" ? undefined : ca,
+        dohPath: doh ? "/dns-query" : undefined,
+        dohMethod: l.dohMethod,
+        names: LOAD_NAMES,
+        qps: l.qps,
+        connections: l.connections,
+        seconds,
+      });
+      return {
+        done: run.done.then((d) => ({
+          sent: d.sent,
+          lost: d.lost,
+          notes:
+            `${d.resent} resent, server closed ${d.closedWithPending} ${doh ? "sessions" : "connections"}` +
+            ` with queries unanswered and ${d.closedIdle} idle` +
+            (d.neverConnected ? ` (${d.neverConnected} reset or refused before the handshake)` : "") +
+            (doh ? `, ${d.goaways} GOAWAY` : "") +
+            `, slowest ${fmtMs(d.maxLatencyMs)} ms`,
+        })),
+        kill: run.stop,
+      };
+    },
+  };
+}
+
 const LOADS: Load[] = [
   {
     key: "udp",
@@ -80,31 +154,7 @@ const LOADS: Load[] = [
       };
     },
   },
-  ...(["tcp", "dot"] as const).map((kind): Load => ({
-    key: kind,
-    what: kind === "tcp" ? "TCP 1000 q/s, 20 connections" : "DoT 500 q/s, 10 connections",
-    allowed: 0.0005,
-    start: (r, ca, seconds) => {
-      const run = startStreamLoad({
-        port: kind === "tcp" ? r.port : r.dotPort!,
-        tlsCa: kind === "dot" ? ca : undefined,
-        names: LOAD_NAMES,
-        qps: kind === "tcp" ? 1000 : 500,
-        connections: kind === "tcp" ? 20 : 10,
-        seconds,
-      });
-      return {
-        done: run.done.then((d) => ({
-          sent: d.sent,
-          lost: d.lost,
-          notes:
-            `${d.resent} resent, server closed ${d.closedWithPending} connections with queries` +
-            ` unanswered and ${d.closedIdle} idle, slowest ${fmtMs(d.maxLatencyMs)} ms`,
-        })),
-        kill: run.stop,
-      };
-    },
-  })),
+  ...STREAM_LOADS.map(streamLoad),
   {
     key: "dnsperf-tcp",
     what: "TCP 1000 q/s, 20 connections (dnsperf)",
@@ -239,10 +289,15 @@ export async function run(): Promise<BenchOutcome> {
       name: "zero-loss",
       config: { "local-data": LOAD_LOCAL_DATA },
       dot: tlsFiles,
+      doh: true,
+      dohLegacy: true,
     },
     { progress },
     async (resolver) => {
-      progress(`resolver ready (port ${resolver.port}, DoT ${resolver.dotPort}); ${SECONDS} s per run`);
+      progress(
+        `resolver ready (port ${resolver.port}, DoT ${resolver.dotPort}, DoH ${resolver.dohPort},` +
+          ` legacy DoH ${resolver.dohLegacyPort}); ${SECONDS} s per run`,
+      );
       for (const load of loads) {
         for (const withReloads of [false, true]) {
           progress(`${load.what}, ${withReloads ? `${RELOADS} forced reloads` : "no reloads"}…`);

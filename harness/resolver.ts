@@ -33,10 +33,14 @@ function defaultConfig(rundir: string, port: number, workers: number, dot?: DotL
       listen: [
         { interface: `127.0.0.1@${port}` },
         ...(dot ? [{ interface: `127.0.0.1@${dot.port}`, kind: "dot" }] : []),
+        ...(dot?.dohPort ? [{ interface: `127.0.0.1@${dot.dohPort}`, kind: "doh2" }] : []),
+        ...(dot?.dohLegacyPort ? [{ interface: `127.0.0.1@${dot.dohLegacyPort}`, kind: "doh-legacy" }] : []),
       ],
       ...(dot ? { tls: { "cert-file": dot.cert, "key-file": dot.key } } : {}),
     },
     cache: { storage: path.join(rundir, "cache"), "size-max": "10M" },
+    // Beside the rundir, never the machine's /var/lib/knot-resolver/history (kept across restarts).
+    history: { storage: path.join(path.dirname(rundir), "history") },
     logging: { level: "info" },
   };
 }
@@ -44,6 +48,10 @@ function defaultConfig(rundir: string, port: number, workers: number, dot?: DotL
 /** A DoT listener on `port` with a certificate for 'localhost' (see tls.ts selfSignedCert). */
 export interface DotListener {
   port: number;
+  /** Also DoH (`doh2`, served at /dns-query) on this port, with the same certificate. */
+  dohPort?: number;
+  /** Also legacy DoH (`doh-legacy`, kresd's http module, at /doh) on this port, with the same certificate. */
+  dohLegacyPort?: number;
   cert: string;
   key: string;
 }
@@ -91,6 +99,8 @@ export interface ResolverOptions {
   port?: number;
   /** Also listen for DoT on a free port with this certificate (Resolver.dotPort). */
   dot?: { cert: string; key: string };
+  /** Also listen for DoH (`doh2`) on a free port with the `dot` certificate (Resolver.dohPort). */
+  doh?: boolean;
   /**
    * Writes the config (test defaults merged with `config`) as these files, given in this order as
    * `-c` options, instead of one JSON config.yaml: e.g. YAML with comments, or split in several.
@@ -117,6 +127,8 @@ export class Resolver {
     env: NodeJS.ProcessEnv,
     /** The DoT port, when asked for one. */
     readonly dotPort?: number,
+    /** The DoH port, when asked for one. */
+    readonly dohPort?: number,
   ) {
     this.configFiles = typeof configFiles === "string" ? [configFiles] : configFiles;
     this.proc = new GroupProcess(
@@ -227,12 +239,18 @@ export async function startResolver(opts: ResolverOptions = {}): Promise<Resolve
   const { dir, rundir } = resolverDir("krm-resolver-");
   const port = opts.port ?? (await freePort());
   const dotPort = opts.dot ? await freePort() : undefined;
+  const dohPort = opts.dot && opts.doh ? await freePort() : undefined;
   const management = (opts.config?.management as Record<string, unknown> | undefined) ?? {
     "unix-socket": path.join(rundir, "kres-api.sock"),
   };
   const config = deepMerge(
     {
-      ...defaultConfig(rundir, port, 2, opts.dot && dotPort ? { port: dotPort, ...opts.dot } : undefined),
+      ...defaultConfig(
+        rundir,
+        port,
+        2,
+        opts.dot && dotPort ? { port: dotPort, dohPort, ...opts.dot } : undefined,
+      ),
       // The harness's offline guard: the user's Lua runs last, after everything generated.
       lua: { script: OFFLINE_LUA },
     },
@@ -245,7 +263,7 @@ export async function startResolver(opts: ResolverOptions = {}): Promise<Resolve
         return file;
       })
     : [writeConfig(dir, config)];
-  const resolver = new Resolver(dir, configFiles, rundir, port, opts.env ?? {}, dotPort);
+  const resolver = new Resolver(dir, configFiles, rundir, port, opts.env ?? {}, dotPort, dohPort);
   if (opts.waitReady ?? true) await resolver.waitReady();
   return resolver;
 }
@@ -289,6 +307,10 @@ export interface BenchResolverOptions {
   name?: string;
   /** Also listen for DoT on a free port with this certificate (BenchResolver.dotPort). */
   dot?: { cert: string; key: string };
+  /** Also listen for DoH (`doh2`) on a free port with the `dot` certificate (BenchResolver.dohPort). */
+  doh?: boolean;
+  /** Also legacy DoH (`doh-legacy`) on a free port with the `dot` certificate (BenchResolver.dohLegacyPort). */
+  dohLegacy?: boolean;
 }
 
 export class BenchResolver {
@@ -302,6 +324,10 @@ export class BenchResolver {
     readonly spawnedAt: number,
     /** The DoT port, when asked for one. */
     readonly dotPort?: number,
+    /** The DoH port, when asked for one. */
+    readonly dohPort?: number,
+    /** The legacy DoH port, when asked for one. */
+    readonly dohLegacyPort?: number,
   ) {
     // Cleaned up as a whole resolver (killNow), not as the launcher's process group only.
     unregisterProcess(proc);
@@ -329,13 +355,15 @@ export class BenchResolver {
     const { dir, rundir } = resolverDir(`krm-bench-${opts.name ?? "apply"}-`);
     const port = await freePort();
     const dotPort = opts.dot ? await freePort() : undefined;
+    const dohPort = opts.dot && opts.doh ? await freePort() : undefined;
+    const dohLegacyPort = opts.dot && opts.dohLegacy ? await freePort() : undefined;
     const { lua: _ignored, ...extra } = opts.config ?? {};
     const configFile = writeConfig(dir, {
       ...defaultConfig(
         rundir,
         port,
         opts.workers,
-        opts.dot && dotPort ? { port: dotPort, ...opts.dot } : undefined,
+        opts.dot && dotPort ? { port: dotPort, dohPort, dohLegacyPort, ...opts.dot } : undefined,
       ),
       management: { "unix-socket": path.join(rundir, "kres-api.sock") },
       ...extra,
@@ -344,7 +372,7 @@ export class BenchResolver {
     });
     const spawnedAt = performance.now();
     const proc = new GroupProcess(KNOT_RESOLVER, ["-c", configFile], { name: "knot-resolver" });
-    return new BenchResolver(dir, rundir, port, proc, spawnedAt, dotPort);
+    return new BenchResolver(dir, rundir, port, proc, spawnedAt, dotPort, dohPort, dohLegacyPort);
   }
 
   get pid(): number {

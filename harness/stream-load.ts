@@ -1,25 +1,32 @@
 /**
- * A DNS load over TCP or TLS (DoT) from a client that behaves as RFC 7766 asks of one, for tests and
- * benchmarks. dnsperf 2.10 does not: it ignores a connection the server closed (it reconnects only
- * when a later send fails) and never resends the queries left unanswered on it, so every server
- * close costs it at least one query whatever the server does; its DoT mode even gives up.
+ * A DNS load over TCP, TLS (DoT) or HTTP/2 (DoH) from a client that behaves as RFC 7766 (and for
+ * DoH RFC 8484 with RFC 9113) asks of one, for tests and benchmarks. dnsperf 2.10 does not: it
+ * ignores a connection the server closed (it reconnects only when a later send fails) and never
+ * resends the queries left unanswered on it, so every server close costs it at least one query
+ * whatever the server does; its DoT mode even gives up, and it has no DoH.
  *
- * This client keeps `connections` connections open and spreads `qps` queries a second over them.
- * When the server closes a connection it reconnects at once and sends the queries still unanswered
- * on the new one (RFC 7766 §6.2.4). A query counts as lost when no answer came within `timeoutMs`
- * of its first sending, resending included (as dnsperf's timeout counts one lost); an answer that
- * comes later does not save it.
+ * This client keeps `connections` connections (DoH: HTTP/2 sessions) open and spreads `qps` queries
+ * a second over them. When the server closes or resets one (DoH: also GOAWAY, or a stream refused)
+ * it opens a new one at once and sends the queries still unanswered on it there (RFC 7766 §6.2.4).
+ * A query counts as lost when no answer came within `timeoutMs` of its first sending, resending
+ * included (as dnsperf's timeout counts one lost); an answer that comes later does not save it.
  */
 import * as fs from "node:fs";
 import * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import * as tls from "node:tls";
 import { dnsQuery } from "./dns-probe.js";
+import { DohSession } from "./doh-session.js";
+import type { Channel, ChannelEvents, LoadQuery } from "./load-channel.js";
 
 export interface StreamLoadOptions {
   port: number;
-  /** DoT: the CA file that signed the server's certificate (for 'localhost'); plain TCP when absent. */
+  /** DoT (or DoH): the CA file that signed the server's certificate (for 'localhost'); plain TCP when absent. */
   tlsCa?: string;
+  /** DoH: HTTP/2 requests to this path (e.g. "/dns-query") instead of DoT; needs `tlsCa`. */
+  dohPath?: string;
+  /** DoH: GET with `?dns=` (the default) or POST (see doh-session.ts on kresd 5.6 and POST). */
+  dohMethod?: "GET" | "POST";
   /** Query names (A queries), cycled through. */
   names: readonly string[];
   qps: number;
@@ -38,16 +45,23 @@ export interface StreamLoadResult {
   answered: number;
   /** Not answered within the timeout. */
   lost: number;
-  /** Answers with an RCODE other than NOERROR (they count as answered). */
+  /** Answers with an RCODE other than NOERROR, or DoH answers with an HTTP status other than 200 (they count as answered). */
   failed: number;
   /** Sendings repeated on a new connection because the old one closed before the answer came. */
   resent: number;
-  /** Connections the server closed (or reset) with queries of ours unanswered on them. */
+  /** Connections the server closed (or reset, or sent GOAWAY on) with queries of ours unanswered on them. */
   closedWithPending: number;
-  /** Connections the server closed (or reset) while nothing of ours was unanswered on them. */
+  /** Connections the server closed (or reset, or sent GOAWAY on) while nothing of ours was unanswered on them. */
   closedIdle: number;
   /** Connections opened, the first `connections` included. */
   opened: number;
+  /**
+   * Of the closed ones, those that ended before the connection (DoT, DoH: its TLS handshake) was
+   * made: refused, or reset while waiting in the accept queue of a listener that closed.
+   */
+  neverConnected: number;
+  /** DoH: sessions on which the server sent GOAWAY (0 for TCP and DoT). */
+  goaways: number;
   /** The slowest answer that came in time, from the first sending. */
   maxLatencyMs: number;
 }
@@ -59,37 +73,34 @@ export interface StreamLoadRun {
   stop(): void;
 }
 
-interface Query {
-  name: string;
-  firstSent: number;
-  tries: number;
-  answered: boolean;
-  lost: boolean;
-}
-
-/** One client connection: its socket, the queries unanswered on it by message ID. */
-class Conn {
-  readonly pending = new Map<number, Query>();
-  closed = false;
+/** One TCP or DoT connection: its socket, the queries unanswered on it by message ID. */
+class Conn implements Channel {
+  private readonly pending = new Map<number, LoadQuery>();
+  private closed = false;
+  private connected = false;
   private nextId = 0;
   private buf: Buffer = Buffer.alloc(0);
 
   constructor(
-    readonly socket: net.Socket,
-    private readonly onAnswer: (q: Query, msg: Buffer) => void,
-    private readonly onClose: (c: Conn) => void,
+    private readonly socket: net.Socket,
+    private readonly events: ChannelEvents,
   ) {
     socket.setNoDelay(true);
+    socket.once(socket instanceof tls.TLSSocket ? "secureConnect" : "connect", () => (this.connected = true));
     socket.on("data", (d: Buffer) => this.read(d));
     socket.on("error", () => undefined); // ECONNRESET, EPIPE: 'close' follows
     socket.on("close", () => {
       if (this.closed) return;
       this.closed = true;
-      this.onClose(this);
+      const caught = this.pending.size > 0;
+      events.leaving(this);
+      events.unanswered(this, [...this.pending.values()]);
+      this.pending.clear();
+      events.closed(this, caught, this.connected);
     });
   }
 
-  send(q: Query): void {
+  send(q: LoadQuery): void {
     const id = (this.nextId = (this.nextId + 1) & 0xffff);
     this.pending.set(id, q);
     const msg = dnsQuery(q.name, id);
@@ -97,6 +108,10 @@ class Conn {
     framed.writeUInt16BE(msg.length, 0);
     msg.copy(framed, 2);
     this.socket.write(framed);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
   }
 
   private read(data: Buffer): void {
@@ -110,7 +125,7 @@ class Conn {
       const q = this.pending.get(msg.readUInt16BE(0));
       if (!q) continue;
       this.pending.delete(msg.readUInt16BE(0));
-      this.onAnswer(q, msg);
+      this.events.answer(q, (msg[3]! & 0x0f) === 0);
     }
   }
 }
@@ -120,6 +135,7 @@ export function startStreamLoad(opts: StreamLoadOptions): StreamLoadRun {
   const timeoutMs = opts.timeoutMs ?? 2000;
   const maxTries = opts.maxTries ?? 3;
   const ca = opts.tlsCa ? fs.readFileSync(opts.tlsCa) : undefined;
+  if (opts.dohPath !== undefined && !ca) throw new Error("DoH needs tlsCa");
   const result: StreamLoadResult = {
     sent: 0,
     answered: 0,
@@ -129,65 +145,74 @@ export function startStreamLoad(opts: StreamLoadOptions): StreamLoadRun {
     closedWithPending: 0,
     closedIdle: 0,
     opened: 0,
+    neverConnected: 0,
+    goaways: 0,
     maxLatencyMs: 0,
   };
-  const queries: Query[] = [];
-  // The connection each of the `connections` slots sends new queries on.
-  const slots: Conn[] = [];
-  // Every connection still open.
-  const open = new Set<Conn>();
+  const queries: LoadQuery[] = [];
+  // The channel each of the `connections` slots sends new queries on, and the slot of each channel.
+  const slots: Channel[] = [];
+  const slotOf = new Map<Channel, number>();
+  // Every channel still open.
+  const open = new Set<Channel>();
   let stopped = false;
 
-  const connect = (): net.Socket => {
+  const events: ChannelEvents = {
+    answer(q, ok) {
+      if (q.answered || q.lost) return;
+      const latency = performance.now() - q.firstSent;
+      if (latency > timeoutMs) return;
+      q.answered = true;
+      result.answered++;
+      result.maxLatencyMs = Math.max(result.maxLatencyMs, latency);
+      if (!ok) result.failed++;
+    },
+    leaving(c) {
+      if (stopped) return;
+      const i = slotOf.get(c);
+      if (i !== undefined && slots[i] === c) slots[i] = open_(i);
+    },
+    unanswered(c, qs) {
+      if (stopped) return;
+      const target = slots[slotOf.get(c) ?? 0]!;
+      for (const q of qs) {
+        if (q.answered || q.lost || q.tries >= maxTries) continue;
+        if (performance.now() - q.firstSent > timeoutMs) continue;
+        q.tries++;
+        result.resent++;
+        target.send(q);
+      }
+    },
+    closed(c, caught, connected) {
+      open.delete(c);
+      if (stopped) return;
+      if (caught) result.closedWithPending++;
+      else result.closedIdle++;
+      if (!connected) result.neverConnected++;
+    },
+    goaway() {
+      if (!stopped) result.goaways++;
+    },
+  };
+
+  const open_ = (slot: number): Channel => {
     result.opened++;
     const common = { host: "127.0.0.1", port: opts.port };
-    return ca
-      ? tls.connect({ ...common, ca, servername: "localhost", ALPNProtocols: ["dot"] })
-      : net.connect(common);
-  };
-
-  const onAnswer = (q: Query, msg: Buffer): void => {
-    if (!q.answered && !q.lost) {
-      const latency = performance.now() - q.firstSent;
-      if (latency <= timeoutMs) {
-        q.answered = true;
-        result.answered++;
-        result.maxLatencyMs = Math.max(result.maxLatencyMs, latency);
-        if ((msg[3]! & 0x0f) !== 0) result.failed++;
-      }
-    }
-  };
-
-  const onClose = (c: Conn): void => {
-    open.delete(c);
-    if (stopped) return;
-    if (c.pending.size > 0) result.closedWithPending++;
-    else result.closedIdle++;
-    const target = replace(c);
-    for (const q of c.pending.values()) {
-      if (q.answered || q.lost || q.tries >= maxTries) continue;
-      if (performance.now() - q.firstSent > timeoutMs) continue;
-      q.tries++;
-      result.resent++;
-      target.send(q);
-    }
-    c.pending.clear();
-  };
-
-  /** A fresh connection takes `c`'s slot; returns it. */
-  const replace = (c: Conn): Conn => {
-    const i = slots.indexOf(c);
-    const fresh = newConn();
-    if (i >= 0) slots[i] = fresh;
-    return fresh;
-  };
-  const newConn = (): Conn => {
-    const c = new Conn(connect(), onAnswer, onClose);
+    const c: Channel =
+      opts.dohPath !== undefined
+        ? new DohSession({ ...common, ca: ca!, path: opts.dohPath, method: opts.dohMethod ?? "GET" }, events)
+        : new Conn(
+            ca
+              ? tls.connect({ ...common, ca, servername: "localhost", ALPNProtocols: ["dot"] })
+              : net.connect(common),
+            events,
+          );
+    slotOf.set(c, slot);
     open.add(c);
     return c;
   };
 
-  for (let i = 0; i < opts.connections; i++) slots.push(newConn());
+  for (let i = 0; i < opts.connections; i++) slots.push(open_(i));
 
   const start = performance.now();
   let issued = 0;
@@ -201,14 +226,14 @@ export function startStreamLoad(opts: StreamLoadOptions): StreamLoadRun {
       clearTimeout(ender);
       for (const q of queries) if (!q.answered) q.lost = true;
       result.lost = queries.filter((q) => q.lost).length;
-      for (const c of open) c.socket.destroy();
+      for (const c of open) c.destroy();
       resolve(result);
     };
   });
   const ticker = setInterval(() => {
     const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * opts.qps));
     for (; issued < due; issued++) {
-      const q: Query = {
+      const q: LoadQuery = {
         name: opts.names[issued % opts.names.length]!,
         firstSent: performance.now(),
         tries: 1,

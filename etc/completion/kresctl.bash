@@ -5,8 +5,9 @@
 # The subcommands of a command path.
 _kresctl_subcommands() {
     case "$1" in
-        '') echo 'config reload stop metrics cache pids debug schema validate convert migrate import-lua fleet completion help' ;;
+        '') echo 'config reload history stop metrics cache pids debug schema validate convert migrate import-lua fleet completion help' ;;
         'config') echo 'get set delete' ;;
+        'history') echo 'list show diff restore' ;;
         'cache') echo 'clear' ;;
         'fleet') echo 'apply status history rollback' ;;
     esac
@@ -21,6 +22,11 @@ _kresctl_options() {
         'config set') echo '--socket -s --config -c --help -h --path -p --persist --dry-run --canary --json --yaml --file -f' ;;
         'config delete') echo '--socket -s --config -c --help -h --path -p --persist --dry-run --canary --json' ;;
         'reload') echo '--socket -s --config -c --help -h --dry-run --canary --json --force --yes -y' ;;
+        'history') echo '--socket -s --config -c --help -h' ;;
+        'history list') echo '--socket -s --config -c --help -h --limit -n --before --json' ;;
+        'history show') echo '--socket -s --config -c --help -h --json' ;;
+        'history diff') echo '--socket -s --config -c --help -h' ;;
+        'history restore') echo '--socket -s --config -c --help -h --dry-run --canary --json --yes -y --persist' ;;
         'stop') echo '--socket -s --config -c --help -h' ;;
         'metrics') echo '--socket -s --config -c --help -h --prometheus' ;;
         'cache') echo '--socket -s --config -c --help -h' ;;
@@ -45,14 +51,17 @@ _kresctl_options() {
 # What an option's value is: words, @files or @any; nothing for a flag.
 _kresctl_option_value() {
     case "$1|$2" in
-        'config get|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet' ;;
-        'config get|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet' ;;
-        'config set|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet' ;;
-        'config set|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet' ;;
+        'config get|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history' ;;
+        'config get|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history' ;;
+        'config set|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history' ;;
+        'config set|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history' ;;
         'config set|--file') echo '@files' ;;
         'config set|-f') echo '@files' ;;
-        'config delete|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet' ;;
-        'config delete|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet' ;;
+        'config delete|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history' ;;
+        'config delete|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history' ;;
+        'history list|--limit') echo '@any' ;;
+        'history list|-n') echo '@any' ;;
+        'history list|--before') echo '@any' ;;
         'cache clear|--rr-type') echo '@any' ;;
         'cache clear|--chunk-size') echo '@any' ;;
         'debug|--gdb') echo '@files' ;;
@@ -73,11 +82,15 @@ _kresctl_option_value() {
 # What the Nth positional argument of a command is.
 _kresctl_positional() {
     case "$1|$2" in
-        'config get|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet' ;;
+        'config get|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history' ;;
         'config get|1') echo '@files' ;;
-        'config set|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet' ;;
+        'config set|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history' ;;
         'config set|1') echo '@files' ;;
-        'config delete|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet' ;;
+        'config delete|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history' ;;
+        'history show|0') echo '@any' ;;
+        'history diff|0') echo '@any' ;;
+        'history diff|1') echo '@any' ;;
+        'history restore|0') echo '@any' ;;
         'metrics|0') echo '@files' ;;
         'cache clear|0') echo '@any' ;;
         'pids|0') echo 'kresd gc all' ;;

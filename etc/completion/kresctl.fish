@@ -6,9 +6,11 @@
 function __kresctl_subcommands
     switch $argv[1]
         case ''
-            printf '%s\n' 'config' 'reload' 'stop' 'metrics' 'cache' 'pids' 'debug' 'schema' 'validate' 'convert' 'migrate' 'import-lua' 'fleet' 'completion' 'help'
+            printf '%s\n' 'config' 'reload' 'history' 'stop' 'metrics' 'cache' 'pids' 'debug' 'schema' 'validate' 'convert' 'migrate' 'import-lua' 'fleet' 'completion' 'help'
         case 'config'
             printf '%s\n' 'get' 'set' 'delete'
+        case 'history'
+            printf '%s\n' 'list' 'show' 'diff' 'restore'
         case 'cache'
             printf '%s\n' 'clear'
         case 'fleet'
@@ -18,7 +20,7 @@ end
 
 # Whether an option takes a value (the next word).
 function __kresctl_takes_value
-    contains -- $argv[1] '--socket' '-s' '--config' '-c' '--path' '-p' '--file' '-f' '--rr-type' '--chunk-size' '--gdb' '--output' '-o' '--type'
+    contains -- $argv[1] '--socket' '-s' '--config' '-c' '--path' '-p' '--file' '-f' '--limit' '-n' '--before' '--rr-type' '--chunk-size' '--gdb' '--output' '-o' '--type'
 end
 
 # Prints the command path typed so far, then how many positionals follow it.
@@ -66,6 +68,7 @@ end
 complete -c kresctl -f
 complete -c kresctl -n '__kresctl_at \'\' 0' -f -a 'config' -d 'Read or change the running resolver\'s configuration'
 complete -c kresctl -n '__kresctl_at \'\' 0' -f -a 'reload' -d 'Re-read the configuration files and apply them with a rolling restart of the workers (no DNS outage)'
+complete -c kresctl -n '__kresctl_at \'\' 0' -f -a 'history' -d 'List, show, compare and restore the configurations the resolver ran'
 complete -c kresctl -n '__kresctl_at \'\' 0' -f -a 'stop' -d 'Stop the resolver: every worker, the garbage collector and the manager'
 complete -c kresctl -n '__kresctl_at \'\' 0' -f -a 'metrics' -d 'Print the resolver\'s metrics: JSON keyed by worker (the default), or Prometheus text'
 complete -c kresctl -n '__kresctl_at \'\' 0' -f -a 'cache' -d 'Operate on the running resolver\'s cache'
@@ -83,31 +86,48 @@ complete -c kresctl -n '__kresctl_at \'\'' -l version -s V -d 'Show the version'
 complete -c kresctl -n '__kresctl_at \'config\' 0' -f -a 'get' -d 'Print the running configuration, or the part of it at a JSON pointer'
 complete -c kresctl -n '__kresctl_at \'config\' 0' -f -a 'set' -d 'Change the running configuration at a JSON pointer (or replace all of it)'
 complete -c kresctl -n '__kresctl_at \'config\' 0' -f -a 'delete' -d 'Remove the part of the running configuration at a JSON pointer'
-complete -c kresctl -n '__kresctl_at \'config get\'' -l path -s p -r -f -a '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet' -d 'JSON pointer (RFC 6901) into the configuration, e.g. /workers; the whole configuration by default'
+complete -c kresctl -n '__kresctl_at \'config get\'' -l path -s p -r -f -a '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history' -d 'JSON pointer (RFC 6901) into the configuration, e.g. /workers; the whole configuration by default'
 complete -c kresctl -n '__kresctl_at \'config get\'' -l json -d 'Print the configuration as JSON'
 complete -c kresctl -n '__kresctl_at \'config get\'' -l yaml -d 'Print the configuration as YAML (the default)'
-complete -c kresctl -n '__kresctl_at \'config get\' 0' -f -a '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet'
+complete -c kresctl -n '__kresctl_at \'config get\' 0' -f -a '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history'
 complete -c kresctl -n '__kresctl_at \'config get\' 1' -F
-complete -c kresctl -n '__kresctl_at \'config set\'' -l path -s p -r -f -a '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet' -d 'JSON pointer (RFC 6901) into the configuration, e.g. /workers; the whole configuration by default'
+complete -c kresctl -n '__kresctl_at \'config set\'' -l path -s p -r -f -a '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history' -d 'JSON pointer (RFC 6901) into the configuration, e.g. /workers; the whole configuration by default'
 complete -c kresctl -n '__kresctl_at \'config set\'' -l persist -d 'Also write the change into the config file that defines the key (--no-persist: do not, whatever management.persist says)'
 complete -c kresctl -n '__kresctl_at \'config set\'' -l dry-run -d 'Change nothing: print what the change would do (which keys, the diffs, which processes move)'
 complete -c kresctl -n '__kresctl_at \'config set\'' -l canary -d 'With --dry-run (or as --dry-run=canary): also start a canary worker with the new configuration, see it come up, stop it'
 complete -c kresctl -n '__kresctl_at \'config set\'' -l json -d 'Print the new value (or the plan) as JSON (the default)'
 complete -c kresctl -n '__kresctl_at \'config set\'' -l yaml -d 'Print the new value (or the plan) as YAML'
 complete -c kresctl -n '__kresctl_at \'config set\'' -l file -s f -r -F -d 'File with the new value (JSON or YAML); "-" reads standard input'
-complete -c kresctl -n '__kresctl_at \'config set\' 0' -f -a '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet'
+complete -c kresctl -n '__kresctl_at \'config set\' 0' -f -a '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history'
 complete -c kresctl -n '__kresctl_at \'config set\' 1' -F
-complete -c kresctl -n '__kresctl_at \'config delete\'' -l path -s p -r -f -a '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet' -d 'JSON pointer (RFC 6901) into the configuration, e.g. /workers; the whole configuration by default'
+complete -c kresctl -n '__kresctl_at \'config delete\'' -l path -s p -r -f -a '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history' -d 'JSON pointer (RFC 6901) into the configuration, e.g. /workers; the whole configuration by default'
 complete -c kresctl -n '__kresctl_at \'config delete\'' -l persist -d 'Also write the change into the config file that defines the key (--no-persist: do not, whatever management.persist says)'
 complete -c kresctl -n '__kresctl_at \'config delete\'' -l dry-run -d 'Change nothing: print what the change would do (which keys, the diffs, which processes move)'
 complete -c kresctl -n '__kresctl_at \'config delete\'' -l canary -d 'With --dry-run (or as --dry-run=canary): also start a canary worker with the new configuration, see it come up, stop it'
 complete -c kresctl -n '__kresctl_at \'config delete\'' -l json -d 'Print the plan as JSON'
-complete -c kresctl -n '__kresctl_at \'config delete\' 0' -f -a '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet'
+complete -c kresctl -n '__kresctl_at \'config delete\' 0' -f -a '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history'
 complete -c kresctl -n '__kresctl_at \'reload\'' -l dry-run -d 'Change nothing: print what the change would do (which keys, the diffs, which processes move)'
 complete -c kresctl -n '__kresctl_at \'reload\'' -l canary -d 'With --dry-run (or as --dry-run=canary): also start a canary worker with the new configuration, see it come up, stop it'
 complete -c kresctl -n '__kresctl_at \'reload\'' -l json -d 'Print the plan as JSON'
 complete -c kresctl -n '__kresctl_at \'reload\'' -l force -d 'Restart every worker even when the configuration did not change'
 complete -c kresctl -n '__kresctl_at \'reload\'' -l yes -s y -d 'Reload without asking even when that drops changes not persisted to the files'
+complete -c kresctl -n '__kresctl_at \'history\' 0' -f -a 'list' -d 'List the recorded configurations, newest first'
+complete -c kresctl -n '__kresctl_at \'history\' 0' -f -a 'show' -d 'Print a recorded configuration (YAML, its entry as comments above it)'
+complete -c kresctl -n '__kresctl_at \'history\' 0' -f -a 'diff' -d 'Show what changes from recorded configuration A to B (default: the running one), as a unified YAML diff'
+complete -c kresctl -n '__kresctl_at \'history\' 0' -f -a 'restore' -d 'Make a recorded configuration the running one again (validated, canary, rolling restart, as any change)'
+complete -c kresctl -n '__kresctl_at \'history list\'' -l limit -s n -r -f -d 'How many entries (default 20, at most 1000)'
+complete -c kresctl -n '__kresctl_at \'history list\'' -l before -r -f -d 'Only entries older than the one with this ID (the next page)'
+complete -c kresctl -n '__kresctl_at \'history list\'' -l json -d 'Print the page as JSON'
+complete -c kresctl -n '__kresctl_at \'history show\'' -l json -d 'Print the entry and its configuration as JSON'
+complete -c kresctl -n '__kresctl_at \'history show\' 0' -f
+complete -c kresctl -n '__kresctl_at \'history diff\' 0' -f
+complete -c kresctl -n '__kresctl_at \'history diff\' 1' -f
+complete -c kresctl -n '__kresctl_at \'history restore\'' -l dry-run -d 'Change nothing: print what the change would do (which keys, the diffs, which processes move)'
+complete -c kresctl -n '__kresctl_at \'history restore\'' -l canary -d 'With --dry-run (or as --dry-run=canary): also start a canary worker with the new configuration, see it come up, stop it'
+complete -c kresctl -n '__kresctl_at \'history restore\'' -l json -d 'Print the plan as JSON'
+complete -c kresctl -n '__kresctl_at \'history restore\'' -l yes -s y -d 'Restore without asking'
+complete -c kresctl -n '__kresctl_at \'history restore\'' -l persist -d 'Also write the restored configuration into the config files (--no-persist: do not, whatever management.persist says)'
+complete -c kresctl -n '__kresctl_at \'history restore\' 0' -f
 complete -c kresctl -n '__kresctl_at \'metrics\'' -l prometheus -d 'Prometheus text exposition format (GET /metrics/prometheus)'
 complete -c kresctl -n '__kresctl_at \'metrics\' 0' -F
 complete -c kresctl -n '__kresctl_at \'cache\' 0' -f -a 'clear' -d 'Remove records from the cache: all of them, a subtree, or one name'

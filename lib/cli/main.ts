@@ -10,6 +10,7 @@ import { convertCommand } from "./commands/convert.js";
 import { debugCommand } from "./commands/debug.js";
 import { fleetCommand } from "./commands/fleet.js";
 import { helpCommand } from "./commands/help.js";
+import { historyCommand } from "./commands/history.js";
 import { importLuaCommand } from "./commands/import-lua.js";
 import { metricsCommand } from "./commands/metrics.js";
 import { migrateCommand } from "./commands/migrate.js";
@@ -84,6 +85,7 @@ function commands(ctx: CommandContext, showHelp: (words: string[]) => Promise<nu
   const list: AnyCommand[] = [
     configCommand(ctx),
     reloadCommand(ctx),
+    historyCommand(ctx),
     stopCommand(ctx),
     metricsCommand(ctx),
     cacheCommand(ctx),

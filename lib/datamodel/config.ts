@@ -7,6 +7,7 @@ import { dnssecSchema } from "./sections/dnssec/schema.js";
 import { fallbackSchema } from "./sections/fallback/schema.js";
 import { fleetSchema } from "./sections/fleet/schema.js";
 import { forwardSchema } from "./sections/forward/schema.js";
+import { historySchema } from "./sections/history/schema.js";
 import { localDataSchema } from "./sections/local-data/schema.js";
 import { loggingSchema } from "./sections/logging/schema.js";
 import { luaSchema } from "./sections/lua/schema.js";
@@ -74,6 +75,8 @@ export const kresConfigSchema = z
     lua: luaSchema,
     // Extensions of this project (EXTENSION_KEYS in json-schema.ts).
     fleet: fleetSchema,
+    // An extension of this project: the record of past configurations (not in upstream).
+    history: historySchema,
   })
   .superRefine((cfg, ctx) => {
     checkTags(cfg, ctx);

@@ -7,7 +7,12 @@ import { withoutOldSpellings } from "./old-spellings.js";
  * Keys of ours that upstream Knot Resolver 6.4.2 does not have, listed in the JSON Schema as
  * `x-extensions` (each one's description says so too): an upstream config never needs them.
  */
-export const EXTENSION_KEYS: readonly string[] = ["/fleet", "/management/persist", "/management/token-file"];
+export const EXTENSION_KEYS: readonly string[] = [
+  "/fleet",
+  "/history",
+  "/management/persist",
+  "/management/token-file",
+];
 
 /** JSON Schema of the config as users write it, generated from the zod schemas. */
 export function configJsonSchema(): Record<string, unknown> {

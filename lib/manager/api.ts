@@ -7,10 +7,12 @@ import type { CacheClearResult } from "../datamodel/cache-clear/schema.js";
 import type { ChangePlan, DryRunMode } from "../datamodel/change-plan.js";
 import type { Preconditions } from "../utils/etag.js";
 import type { ChangeRecord, RollbackRecord } from "./config-store.js";
+import type { HistoryEntryWithConfig, HistoryPage } from "./history.js";
 import type { MetricsJson } from "./metrics/index.js";
 import type { FleetApplyResult, FleetHistoryRow, FleetStatus, FleetSummary } from "./fleet/types.js";
 
 export type { ChangePlan, DryRunMode, PlanChange, ProcessPlan } from "../datamodel/change-plan.js";
+export type { HistoryEntry, HistoryEntryWithConfig, HistoryPage } from "./history.js";
 
 /**
  * How a change edits the config at its pointer: replace the value (PUT), merge into it (RFC 7396
@@ -96,6 +98,34 @@ export interface ManagerApi {
     mode: DryRunMode,
     source: string,
   ): Promise<ChangePlan>;
+
+  /**
+   * The history of configurations, newest first: at most `limit` entries (default 20, at most 1000),
+   * older than the entry `before`. InvalidHistoryRequest for a bad limit or position,
+   * HistoryUnavailable when the history is off.
+   */
+  listHistory(limit: number | undefined, before: string | undefined): HistoryPage;
+
+  /** The newest history entry of the config with this ETag (bare or quoted), with the config; HistoryEntryNotFound when none. */
+  historyEntry(etag: string): HistoryEntryWithConfig;
+
+  /**
+   * Makes the config of the newest history entry with this ETag the running one, as a PUT of the
+   * whole config would (conditions, validation, canary, rolling restart, `persist`). Returns the new
+   * ETag and the ID of the entry restored; HistoryEntryNotFound when there is none.
+   */
+  restoreHistory(
+    etag: string,
+    conditions: Preconditions,
+    source: string,
+    persist?: boolean,
+  ): Promise<{ etag: string; "restored-from": string; changed: boolean }>;
+
+  /**
+   * A dry run of restoreHistory(): the entry looked up (HistoryEntryNotFound), the checks of
+   * `PUT /v1/config` with its config (If-Match included), then the plan, with nothing changed.
+   */
+  planRestore(etag: string, conditions: Preconditions, mode: DryRunMode, source: string): Promise<ChangePlan>;
 
   /** Re-reads the config files; applies them if they differ from the running config (or always, forced). */
   reload(force: boolean, source: string): Promise<{ changed: boolean; etag: string }>;

@@ -19,6 +19,9 @@ export interface Snapshot extends ConfigVersion {
   readonly etag: string;
 }
 
+/** What made a config the running one, as the history records it. */
+export type ChangeKind = "api" | "reload" | "sighup" | "rollback" | "restore" | "start";
+
 export interface ChangeOptions {
   /** Restart the workers even if their Lua would not change. */
   force?: boolean;
@@ -26,6 +29,10 @@ export interface ChangeOptions {
   reapply?: boolean;
   /** Who asked, for the log and the status (e.g. "PUT /v1/config/workers", "SIGHUP"). */
   source: string;
+  /** What kind of change this is, for the records (default "api"). */
+  kind?: ChangeKind;
+  /** Why the change is made, for the records (a rollback's reason). */
+  reason?: string;
   /**
    * Write the change into the config files too (through the persister), decided at the change's
    * turn from the config it changes (`management.persist` is the default).
@@ -56,9 +63,14 @@ export type Applier = (current: KresConfig, next: KresConfig, options: ChangeOpt
 
 /**
  * Keeps a record of each config that becomes the running one (e.g. saves it for a restarted
- * manager). Runs before the change is answered; must not throw: the change is done by then.
+ * manager, adds it to the history). Runs before the change is answered; must not throw: the change
+ * is done by then. `change` tells the config it replaced and how the change was asked for.
  */
-export type Recorder = (running: Snapshot, source: string) => void;
+export type Recorder = (
+  running: Snapshot,
+  source: string,
+  change: { previous: Snapshot; options: ChangeOptions },
+) => void;
 
 /** A config that was put back by itself because its workers kept dying. */
 export interface RollbackRecord {
@@ -147,7 +159,13 @@ export class ConfigStore {
       // Files that cannot be written never hold a rollback back: it goes on without them.
       const persist = this.filesHold?.(from) ?? false;
       const back = (persisted: boolean) =>
-        this.run(() => to, { source: "rollback", reapply: true, persist: () => persisted });
+        this.run(() => to, {
+          source: "rollback",
+          kind: "rollback",
+          reason,
+          reapply: true,
+          persist: () => persisted,
+        });
       try {
         await back(persist);
       } catch (e) {
@@ -281,7 +299,7 @@ export class ConfigStore {
     }
     this.current = next;
     if (options.source === "rollback") this.stable = next;
-    for (const keep of this.recorders) keep(next, options.source);
+    for (const keep of this.recorders) keep(next, options.source, { previous: before, options });
     record("applied");
     logger.notice(`${options.source}: configuration applied (ETag ${next.etag})`);
     try {

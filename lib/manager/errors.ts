@@ -127,6 +127,24 @@ export class FleetUnavailable extends ManagerError {
   }
 }
 
+/** No history entry has the ETag asked for (HTTP 404). */
+export class HistoryEntryNotFound extends ManagerError {
+  override readonly status = 404;
+}
+
+/** A history request that cannot be answered as asked (a bad limit or position; HTTP 400). */
+export class InvalidHistoryRequest extends ManagerError {
+  override readonly status = 400;
+}
+
+/** The history is off: its directory could not be used at start (HTTP 503, with the reason). */
+export class HistoryUnavailable extends ManagerError {
+  override readonly status = 503;
+  override get expose(): boolean {
+    return true;
+  }
+}
+
 /** A fleet revision asked for (rollback) that the fleet's history does not hold (HTTP 404). */
 export class UnknownRevision extends ManagerError {
   override readonly status = 404;

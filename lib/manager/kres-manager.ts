@@ -430,6 +430,9 @@ export class KresManager {
       const udpClosed = /udp:closed \((.*)\)/.exec(closed);
       // Then UDP answers it had queued may be lost, as kresd's own net.close does.
       if (udpClosed) logger.warning(`${p.name}: UDP closed at once, not stopped first: ${udpClosed[1]}`);
+      // Then its legacy DoH connections are not served any more, only closed at the stop.
+      const legacyClosed = /doh-legacy:closed \((.*)\)/.exec(closed);
+      if (legacyClosed) logger.warning(`${p.name}: legacy DoH closed, not paused: ${legacyClosed[1]}`);
     } catch (e) {
       logger.info(`${p.name}: not drained (${(e as Error).message}); stopping it anyway`);
       return !(e instanceof CommandTimeout);

@@ -24,6 +24,11 @@ const FIXED: { pointer: string; get: (c: KresConfig) => unknown; why: string }[]
     why: "the node's etcd connection, its name and its place in the fleet are set up at start",
   },
   {
+    pointer: "/history/storage",
+    get: (c) => c.history.storage,
+    why: "the history the manager keeps is opened there at start",
+  },
+  {
     pointer: "/logging/target",
     get: (c) => c.logging.target,
     why: "supervisord forwards the workers' output to the target it was started with",

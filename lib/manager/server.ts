@@ -101,6 +101,15 @@ function sendPlan(res: Response, plan: ChangePlan): void {
   res.status(200).json(plan);
 }
 
+/** A query parameter that must be digits (`?limit=`, `?before=`), as `as` makes it; undefined when absent. */
+function digitsOf<T>(req: Request, name: string, as: (digits: string) => T): T | undefined {
+  const v = req.query[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== "string" || !/^\d{1,12}$/.test(v))
+    throw new HttpError(400, `the query parameter '${name}' must be a number, not ${JSON.stringify(v)}`);
+  return as(v);
+}
+
 function preconditionsOf(req: Request): Preconditions {
   return { ifMatch: header(req, "if-match"), ifNoneMatch: header(req, "if-none-match") };
 }
@@ -245,6 +254,29 @@ export function createApp(api: ManagerApi, access: AccessPolicy): express.Expres
         `the query parameter 'revision' must be a revision number, not ${JSON.stringify(raw)}`,
       );
     res.json(await api.fleetRollback(raw === undefined ? undefined : Number(raw), `POST ${req.path}`));
+  });
+  get("/v1/history", (req, res) => {
+    res.json(api.listHistory(digitsOf(req, "limit", Number), digitsOf(req, "before", String)));
+  });
+  get("/v1/history/:etag", (req, res) => {
+    res.json(api.historyEntry(req.params.etag as string));
+  });
+  post("/v1/history/:etag/restore", async (req, res) => {
+    const dryRun = dryRunOf(req);
+    const source = `POST ${req.path}`;
+    if (dryRun) {
+      persistOf(req); // checked as the real restore checks it
+      sendPlan(res, await api.planRestore(req.params.etag as string, preconditionsOf(req), dryRun, source));
+      return;
+    }
+    const result = await api.restoreHistory(
+      req.params.etag as string,
+      preconditionsOf(req),
+      source,
+      persistOf(req),
+    );
+    res.setHeader("ETag", formatEtag(result.etag));
+    res.json({ etag: formatEtag(result.etag), "restored-from": result["restored-from"] });
   });
 
   app.use((req: Request) => {

@@ -11,9 +11,10 @@ import type { ChangeOptions, ConfigStore, ConfigVersion, Snapshot } from "./conf
 import type { ChangePlan, DryRunMode } from "../datamodel/change-plan.js";
 import { changePlan } from "./dry-run.js";
 import { clearCache } from "./cache-clear.js";
-import { ChangeRefused, NotInFleet } from "./errors.js";
+import { ChangeRefused, HistoryEntryNotFound, HistoryUnavailable, NotInFleet } from "./errors.js";
 import type { Fleet } from "./fleet/index.js";
 import type { FleetApplyResult, FleetHistoryRow, FleetStatus } from "./fleet/types.js";
+import type { History, HistoryEntryWithConfig, HistoryPage } from "./history.js";
 import type { ConfigFiles } from "./persistence.js";
 import type { CacheClearResult } from "../datamodel/cache-clear/schema.js";
 import type { KresManager, ManagedProcess } from "./kres-manager.js";
@@ -54,6 +55,8 @@ export class ManagerService implements ManagerApi {
     private readonly source: ConfigSource = { from: "files", files: [...files] },
     /** The config files as the place changes persist to (unset: nothing is compared or persisted). */
     private readonly configFiles?: ConfigFiles,
+    /** The history of configurations, or why there is none. */
+    private readonly history: History | string = "this manager keeps no history",
   ) {}
 
   /** The fleet this node belongs to (set once it has joined; absent without a `fleet` section). */
@@ -212,6 +215,49 @@ export class ManagerService implements ManagerApi {
     });
   }
 
+  listHistory(limit: number | undefined, before: string | undefined): HistoryPage {
+    return this.kept().list(limit, before);
+  }
+
+  historyEntry(etag: string): HistoryEntryWithConfig {
+    const entry = this.kept().find(etag);
+    if (!entry) throw new HistoryEntryNotFound(`no history entry has the ETag ${JSON.stringify(etag)}`);
+    return entry;
+  }
+
+  /** The config of a history entry, applied as a PUT of the whole config would be. */
+  async restoreHistory(
+    etag: string,
+    conditions: Preconditions,
+    source: string,
+    persist?: boolean,
+  ): Promise<{ etag: string; "restored-from": string; changed: boolean }> {
+    const entry = this.historyEntry(etag);
+    // The checks of a PUT of the whole config (planReplacement makes the same proposal).
+    const outcome = await this.store.change(this.proposal("put", "", entry.config, conditions), {
+      source,
+      kind: "restore",
+      reason: `restored from history entry ${entry.id}`,
+      persist: persistOf(persist),
+    });
+    return { etag: outcome.snapshot.etag, "restored-from": entry.id, changed: outcome.changed };
+  }
+
+  /** What restoreHistory() would do, done by nothing. */
+  planRestore(
+    etag: string,
+    conditions: Preconditions,
+    mode: DryRunMode,
+    source: string,
+  ): Promise<ChangePlan> {
+    return this.planReplacement(this.historyEntry(etag).config, conditions, mode, source);
+  }
+
+  private kept(): History {
+    if (typeof this.history === "string") throw new HistoryUnavailable(`no history: ${this.history}`);
+    return this.history;
+  }
+
   /** Re-reads the config files; applies them if they differ from the running config (or always, forced). */
   async reload(force: boolean, source: string): Promise<{ changed: boolean; etag: string }> {
     let read: string | undefined;
@@ -229,7 +275,7 @@ export class ManagerService implements ManagerApi {
           );
         return files;
       },
-      { force, source },
+      { force, source, kind: source === "SIGHUP" ? "sighup" : "reload" },
     );
     if (read !== undefined) this.configFiles?.markRead(read);
     if (outcome.changed) logger.notice(`${source}: configuration from ${this.files.join(", ")} applied`);
@@ -325,6 +371,11 @@ export class ManagerService implements ManagerApi {
   private validate(document: unknown): ConfigVersion {
     return { document, config: validateAsFrom(this.files, document) };
   }
+}
+
+/** Whether a change persists: as asked, else as the config it changes says (`management.persist`). */
+function persistOf(asked: boolean | undefined): (current: Snapshot) => boolean {
+  return (current) => asked ?? current.config.management.persist === true;
 }
 
 function processRow(p: ManagedProcess): ProcessRow {

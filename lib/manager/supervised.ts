@@ -10,6 +10,7 @@ import { RunningState } from "./running-state.js";
 import { ConfigFiles } from "./persistence.js";
 import { structuralEtag } from "../utils/etag.js";
 import { TlsWatchdog } from "./tls-watchdog.js";
+import { History, historyRecorder, recordStart } from "./history.js";
 import type { ManagementConfig } from "../datamodel/sections/management/schema.js";
 import { readTokenFile, tokenFileWarning } from "../datamodel/sections/management/token.js";
 import { accessPolicyOf, exposureWarning } from "./access.js";
@@ -72,6 +73,8 @@ export async function runManager(
   store.addApplier((_current, next, options) => manager.apply(next, { force: options.force }));
   store.addApplier(async (_current, next) => configureLogging(next));
   store.addRecorder((running, change) => saved.save(running, change));
+  const history = openHistory(store, source.from === "resumed");
+  if (typeof history !== "string") store.addRecorder(historyRecorder(history));
   // Last: it only follows a change the workers already run (its files, on or off).
   const tlsWatchdog = new TlsWatchdog(manager);
   store.addApplier(async (_current, next) => tlsWatchdog.update(next));
@@ -89,7 +92,15 @@ export async function runManager(
     (before, next) => configFiles.stage(before, next),
     (s) => !configFiles.unpersisted(s),
   );
-  const api = new ManagerService(store, manager, files, () => controller.shutdown(), source, configFiles);
+  const api = new ManagerService(
+    store,
+    manager,
+    files,
+    () => controller.shutdown(),
+    source,
+    configFiles,
+    history,
+  );
   const { server, where } = await openApi(api, version.config.management).catch((e: Error) =>
     giveUp(`cannot open the management API: ${e.message}`),
   );
@@ -113,6 +124,23 @@ export async function runManager(
     manager.stop();
   });
   return manager;
+}
+
+/**
+ * The history in `history.storage`, with the starting config recorded; or, when the directory cannot
+ * be used, why not: logged, and the manager runs without a history (it never refuses a start).
+ */
+function openHistory(store: ConfigStore, resumed: boolean): History | string {
+  const dir = store.snapshot.config.history.storage;
+  try {
+    const history = History.open(dir, () => store.snapshot.config.history.keep);
+    recordStart(history, store.snapshot, resumed);
+    return history;
+  } catch (e) {
+    const reason = `cannot use ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+    logger.error(`history: ${reason}; configurations are not recorded until the manager restarts`);
+    return reason;
+  }
 }
 
 /**

@@ -2,6 +2,17 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
+/** How writeFileAtomic puts the file in place. */
+export interface AtomicWriteOptions {
+  /** fsync the content before it is renamed into place, and the directory after: it survives a power cut. */
+  durable?: boolean;
+  /**
+   * Never replace an existing file: the content is linked into place, which fails with EEXIST when
+   * `file` exists (a name taken by another writer meanwhile), leaving that file as it was.
+   */
+  exclusive?: boolean;
+}
+
 /**
  * Writes a file so readers see either the old or the new content, never a torn one. The temporary
  * file has an unpredictable name and is created exclusively without following a symlink, so nobody
@@ -9,24 +20,42 @@ import * as path from "node:path";
  * defaults to 0600: what the manager writes (worker Lua, supervisord's config) can hold secrets
  * such as a TLS session-ticket secret.
  */
-export function writeFileAtomic(file: string, data: string, mode = 0o600): void {
-  const tmp = path.join(
-    path.dirname(file),
-    `.${path.basename(file)}.${crypto.randomBytes(8).toString("hex")}.tmp`,
-  );
+export function writeFileAtomic(
+  file: string,
+  data: string,
+  mode = 0o600,
+  options: AtomicWriteOptions = {},
+): void {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${crypto.randomBytes(8).toString("hex")}.tmp`);
   const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
   let fd: number | undefined;
   try {
     fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
     fs.writeFileSync(fd, data);
     fs.fchmodSync(fd, mode); // exactly this mode, whatever the umask
+    if (options.durable) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;
-    fs.renameSync(tmp, file); // replaces a symlink at `file` itself, never its target
+    if (options.exclusive) {
+      fs.linkSync(tmp, file); // EEXIST rather than replacing what another writer put there
+      fs.rmSync(tmp, { force: true });
+    } else fs.renameSync(tmp, file); // replaces a symlink at `file` itself, never its target
   } catch (e) {
     if (fd !== undefined) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
     throw e;
+  }
+  if (options.durable) fsyncDir(dir);
+}
+
+/** Flushes a directory's entries (a rename or a new file in it) to disk. */
+function fsyncDir(dir: string): void {
+  const dfd = fs.openSync(dir, fs.constants.O_RDONLY);
+  try {
+    fs.fsyncSync(dfd);
+  } finally {
+    fs.closeSync(dfd);
   }
 }
 
@@ -84,12 +113,7 @@ export function stageFileDurable(file: string, data: string): StagedFile {
         fs.rmSync(tmp, { force: true });
         throw e;
       }
-      const dfd = fs.openSync(dir, fs.constants.O_RDONLY);
-      try {
-        fs.fsyncSync(dfd);
-      } finally {
-        fs.closeSync(dfd);
-      }
+      fsyncDir(dir);
     },
     discard() {
       fs.rmSync(tmp, { force: true });

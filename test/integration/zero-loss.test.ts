@@ -1,8 +1,8 @@
 /**
  * No query is lost while every worker is replaced: steady loads against a real resolver during
- * forced reloads, over UDP (dnsperf), TCP and DoT (harness/stream-load.ts, a client that resends
- * what a connection closed under it left unanswered, as RFC 7766 asks). The long variants at full
- * load are bench/zero-loss.
+ * forced reloads, over UDP (dnsperf), TCP, DoT and DoH (harness/stream-load.ts, a client that
+ * resends what a connection closed under it left unanswered, as RFC 7766 asks). The long variants
+ * at full load are bench/zero-loss.
  */
 import { jest } from "@jest/globals";
 import { apiCall } from "../../harness/api.js";
@@ -26,6 +26,7 @@ beforeAll(async () => {
       "local-data": { addresses: Object.fromEntries(NAMES.map((n, i) => [n, `192.0.2.${i + 1}`])) },
     },
     dot: tls,
+    doh: true,
   });
 });
 afterAll(async () => {
@@ -61,12 +62,15 @@ it("loses no UDP query at 1000 qps during three forced reloads of four workers",
 it.each([
   ["TCP", 200, 5],
   ["DoT", 100, 4],
+  ["DoH", 100, 4],
 ])(
   "loses no %s query (%d qps over %d connections) during three forced reloads, though its connections are closed",
   async (kind, qps, connections) => {
     const load = startStreamLoad({
-      port: kind === "TCP" ? r.port : r.dotPort!,
-      tlsCa: kind === "DoT" ? tls.cert : undefined,
+      port: kind === "TCP" ? r.port : kind === "DoT" ? r.dotPort! : r.dohPort!,
+      tlsCa: kind === "TCP" ? undefined : tls.cert,
+      // DoH (doh2, which each worker binds itself): GET /dns-query?dns=… over HTTP/2 sessions.
+      dohPath: kind === "DoH" ? "/dns-query" : undefined,
       names: NAMES,
       qps,
       connections,

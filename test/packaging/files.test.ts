@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseConfigText } from "../../lib/datamodel/load.js";
+import { DEFAULT_HISTORY_STORAGE } from "../../lib/datamodel/sections/history/schema.js";
 import { KRESCTL, REPO_ROOT, run } from "../../harness/repo.js";
 
 const read = (file: string) => fs.readFileSync(path.join(REPO_ROOT, file), "utf8");
@@ -83,6 +84,11 @@ describe("knot-resolver.service", () => {
     expect(get("CapabilityBoundingSet")[0]?.split(/\s+/)).toContain("CAP_NET_BIND_SERVICE");
     expect(get("RuntimeDirectory")).toEqual(["knot-resolver"]);
     expect(get("CacheDirectory")).toEqual(["knot-resolver"]);
+  });
+
+  it("makes the history's default directory, /var/lib/knot-resolver/history, the user's alone", () => {
+    expect(get("StateDirectory").map((d) => `/var/lib/${d}`)).toEqual([DEFAULT_HISTORY_STORAGE]);
+    expect(get("StateDirectoryMode")).toEqual(["0700"]);
   });
 });
 

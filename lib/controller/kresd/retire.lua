@@ -11,7 +11,8 @@
 --
 -- Should the UDP handles not be found as expected, every endpoint is closed at once, as before.
 -- Returns the endpoints as "family:port" words (the drain tells client connections apart by them),
--- then how UDP was stopped ("udp:stopped" or "udp:closed (reason)").
+-- then how UDP was stopped ("udp:stopped" or "udp:closed (reason)"), then how many legacy DoH
+-- servers were paused ("doh-legacy:N", or "doh-legacy:closed (reason)").
 local close_after_ms = ...
 local UV_UDP = 15
 
@@ -42,12 +43,37 @@ local function udp_listeners(ports)
 	return found
 end
 
+-- Legacy DoH is served by the http module (lua-http on cqueues), and net.close on its endpoint
+-- calls the module's server:close(), which drops the coroutines of every connection: they stay
+-- open but are never read again until the worker stops, so their queries go unanswered. So its
+-- servers are paused instead (no more accept) and their listening sockets shut down, which takes
+-- them out of the SO_REUSEPORT group (the kernel sends new connections to the other workers) while
+-- the connections already accepted are served on. Returns how many were stopped that way.
+local SHUT_RDWR = 2
+local function stop_legacy_doh()
+	-- kresd resolves a loaded module's global through _G's metatable (no rawget).
+	local loaded, mod = pcall(function() return http end)
+	local servers = loaded and type(mod) == 'table' and mod.servers
+	if type(servers) ~= 'table' then return 0 end
+	pcall(ffi.cdef, 'int shutdown(int, int);')
+	local n = 0
+	for fd, inst in pairs(servers) do
+		if inst.kind == 'doh_legacy' then
+			inst.server:pause()
+			ffi.C.shutdown(fd, SHUT_RDWR)
+			n = n + 1
+		end
+	end
+	return n
+end
+
 local words, listening, udp_ports, udp_listed = {}, {}, {}, 0
 for _, e in ipairs(net.list()) do
 	local t = e.transport
 	if e.kind ~= 'control' and t.ip then
 		table.insert(words, t.family .. ':' .. t.port)
-		table.insert(listening, t)
+		-- Legacy DoH endpoints are left to stop_legacy_doh.
+		if e.kind ~= 'doh_legacy' then table.insert(listening, t) end
 		if t.protocol == 'udp' then
 			udp_listed = udp_listed + 1
 			udp_ports[t.port] = true
@@ -82,4 +108,13 @@ else
 	how = 'udp:closed (' .. tostring(udp):gsub('%s+', '_') .. ')'
 end
 table.insert(words, how)
+local legacy_ok, legacy = pcall(stop_legacy_doh)
+if not legacy_ok then
+	-- The module is not as expected: close its endpoints the usual way.
+	for _, e in ipairs(net.list()) do
+		if e.kind == 'doh_legacy' then pcall(net.close, e.transport.ip, e.transport.port) end
+	end
+	legacy = 'closed (' .. tostring(legacy):gsub('%s+', '_') .. ')'
+end
+table.insert(words, 'doh-legacy:' .. legacy)
 return table.concat(words, ' ')

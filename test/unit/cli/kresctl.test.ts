@@ -172,13 +172,14 @@ describe("kresctl schema", () => {
 });
 
 describe("kresctl usage", () => {
-  it("prints help on stdout with --help, exit 0, listing upstream's commands (and our import-lua and fleet)", async () => {
+  it("prints help on stdout with --help, exit 0, listing upstream's commands and ours (history, import-lua, fleet)", async () => {
     const r = await kresctl(["--help"]);
     expect(r.code).toBe(0);
     const commands = [...r.out.matchAll(/^ {2}kresctl (\S+)/gm)].map((m) => m[1]);
     expect(commands).toEqual([
       "config",
       "reload",
+      "history",
       "stop",
       "metrics",
       "cache",

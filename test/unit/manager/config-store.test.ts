@@ -245,6 +245,26 @@ describe("ConfigStore recorders (the running config saved for a restarted manage
     expect(store.snapshot.etag).toBe(first.etag);
     expect(recorded).toEqual([`a ${bad.etag}`, `rollback ${first.etag}`]);
   });
+
+  it("are told the config each one replaced and how it was asked for (a rollback: its kind and reason)", async () => {
+    const store = new ConfigStore(version({ workers: 1 }));
+    const heard: unknown[] = [];
+    store.addRecorder((running, source, { previous, options }) =>
+      heard.push({
+        source,
+        from: previous.config.workers,
+        to: running.config.workers,
+        kind: options.kind,
+        reason: options.reason,
+      }),
+    );
+    await store.change(() => version({ workers: 2 }), { source: "POST /reload", kind: "reload" });
+    await store.rollBack(store.snapshot.config, "workers keep dying");
+    expect(heard).toEqual([
+      { source: "POST /reload", from: 1, to: 2, kind: "reload", reason: undefined },
+      { source: "rollback", from: 2, to: 1, kind: "rollback", reason: "workers keep dying" },
+    ]);
+  });
 });
 
 describe("ConfigStore persister (changes written into the config files)", () => {

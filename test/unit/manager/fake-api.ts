@@ -19,6 +19,8 @@ import type {
 } from "../../../lib/manager/api.js";
 import type { MetricsJson } from "../../../lib/manager/metrics/index.js";
 import type { FleetApplyResult, FleetHistoryRow, FleetStatus } from "../../../lib/manager/fleet/types.js";
+import { HistoryEntryNotFound, HistoryUnavailable } from "../../../lib/manager/errors.js";
+import type { History, HistoryEntryWithConfig, HistoryPage } from "../../../lib/manager/history.js";
 
 /** One call the fake got: the method's name and its arguments. */
 export type Call = [method: keyof ManagerApi, ...args: unknown[]];
@@ -40,6 +42,8 @@ export class FakeApi implements ManagerApi {
   readonly calls: Call[] = [];
   /** Thrown (or rejected with) by the next call, then forgotten. */
   failWith: unknown;
+  /** The history the history routes read (a real one on a temporary directory); unset: the history is off. */
+  history: History | undefined;
 
   get etag(): string {
     return structuralEtag(this.document);
@@ -149,6 +153,52 @@ export class FakeApi implements ManagerApi {
       processes: { restart: [], start: [], stop: [], unchanged: ["kresd:kresd0", "kresd:kresd1"] },
       ...(mode === "canary" ? { canary: { ok: true, message: "came up" } } : {}),
     };
+  }
+
+  listHistory(limit: number | undefined, before: string | undefined): HistoryPage {
+    this.call("listHistory", limit, before);
+    return this.kept().list(limit, before);
+  }
+
+  historyEntry(etag: string): HistoryEntryWithConfig {
+    this.call("historyEntry", etag);
+    const entry = this.kept().find(etag);
+    if (!entry) throw new HistoryEntryNotFound(`no history entry has the ETag ${JSON.stringify(etag)}`);
+    return entry;
+  }
+
+  // As ManagerService: a PUT of the whole config, the conditions checked against the config it replaces.
+  async restoreHistory(
+    etag: string,
+    conditions: Preconditions,
+    source: string,
+    persist?: boolean,
+  ): Promise<{ etag: string; "restored-from": string; changed: boolean }> {
+    this.call("restoreHistory", etag, conditions, source, ...(persist === undefined ? [] : [persist]));
+    const entry = this.kept().find(etag);
+    if (!entry) throw new HistoryEntryNotFound(`no history entry has the ETag ${JSON.stringify(etag)}`);
+    checkPreconditions(this.etag, conditions, "change");
+    const before = this.etag;
+    this.document = entry.config as Record<string, unknown>;
+    return { etag: this.etag, "restored-from": entry.id, changed: this.etag !== before };
+  }
+
+  async planRestore(
+    etag: string,
+    conditions: Preconditions,
+    mode: DryRunMode,
+    source: string,
+  ): Promise<ChangePlan> {
+    this.call("planRestore", etag, conditions, mode, source);
+    const entry = this.kept().find(etag);
+    if (!entry) throw new HistoryEntryNotFound(`no history entry has the ETag ${JSON.stringify(etag)}`);
+    checkPreconditions(this.etag, conditions, "change");
+    return this.planOf(entry.config as Record<string, unknown>, mode);
+  }
+
+  private kept(): History {
+    if (!this.history) throw new HistoryUnavailable("no history: the fake keeps none");
+    return this.history;
   }
 
   async reload(force: boolean, source: string): Promise<{ changed: boolean; etag: string }> {

@@ -1,5 +1,10 @@
 /** ManagerService: its own checks of a change (a real ConfigStore, no processes), its status, its process rows. */
+import * as path from "node:path";
 import { validateConfig } from "../../../lib/datamodel/load.js";
+import { HistoryEntryNotFound, HistoryUnavailable } from "../../../lib/manager/errors.js";
+import { History, historyRecorder, recordStart } from "../../../lib/manager/history.js";
+import { structuralEtag } from "../../../lib/utils/etag.js";
+import { tmpDir } from "../../../harness/tmp.js";
 import { ConfigStore } from "../../../lib/manager/config-store.js";
 import { pickWorker } from "../../../lib/manager/cache-clear.js";
 import type { KresManager, ManagedProcess } from "../../../lib/manager/kres-manager.js";
@@ -88,5 +93,78 @@ describe("the process rows of GET /processes", () => {
 
   it("leave an unresponsive worker out of the cache clear", () => {
     expect(pickWorker(processes, 2)?.name).toBe("kresd:kresd1");
+  });
+});
+
+describe("a restore from the history", () => {
+  /** A service over a real store and history (no processes), the store's changes recorded in it. */
+  function setUp() {
+    const document = { rundir, cache: { storage: rundir }, workers: 1 };
+    const store = new ConfigStore({ document, config: validateConfig(document) });
+    const history = History.open(path.join(tmpDir("krm-service-history-"), "history"), () => 100);
+    recordStart(history, store.snapshot, false);
+    store.addRecorder(historyRecorder(history));
+    const service = new ManagerService(
+      store,
+      {} as KresManager,
+      [],
+      () => Promise.resolve(),
+      undefined,
+      undefined,
+      history,
+    );
+    return { store, history, service, start: store.snapshot };
+  }
+
+  it("makes the entry's config the running one through the store, recorded as a restore", async () => {
+    const { store, history, service, start } = setUp();
+    await service.changeConfig("put", "/workers", 2, {}, "PUT /v1/config/workers");
+    const result = await service.restoreHistory(
+      `"${start.etag}"`,
+      { ifMatch: `"${store.snapshot.etag}"` },
+      "POST /v1/history/x/restore",
+    );
+    expect(result).toEqual({ etag: start.etag, "restored-from": "000001", changed: true });
+    expect(store.snapshot.document).toEqual(start.document);
+    expect(history.newest()).toMatchObject({
+      id: "000003",
+      kind: "restore",
+      message: "restored from history entry 000001",
+    });
+  });
+
+  it("refuses a stale If-Match (412) and an unknown ETag (404), changing nothing", async () => {
+    const { store, service, start } = setUp();
+    await service.changeConfig("put", "/workers", 2, {}, "PUT /v1/config/workers");
+    const before = store.snapshot;
+    await expect(service.restoreHistory(start.etag, { ifMatch: '"stale"' }, "x")).rejects.toMatchObject({
+      status: 412,
+    });
+    await expect(service.restoreHistory("0123", {}, "x")).rejects.toThrow(HistoryEntryNotFound);
+    expect(store.snapshot).toBe(before);
+  });
+
+  it("validates the recorded document as any change: one that no longer validates is refused (422)", async () => {
+    const { store, history, service } = setUp();
+    const bad = { rundir, cache: { storage: rundir }, workers: "many" };
+    history.record({ etag: structuralEtag(bad), source: "an older manager", kind: "api", document: bad });
+    const before = store.snapshot;
+    await expect(service.restoreHistory(structuralEtag(bad), {}, "x")).rejects.toMatchObject({ status: 422 });
+    expect(store.snapshot).toBe(before);
+  });
+
+  it("answers 503 with the reason when there is no history", () => {
+    const document = { rundir };
+    const service = new ManagerService(
+      new ConfigStore({ document, config: validateConfig(document) }),
+      {} as KresManager,
+      [],
+      () => Promise.resolve(),
+      undefined,
+      undefined,
+      "cannot use /nope: EACCES",
+    );
+    expect(() => service.listHistory(undefined, undefined)).toThrow(HistoryUnavailable);
+    expect(() => service.listHistory(undefined, undefined)).toThrow("no history: cannot use /nope: EACCES");
   });
 });

@@ -18,6 +18,7 @@ export const NODE_LOCAL_POINTERS: readonly string[] = [
   "/network/listen",
   "/cache/storage",
   "/logging/target",
+  "/history",
   "/hostname",
   "/nsid",
 ];
