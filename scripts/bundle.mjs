@@ -41,6 +41,24 @@ const noZodLocales = {
   },
 };
 
+/**
+ * etcd3 (the fleet extension) loads its gRPC definitions from `${__dirname}/../proto/rpc.proto`,
+ * and a bundled CommonJS module has no __dirname: the path is pointed at dist/bundle/etcd3-proto/,
+ * where the .proto files are copied below (relative to the chunk, whose folder the banner gives).
+ */
+const ETCD3_PROTO = "etcd3-proto";
+const etcd3Protos = {
+  name: "etcd3-protos",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]etcd3[\\/]lib[\\/]connection-pool\.js$/ }, (args) => {
+      const text = fs.readFileSync(args.path, "utf8");
+      const from = "`${__dirname}/../proto/rpc.proto`";
+      if (!text.includes(from)) throw new Error(`${args.path}: no ${from} to point at the bundle's copy`);
+      return { contents: text.replace(from, `__kresBundleDir + "/${ETCD3_PROTO}/rpc.proto"`), loader: "js" };
+    });
+  },
+};
+
 fs.rmSync(outdir, { recursive: true, force: true });
 const result = await esbuild.build({
   entryPoints: { manager: "lib/manager/main.ts", kresctl: "lib/cli/main.ts" },
@@ -58,19 +76,25 @@ const result = await esbuild.build({
   minifySyntax: true,
   metafile: true,
   logLevel: "warning",
-  plugins: [noZodLocales],
-  // etcd3 (the fleet extension only) reads its .proto files next to its own modules (__dirname):
-  // it stays a package loaded from node_modules, and only by a manager in a fleet (a dynamic import).
-  external: ["etcd3"],
+  plugins: [noZodLocales, etcd3Protos],
   // lib/datamodel/lua-files.ts: the Lua files are in dist/bundle/lib/
   define: { KRES_BUNDLED: "true" },
   // CommonJS dependencies (express, winston, xmlrpc…) require() node's own modules: give every chunk
   // a real require (esbuild's ESM output has none).
   banner: {
-    js: 'import{createRequire as __kresCreateRequire}from"node:module";const require=__kresCreateRequire(import.meta.url);',
+    js:
+      'import{createRequire as __kresCreateRequire}from"node:module";const require=__kresCreateRequire(import.meta.url);' +
+      'const __kresBundleDir=decodeURIComponent(new URL(".",import.meta.url).pathname).replace(/\\/$/,"");',
   },
 });
 fs.writeFileSync(path.join(outdir, "meta.json"), JSON.stringify(result.metafile));
+
+// etcd3's gRPC definitions (see etcd3Protos above).
+fs.mkdirSync(path.join(outdir, ETCD3_PROTO));
+for (const f of fs.readdirSync("node_modules/etcd3/proto")) {
+  if (f.endsWith(".proto"))
+    fs.copyFileSync(path.join("node_modules/etcd3/proto", f), path.join(outdir, ETCD3_PROTO, f));
+}
 
 // The Lua files, at their paths under lib/ in dist/bundle/lib/ (see lib/datamodel/lua-files.ts).
 for (const entry of fs.readdirSync("lib", { recursive: true })) {
