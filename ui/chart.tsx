@@ -51,7 +51,13 @@ export function Chart(props: ChartProps) {
       ],
       series: [
         {},
-        ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: false })),
+        ...props.series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: 1.5,
+          spanGaps: false,
+          points: { show: false },
+        })),
       ],
     };
     const u = new uPlot(opts, [props.times, ...props.series.map((s) => s.values)] as uPlot.AlignedData, el);

@@ -210,7 +210,7 @@ export function createApp(
   get("/schema/ui", (_req, res) => {
     res.redirect(302, "/ui/#schema");
   });
-  get("/ui", (_req, res) => {
+  get(/^\/ui$/, (_req, res) => {
     res.redirect(301, "/ui/");
   });
   get(/^\/ui\/(.*)$/, (req, res) => {
