@@ -5,10 +5,11 @@
  * promise.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { parseConfigText } from "../../lib/datamodel/load.js";
 import { DEFAULT_HISTORY_STORAGE } from "../../lib/datamodel/sections/history/schema.js";
-import { KRESCTL, REPO_ROOT, run } from "../../harness/repo.js";
+import { ensureBuilt, KRESCTL, REPO_ROOT, run } from "../../harness/repo.js";
 
 const read = (file: string) => fs.readFileSync(path.join(REPO_ROOT, file), "utf8");
 const PACKAGED_CONFIG = path.join(REPO_ROOT, "etc/knot-resolver/config.yaml");
@@ -102,5 +103,34 @@ describe("debian/control", () => {
 
   it.each(["nodejs (>= 20.19)", "knot-resolver (>= 5.6)", "supervisor", "python3"])("Depends: %s", (rel) => {
     expect(relations).toContain(rel);
+  });
+});
+
+describe("the installed tree (scripts/package-layout install)", () => {
+  it("carries the dashboard where the manager looks for it, each file with its gzip copy", async () => {
+    ensureBuilt();
+    const build = fs.mkdtempSync(path.join(os.tmpdir(), "krm-layout-build-"));
+    const dest = fs.mkdtempSync(path.join(os.tmpdir(), "krm-layout-dest-"));
+    try {
+      // What `package-layout build` leaves, from this tree's build (no npm ci here).
+      fs.cpSync(path.join(REPO_ROOT, "dist"), path.join(build, "dist"), { recursive: true });
+      fs.mkdirSync(path.join(build, "node_modules"));
+      const r = await run(path.join(REPO_ROOT, "scripts/package-layout"), ["install", build, dest], {
+        cwd: REPO_ROOT,
+      });
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      const lib = path.join(dest, "usr/lib/knot-resolver-manager");
+      const assets = path.join(lib, "dist/lib/manager/ui-assets.js");
+      const script = `import(${JSON.stringify(assets)}).then((m) => console.log(m.DEFAULT_UI_DIR))`;
+      const dir = (await run(process.execPath, ["-e", script])).stdout.trim();
+      expect(dir).toBe(path.join(lib, "dist/ui"));
+      const files = fs.readdirSync(dir).sort();
+      expect(files).toEqual(expect.arrayContaining(["index.html", "app.js", "app.css"]));
+      for (const f of files.filter((n) => !n.endsWith(".gz"))) expect(files).toContain(`${f}.gz`);
+    } finally {
+      fs.rmSync(build, { recursive: true, force: true });
+      fs.rmSync(dest, { recursive: true, force: true });
+    }
   });
 });
