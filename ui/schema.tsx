@@ -34,10 +34,9 @@ export function typeText(s: JsonSchema): string {
   if (t === "array") return `list of ${s.items ? typeText(s.items) : "any"}`;
   if (t === "object" && !s.properties && typeof s.additionalProperties === "object")
     return `map of ${typeText(s.additionalProperties)}`;
-  const range =
-    s.minimum !== undefined || (s.maximum !== undefined && s.maximum < MAX_SAFE)
-      ? ` ${s.minimum ?? ""}…${s.maximum !== undefined && s.maximum < MAX_SAFE ? s.maximum : ""}`
-      : "";
+  const min = s.minimum !== undefined && s.minimum > -MAX_SAFE ? s.minimum : undefined;
+  const max = s.maximum !== undefined && s.maximum < MAX_SAFE ? s.maximum : undefined;
+  const range = min !== undefined || max !== undefined ? ` ${min ?? ""}…${max ?? ""}` : "";
   return `${t}${range}`;
 }
 
@@ -84,7 +83,7 @@ export function SchemaPage() {
         ))}
       </nav>
       {Object.entries(schema.properties).map(([name, s]) => (
-        <section key={name} id={`schema/${name}`} aria-labelledby={`schema-${name}`}>
+        <section key={name} id={`schema/${name}`} class="schema-section" aria-labelledby={`schema-${name}`}>
           <h3 id={`schema-${name}`}>
             <code>{name}</code> <span class="type">{typeText(s)}</span>
           </h3>
