@@ -5,6 +5,7 @@
  */
 import * as os from "node:os";
 import * as apply from "./apply.js";
+import * as dashboard from "./dashboard.js";
 import * as faults from "./faults.js";
 import * as liveness from "./liveness.js";
 import * as memory from "./memory.js";
@@ -27,6 +28,7 @@ const BENCHES: [string, () => Promise<BenchOutcome>][] = [
   ["orphans", orphans.run],
   ["tls-watchdog", tlsWatchdog.run],
   ["liveness", liveness.run],
+  ["dashboard", dashboard.run],
 ];
 
 // BENCH_ONLY=startup,apply,memory,metrics runs those only (e.g. the figures of the floor table).

@@ -79,6 +79,11 @@ export async function call<T = unknown>(
   return { status: res.status, ok: res.ok, etag: res.headers.get("ETag"), body: body as T };
 }
 
+/** An ETag without its quotes: GET / reports it bare, the ETag header quoted. */
+export function bareEtag(etag: string): string {
+  return etag.replace(/^W\//, "").replace(/^"|"$/g, "");
+}
+
 /** The message of an error answer, with its detail lines. */
 export function errorText(a: Answer): string {
   const b = a.body as ErrorBody | undefined;

@@ -7,7 +7,7 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { stringify } from "yaml";
-import { call, errorText, type Answer, type ErrorBody } from "./api.js";
+import { bareEtag, call, errorText, type Answer, type ErrorBody } from "./api.js";
 import { PlanView } from "./plan.js";
 import type { ChangePlan } from "./types.js";
 import { readYaml } from "./yaml-place.js";
@@ -77,7 +77,8 @@ export function ConfigEditor(props: { etag: string | undefined; onChanged: () =>
   }, []);
 
   // The running config changed elsewhere: follow it unless there are edits to keep.
-  const stale = loaded !== undefined && props.etag !== undefined && props.etag !== loaded.etag;
+  const stale =
+    loaded !== undefined && props.etag !== undefined && bareEtag(props.etag) !== bareEtag(loaded.etag);
   useEffect(() => {
     if (stale && !dirty && !busy) void load();
   }, [stale, dirty, busy]);

@@ -4,17 +4,13 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { unifiedDiff } from "../lib/utils/unified-diff.js";
-import { call, errorText } from "./api.js";
+import { bareEtag as bare, call, errorText } from "./api.js";
 import { toYaml } from "./config-editor.js";
 import { when } from "./overview.js";
 import { Diff, PlanView } from "./plan.js";
 import type { ChangePlan, HistoryEntry } from "./types.js";
 
 const RUNNING = "running";
-
-function bare(etag: string): string {
-  return etag.replace(/^W\//, "").replace(/^"|"$/g, "");
-}
 
 async function configOf(etag: string): Promise<unknown> {
   if (etag === RUNNING) {
@@ -50,8 +46,9 @@ export function History(props: { etag: string | undefined; onChanged: () => void
     setNext(r.body.next);
   };
 
+  // Once the status is known, and again whenever the running config changes (a new entry).
   useEffect(() => {
-    void load();
+    if (props.etag !== undefined) void load();
   }, [props.etag]);
 
   const showDiff = async () => {
