@@ -112,10 +112,10 @@ export class UiProxyProcess {
   }
 }
 
-/** Writes a screenshot of the whole page under test-artifacts/; returns its path. */
-export async function screenshot(page: Page, name: string): Promise<string> {
+/** Writes a screenshot of the whole page (or of what the viewport shows) under test-artifacts/; returns its path. */
+export async function screenshot(page: Page, name: string, fullPage = true): Promise<string> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage });
   return file;
 }

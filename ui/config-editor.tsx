@@ -133,7 +133,10 @@ export function ConfigEditor(props: { etag: string | undefined; onChanged: () =>
     const a = await call("PUT", "/v1/config", { body: text, contentType: YAML, ifMatch: loaded.etag });
     setBusy(false);
     if (a.ok) {
-      setResult({ ok: true, message: `Applied; the configuration's ETag is now ${a.etag ?? "?"}.` });
+      setResult({
+        ok: true,
+        message: `Applied; the configuration's ETag is now ${bareEtag(a.etag ?? "?")}.`,
+      });
       setReview(undefined);
       props.onChanged();
       await load();

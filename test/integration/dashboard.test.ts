@@ -159,6 +159,8 @@ describe("the dashboard in a real browser", () => {
       /\/workers\s+2 → 3/,
     );
     expect(await plan.locator('[data-move="start"]').innerText()).toContain("kresd:kresd2");
+    await plan.scrollIntoViewIfNeeded();
+    await screenshot(page, "dashboard-review-1280");
     await page.getByRole("button", { name: "Apply" }).click();
     await page.getByText(/^Applied; the configuration's ETag is now/).waitFor({ timeout: 120_000 });
 
@@ -189,6 +191,8 @@ describe("the dashboard in a real browser", () => {
   it("lays out at 1280 px and 390 px (screenshots in test-artifacts/), the schema page too", async () => {
     await page.setViewportSize({ width: 1280, height: 900 });
     await screenshot(page, "dashboard-1280");
+    await page.getByRole("heading", { name: "Overview" }).scrollIntoViewIfNeeded();
+    await screenshot(page, "dashboard-1280-top", false);
     await page.setViewportSize({ width: 390, height: 844 });
     // Nothing wider than the phone's screen but what scrolls by design (tables, the editor, diffs).
     const overflow = await page.locator("html").evaluate((html) => html.scrollWidth);
