@@ -70,6 +70,11 @@ export function PlanView(props: { plan: ChangePlan; title: string }) {
                 </li>
               ))}
             {moves.every(([, names]) => names.length === 0) && <li>No process restarts.</li>}
+            {p.unchanged.length > 0 && (
+              <li data-move="unchanged">
+                <strong>left running:</strong> {p.unchanged.join(", ")}
+              </li>
+            )}
           </ul>
           {plan.canary && (
             <p class={plan.canary.ok ? "ok" : "error"}>
