@@ -182,6 +182,46 @@ describe("the dashboard in a real browser", () => {
     expect(await editor().inputValue()).toMatch(/^workers: 3$/m);
   });
 
+  it("lists the history, diffs the first entry with the running config, restores it after its plan", async () => {
+    const table = page.getByRole("table", { name: "Configuration history" });
+    const rows = table.locator("tbody tr");
+    await waitFor("two history entries", async () => ((await rows.count()) >= 2 ? true : undefined), {
+      timeoutMs: 20_000,
+    });
+    const first = rows.last(); // newest first: the last row is the start
+    expect(await first.innerText()).toMatch(/start/);
+    await first.getByRole("radio", { name: /^A entry/ }).check();
+    await page.getByRole("radio", { name: "B is the running configuration" }).check();
+    await page.getByRole("button", { name: "Compare A with B" }).click();
+    const diff = page.getByLabel("Difference between A and B");
+    await diff.waitFor();
+    expect(await diff.innerText()).toMatch(/^-workers: 2\n\+workers: 3$/m);
+
+    const before = await kresdPids();
+    await first.getByRole("button", { name: /^Review restore/ }).click();
+    const plan = page.getByRole("region", { name: /^Restoring entry/ });
+    await plan.waitFor({ timeout: 20_000 });
+    expect(await plan.getByRole("list", { name: "Changed settings" }).innerText()).toMatch(
+      /\/workers\s+3 → 2/,
+    );
+    expect(await plan.locator('[data-move="stop"]').innerText()).toContain("kresd:kresd2");
+    expect(await kresdPids()).toEqual(before); // the review moved nothing
+    await page.getByRole("button", { name: /^Restore entry/ }).click();
+    await page.getByText(/^Restored entry/).waitFor({ timeout: 120_000 });
+    const after = await waitFor("2 running kresd", async () => {
+      const p = await kresdPids();
+      return p.size === 2 ? p : undefined;
+    });
+    await waitFor(
+      "kresd2 gone from the page",
+      async () => {
+        const shown = await shownPids();
+        return !shown.has("kresd2") && shown.get("kresd0") === after.get("kresd:kresd0") ? true : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+  });
+
   it("names every control for assistive technology", async () => {
     const snapshot = await page.locator("body").ariaSnapshot();
     expect(unnamedControls(snapshot)).toEqual([]);
