@@ -17,6 +17,7 @@ import {
 } from "../../harness/browser.js";
 import { kdigAt, startKnotd, waitFor, type Knotd } from "../../harness/index.js";
 import { isRunning } from "../../harness/procs.js";
+import { configJsonSchema } from "../../lib/datamodel/json-schema.js";
 import { startResolver, type Resolver } from "../../harness/resolver.js";
 
 jest.setTimeout(240_000);
@@ -36,6 +37,13 @@ let page: Page;
 let trouble: PageTrouble;
 /** Error answers a step provokes on purpose ("STATUS METHOD PATH"), and only those. */
 const expectedErrors = new Set<string>();
+
+/**
+ * Whether this manager keeps a history of configurations (the `history` section, issue 18): without
+ * it, GET /v1/history is a 404 the page shows as "keeps no history", and the history step is skipped.
+ */
+const HAS_HISTORY = "history" in ((configJsonSchema().properties ?? {}) as Record<string, unknown>);
+if (!HAS_HISTORY) expectedErrors.add("404 GET /v1/history");
 
 async function kresdPids(): Promise<Map<string, number>> {
   const out = new Map<string, number>();
@@ -182,45 +190,48 @@ describe("the dashboard in a real browser", () => {
     expect(await editor().inputValue()).toMatch(/^workers: 3$/m);
   });
 
-  it("lists the history, diffs the first entry with the running config, restores it after its plan", async () => {
-    const table = page.getByRole("table", { name: "Configuration history" });
-    const rows = table.locator("tbody tr");
-    await waitFor("two history entries", async () => ((await rows.count()) >= 2 ? true : undefined), {
-      timeoutMs: 20_000,
-    });
-    const first = rows.last(); // newest first: the last row is the start
-    expect(await first.innerText()).toMatch(/start/);
-    await first.getByRole("radio", { name: /^A entry/ }).check();
-    await page.getByRole("radio", { name: "B is the running configuration" }).check();
-    await page.getByRole("button", { name: "Compare A with B" }).click();
-    const diff = page.getByLabel("Difference between A and B");
-    await diff.waitFor();
-    expect(await diff.innerText()).toMatch(/^-workers: 2\n\+workers: 3$/m);
+  (HAS_HISTORY ? it : it.skip)(
+    "lists the history, diffs the first entry with the running config, restores it after its plan",
+    async () => {
+      const table = page.getByRole("table", { name: "Configuration history" });
+      const rows = table.locator("tbody tr");
+      await waitFor("two history entries", async () => ((await rows.count()) >= 2 ? true : undefined), {
+        timeoutMs: 20_000,
+      });
+      const first = rows.last(); // newest first: the last row is the start
+      expect(await first.innerText()).toMatch(/start/);
+      await first.getByRole("radio", { name: /^A entry/ }).check();
+      await page.getByRole("radio", { name: "B is the running configuration" }).check();
+      await page.getByRole("button", { name: "Compare A with B" }).click();
+      const diff = page.getByLabel("Difference between A and B");
+      await diff.waitFor();
+      expect(await diff.innerText()).toMatch(/^-workers: 2\n\+workers: 3$/m);
 
-    const before = await kresdPids();
-    await first.getByRole("button", { name: /^Review restore/ }).click();
-    const plan = page.getByRole("region", { name: /^Restoring entry/ });
-    await plan.waitFor({ timeout: 20_000 });
-    expect(await plan.getByRole("list", { name: "Changed settings" }).innerText()).toMatch(
-      /\/workers\s+3 → 2/,
-    );
-    expect(await plan.locator('[data-move="stop"]').innerText()).toContain("kresd:kresd2");
-    expect(await kresdPids()).toEqual(before); // the review moved nothing
-    await page.getByRole("button", { name: /^Restore entry/ }).click();
-    await page.getByText(/^Restored entry/).waitFor({ timeout: 120_000 });
-    const after = await waitFor("2 running kresd", async () => {
-      const p = await kresdPids();
-      return p.size === 2 ? p : undefined;
-    });
-    await waitFor(
-      "kresd2 gone from the page",
-      async () => {
-        const shown = await shownPids();
-        return !shown.has("kresd2") && shown.get("kresd0") === after.get("kresd:kresd0") ? true : undefined;
-      },
-      { timeoutMs: 20_000 },
-    );
-  });
+      const before = await kresdPids();
+      await first.getByRole("button", { name: /^Review restore/ }).click();
+      const plan = page.getByRole("region", { name: /^Restoring entry/ });
+      await plan.waitFor({ timeout: 20_000 });
+      expect(await plan.getByRole("list", { name: "Changed settings" }).innerText()).toMatch(
+        /\/workers\s+3 → 2/,
+      );
+      expect(await plan.locator('[data-move="stop"]').innerText()).toContain("kresd:kresd2");
+      expect(await kresdPids()).toEqual(before); // the review moved nothing
+      await page.getByRole("button", { name: /^Restore entry/ }).click();
+      await page.getByText(/^Restored entry/).waitFor({ timeout: 120_000 });
+      const after = await waitFor("2 running kresd", async () => {
+        const p = await kresdPids();
+        return p.size === 2 ? p : undefined;
+      });
+      await waitFor(
+        "kresd2 gone from the page",
+        async () => {
+          const shown = await shownPids();
+          return !shown.has("kresd2") && shown.get("kresd0") === after.get("kresd:kresd0") ? true : undefined;
+        },
+        { timeoutMs: 20_000 },
+      );
+    },
+  );
 
   it("names every control for assistive technology", async () => {
     const snapshot = await page.locator("body").ariaSnapshot();
@@ -246,7 +257,10 @@ describe("the dashboard in a real browser", () => {
   });
 
   it("had no console error, no failed request and no error answer but the ones provoked", () => {
-    expect(trouble.console.filter((c) => !/status of 422/.test(c))).toEqual([]);
+    // Chromium logs each error answer as a console error too: only those of the expected ones pass.
+    const statuses = new Set([...expectedErrors].map((e) => e.split(" ")[0]));
+    const answered = /^Failed to load resource: the server responded with a status of (\d+)/;
+    expect(trouble.console.filter((c) => !statuses.has(answered.exec(c)?.[1] ?? ""))).toEqual([]);
     expect(trouble.failed).toEqual([]);
     expect(trouble.errors.filter((e) => !expectedErrors.has(e))).toEqual([]);
   });
