@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { configJsonSchema } from "../lib/datamodel/json-schema.js";
 import { GroupProcess, waitFor } from "./procs.js";
 import { KRESCTL, REPO_ROOT } from "./repo.js";
 import { tmpDir } from "./tmp.js";
@@ -23,6 +24,15 @@ const FLAGS = [
   "--disable-component-update",
   "--disable-sync",
 ];
+
+/**
+ * Whether this manager keeps a history of configurations (the `history` section, issue 18): without
+ * it GET /v1/history is a 404, which the page shows as "keeps no history".
+ */
+export const KEEPS_HISTORY = "history" in ((configJsonSchema().properties ?? {}) as Record<string, unknown>);
+
+/** The error answer a page gets from a manager without history, once per load. */
+export const NO_HISTORY_ANSWER = "404 GET /v1/history";
 
 /** Where test runs leave screenshots (gitignored). */
 export const ARTIFACTS = path.join(REPO_ROOT, "test-artifacts");

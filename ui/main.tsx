@@ -127,9 +127,10 @@ function App() {
           />
         )}
         {schema ? (
-          <SchemaPage />
+          <SchemaPage key={generation} />
         ) : (
-          <div class="grid">
+          // A new token (generation) remounts the panels: each asks the API again.
+          <div class="grid" key={generation}>
             <div class="col">
               <Overview status={status} processes={processes} now={now} />
               <Actions onChanged={() => void refresh()} />

@@ -9,6 +9,8 @@ import type { Page } from "playwright-core";
 import { apiCall } from "../../harness/api.js";
 import {
   HeadlessBrowser,
+  KEEPS_HISTORY,
+  NO_HISTORY_ANSWER,
   screenshot,
   UiProxyProcess,
   unnamedControls,
@@ -17,7 +19,6 @@ import {
 } from "../../harness/browser.js";
 import { kdigAt, startKnotd, waitFor, type Knotd } from "../../harness/index.js";
 import { isRunning } from "../../harness/procs.js";
-import { configJsonSchema } from "../../lib/datamodel/json-schema.js";
 import { startResolver, type Resolver } from "../../harness/resolver.js";
 
 jest.setTimeout(240_000);
@@ -38,12 +39,8 @@ let trouble: PageTrouble;
 /** Error answers a step provokes on purpose ("STATUS METHOD PATH"), and only those. */
 const expectedErrors = new Set<string>();
 
-/**
- * Whether this manager keeps a history of configurations (the `history` section, issue 18): without
- * it, GET /v1/history is a 404 the page shows as "keeps no history", and the history step is skipped.
- */
-const HAS_HISTORY = "history" in ((configJsonSchema().properties ?? {}) as Record<string, unknown>);
-if (!HAS_HISTORY) expectedErrors.add("404 GET /v1/history");
+// Without a history (KEEPS_HISTORY), the history step is skipped and its route answers 404.
+if (!KEEPS_HISTORY) expectedErrors.add(NO_HISTORY_ANSWER);
 
 async function kresdPids(): Promise<Map<string, number>> {
   const out = new Map<string, number>();
@@ -190,7 +187,7 @@ describe("the dashboard in a real browser", () => {
     expect(await editor().inputValue()).toMatch(/^workers: 3$/m);
   });
 
-  (HAS_HISTORY ? it : it.skip)(
+  (KEEPS_HISTORY ? it : it.skip)(
     "lists the history, diffs the first entry with the running config, restores it after its plan",
     async () => {
       const table = page.getByRole("table", { name: "Configuration history" });
