@@ -9,8 +9,17 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Request, Response } from "express";
 
-/** dist/ui beside dist/lib (this module is dist/lib/manager/ui-assets.js once built). */
-export const DEFAULT_UI_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../ui");
+/** Set to true by scripts/bundle.mjs (esbuild's `define`); undeclared in the unbundled code. */
+declare const KRES_BUNDLED: boolean | undefined;
+
+/**
+ * dist/ui, where scripts/build-ui.mjs writes the dashboard: beside dist/bundle, whose chunks run
+ * this code in the launchers and the packages (as lua-files.ts finds the Lua files), or beside
+ * dist/lib when tsc's output runs (this module is then dist/lib/manager/ui-assets.js).
+ */
+export const DEFAULT_UI_DIR = fileURLToPath(
+  new URL(typeof KRES_BUNDLED === "undefined" ? "../../ui/" : "../ui/", import.meta.url),
+);
 
 const TYPES: Readonly<Record<string, string>> = {
   ".html": "text/html; charset=utf-8",
