@@ -236,10 +236,10 @@ export class FakeApi implements ManagerApi {
   }
 
   /** What the fake's workers report to the live statistics at each tick (every 50 ms). */
-  liveValues: WorkerReport<MetricValues>[] = [];
+  liveValues: () => WorkerReport<MetricValues>[] = () => [];
   readonly live = new LiveStatistics(
     {
-      values: async () => this.liveValues,
+      values: async () => this.liveValues(),
       state: async () => ({ status: { etag: this.etag }, processes: PROCESSES }),
     },
     { intervalMs: 50, keep: 10 },
