@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as apply from "./apply.js";
 import * as dashboard from "./dashboard.js";
 import * as faults from "./faults.js";
+import * as fleet from "./fleet.js";
 import * as liveness from "./liveness.js";
 import * as memory from "./memory.js";
 import * as metrics from "./metrics.js";
@@ -29,6 +30,7 @@ const BENCHES: [string, () => Promise<BenchOutcome>][] = [
   ["tls-watchdog", tlsWatchdog.run],
   ["liveness", liveness.run],
   ["dashboard", dashboard.run],
+  ["fleet", fleet.run],
 ];
 
 // BENCH_ONLY=startup,apply,memory,metrics runs those only (e.g. the figures of the floor table).

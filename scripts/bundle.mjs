@@ -59,6 +59,9 @@ const result = await esbuild.build({
   metafile: true,
   logLevel: "warning",
   plugins: [noZodLocales],
+  // etcd3 (the fleet extension only) reads its .proto files next to its own modules (__dirname):
+  // it stays a package loaded from node_modules, and only by a manager in a fleet (a dynamic import).
+  external: ["etcd3"],
   // lib/datamodel/lua-files.ts: the Lua files are in dist/bundle/lib/
   define: { KRES_BUNDLED: "true" },
   // CommonJS dependencies (express, winston, xmlrpc…) require() node's own modules: give every chunk

@@ -5,10 +5,11 @@
 # The subcommands of a command path.
 _kresctl_subcommands() {
     case "$1" in
-        '') echo 'config reload history stop metrics cache pids debug schema validate convert migrate import-lua ui completion help' ;;
+        '') echo 'config reload history stop metrics cache pids debug schema validate convert migrate import-lua ui fleet completion help' ;;
         'config') echo 'get set delete' ;;
         'history') echo 'list show diff restore' ;;
         'cache') echo 'clear' ;;
+        'fleet') echo 'apply status history rollback' ;;
     esac
 }
 
@@ -38,6 +39,11 @@ _kresctl_options() {
         'migrate') echo '--socket -s --config -c --help -h --json --yaml' ;;
         'import-lua') echo '--socket -s --config -c --help -h --output -o --keep-lua' ;;
         'ui') echo '--socket -s --config -c --help -h --port' ;;
+        'fleet') echo '--socket -s --config -c --help -h' ;;
+        'fleet apply') echo '--socket -s --config -c --help -h --dry-run' ;;
+        'fleet status') echo '--socket -s --config -c --help -h --json' ;;
+        'fleet history') echo '--socket -s --config -c --help -h --json' ;;
+        'fleet rollback') echo '--socket -s --config -c --help -h' ;;
         'completion') echo '--socket -s --config -c --help -h --bash --fish --zsh' ;;
         'help') echo '--socket -s --config -c --help -h' ;;
     esac
@@ -46,14 +52,14 @@ _kresctl_options() {
 # What an option's value is: words, @files or @any; nothing for a flag.
 _kresctl_option_value() {
     case "$1|$2" in
-        'config get|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /history' ;;
-        'config get|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /history' ;;
-        'config set|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /history' ;;
-        'config set|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /history' ;;
+        'config get|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history' ;;
+        'config get|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history' ;;
+        'config set|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history' ;;
+        'config set|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history' ;;
         'config set|--file') echo '@files' ;;
         'config set|-f') echo '@files' ;;
-        'config delete|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /history' ;;
-        'config delete|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /history' ;;
+        'config delete|--path') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history' ;;
+        'config delete|-p') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history' ;;
         'history list|--limit') echo '@any' ;;
         'history list|-n') echo '@any' ;;
         'history list|--before') echo '@any' ;;
@@ -78,11 +84,11 @@ _kresctl_option_value() {
 # What the Nth positional argument of a command is.
 _kresctl_positional() {
     case "$1|$2" in
-        'config get|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /history' ;;
+        'config get|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history' ;;
         'config get|1') echo '@files' ;;
-        'config set|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /history' ;;
+        'config set|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history' ;;
         'config set|1') echo '@files' ;;
-        'config delete|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /history' ;;
+        'config delete|0') echo '/version /nsid /hostname /rundir /workers /management /options /network /views /local-data /forward /fallback /cache /dnssec /dns64 /logging /monitoring /rate-limiting /defer /lua /fleet /history' ;;
         'history show|0') echo '@any' ;;
         'history diff|0') echo '@any' ;;
         'history diff|1') echo '@any' ;;
@@ -100,6 +106,8 @@ _kresctl_positional() {
         'migrate|0') echo '@files' ;;
         'migrate|1') echo '@files' ;;
         'import-lua|0') echo '@files' ;;
+        'fleet apply|0') echo '@files' ;;
+        'fleet rollback|0') echo '@any' ;;
         'help|0') echo '@any' ;;
         'help|*') echo '@any' ;;
     esac

@@ -8,6 +8,7 @@ import { completionCommand, type CliShape } from "./commands/completion.js";
 import { configCommand } from "./commands/config.js";
 import { convertCommand } from "./commands/convert.js";
 import { debugCommand } from "./commands/debug.js";
+import { fleetCommand } from "./commands/fleet.js";
 import { helpCommand } from "./commands/help.js";
 import { historyCommand } from "./commands/history.js";
 import { importLuaCommand } from "./commands/import-lua.js";
@@ -97,6 +98,7 @@ function commands(ctx: CommandContext, showHelp: (words: string[]) => Promise<nu
     migrateCommand(ctx),
     importLuaCommand(ctx),
     uiCommand(ctx),
+    fleetCommand(ctx),
   ] as unknown as AnyCommand[];
   list.push(completionCommand(ctx, () => shapeOf(list)) as unknown as AnyCommand);
   const names = () => list.map((c) => String(c.command).split(" ")[0] as string);

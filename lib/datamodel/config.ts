@@ -5,6 +5,7 @@ import { deferSchema } from "./sections/defer/schema.js";
 import { dns64Schema } from "./sections/dns64/schema.js";
 import { dnssecSchema } from "./sections/dnssec/schema.js";
 import { fallbackSchema } from "./sections/fallback/schema.js";
+import { fleetSchema } from "./sections/fleet/schema.js";
 import { forwardSchema } from "./sections/forward/schema.js";
 import { historySchema } from "./sections/history/schema.js";
 import { localDataSchema } from "./sections/local-data/schema.js";
@@ -72,6 +73,8 @@ export const kresConfigSchema = z
     "rate-limiting": rateLimitingSchema,
     defer: deferSchema,
     lua: luaSchema,
+    // Extensions of this project (EXTENSION_KEYS in json-schema.ts).
+    fleet: fleetSchema,
     // An extension of this project: the record of past configurations (not in upstream).
     history: historySchema,
   })

@@ -49,9 +49,15 @@ export function loadConfigFiles(
   files: readonly string[],
   ctx: Partial<ValidationContext> = {},
 ): { raw: unknown; config: KresConfig } {
+  const raw = readConfigFiles(files);
+  return { raw, config: validateAsFrom(files, raw, ctx) };
+}
+
+/** The files' documents merged (later ones override earlier ones), not validated. */
+export function readConfigFiles(files: readonly string[]): unknown {
   let raw: unknown = {};
   for (const f of files) raw = deepMerge(raw, readConfigFile(f) ?? {});
-  return { raw, config: validateAsFrom(files, raw, ctx) };
+  return raw;
 }
 
 /**

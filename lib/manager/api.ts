@@ -13,6 +13,7 @@ import type { LiveStatistics } from "./metrics/live.js";
 
 /** What GET /v1/stream needs of the shared live statistics. */
 export type LiveFeed = Pick<LiveStatistics, "subscribe" | "backlog">;
+import type { FleetApplyResult, FleetHistoryRow, FleetStatus, FleetSummary } from "./fleet/types.js";
 
 export type { ChangePlan, DryRunMode, PlanChange, ProcessPlan } from "../datamodel/change-plan.js";
 export type { HistoryEntry, HistoryEntryWithConfig, HistoryPage } from "./history.js";
@@ -59,6 +60,8 @@ export interface Status {
   "unpersisted-changes"?: boolean;
   "last-change"?: ChangeRecord;
   "last-rollback"?: RollbackRecord;
+  /** This node's place in its fleet (the `fleet` section), etcd reachable or not. */
+  fleet?: FleetSummary;
 }
 
 /**
@@ -162,4 +165,20 @@ export interface ManagerApi {
    * body, CacheClearFailed when no worker could do it.
    */
   clearCache(body: unknown): Promise<CacheClearResult>;
+
+  /** Every node of the fleet (revision, health, lag), the rollout, the leader. NotInFleet without a `fleet` section. */
+  fleetStatus(): Promise<FleetStatus>;
+
+  /**
+   * Validates the fleet document `text` as this node would run it (ConfigParseError,
+   * ConfigValidationError, ChangeRefused) and, unless `dryRun`, puts it into etcd as the next
+   * revision; FleetUnavailable when etcd cannot be reached.
+   */
+  fleetApply(text: string, dryRun: boolean, source: string): Promise<FleetApplyResult>;
+
+  /** Puts revision `revision` (else the last one before the current that rolled out) back; UnknownRevision. */
+  fleetRollback(revision: number | undefined, source: string): Promise<FleetApplyResult>;
+
+  /** The fleet document's revisions, newest first. */
+  fleetHistory(): Promise<FleetHistoryRow[]>;
 }

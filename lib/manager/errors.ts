@@ -114,6 +114,19 @@ export class PersistIncomplete extends ManagerError {
   }
 }
 
+/** A fleet request to a manager that is in no fleet (no `fleet` section): HTTP 404. */
+export class NotInFleet extends ManagerError {
+  override readonly status = 404;
+}
+
+/** A fleet request that needs etcd while it cannot be reached (HTTP 503); DNS is not affected. */
+export class FleetUnavailable extends ManagerError {
+  override readonly status = 503;
+  override get expose(): boolean {
+    return true;
+  }
+}
+
 /** No history entry has the ETag asked for (HTTP 404). */
 export class HistoryEntryNotFound extends ManagerError {
   override readonly status = 404;
@@ -130,4 +143,9 @@ export class HistoryUnavailable extends ManagerError {
   override get expose(): boolean {
     return true;
   }
+}
+
+/** A fleet revision asked for (rollback) that the fleet's history does not hold (HTTP 404). */
+export class UnknownRevision extends ManagerError {
+  override readonly status = 404;
 }

@@ -93,6 +93,7 @@ export class KresManager {
   /** Unplanned restarts seen per process name, for the dashboard's overview. */
   private readonly restarts = new Map<string, number>();
   private failures: number[] = [];
+  private lastFailed: { at: number; what: string } | undefined;
   private gaveUp = false;
   // One thing at a time: start-up, a change or a watchdog round; they all move processes.
   private readonly queue = new SerialQueue();
@@ -611,8 +612,14 @@ export class KresManager {
     }
   }
 
+  /** The last worker failure the watchdog saw (a death or hang not caused from outside). */
+  get lastFailure(): { at: number; what: string } | undefined {
+    return this.lastFailed;
+  }
+
   private failed(what: string): void {
     const now = Date.now();
+    this.lastFailed = { at: now, what };
     const probation = this.probation;
     if (probation && now <= probation.until) {
       probation.failures.push(what);

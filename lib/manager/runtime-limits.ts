@@ -19,6 +19,11 @@ const FIXED: { pointer: string; get: (c: KresConfig) => unknown; why: string }[]
     why: "the API would move away under the client that changes it",
   },
   {
+    pointer: "/fleet",
+    get: (c) => c.fleet,
+    why: "the node's etcd connection, its name and its place in the fleet are set up at start",
+  },
+  {
     pointer: "/history/storage",
     get: (c) => c.history.storage,
     why: "the history the manager keeps is opened there at start",

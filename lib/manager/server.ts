@@ -70,12 +70,17 @@ function patchKind(req: Request, body: unknown): "json-patch" | "merge-patch" {
   return Array.isArray(body) ? "json-patch" : "merge-patch";
 }
 
-/** `?persist=true|false`: write the change into the config file (absent: the config's default). */
-function persistOf(req: Request): boolean | undefined {
-  const v = req.query.persist;
+/** `?NAME=true|false`; undefined when absent. */
+function booleanQuery(req: Request, name: string): boolean | undefined {
+  const v = req.query[name];
   if (v === undefined) return undefined;
   if (v === "true" || v === "false") return v === "true";
-  throw new HttpError(400, `the query parameter 'persist' must be true or false, not ${JSON.stringify(v)}`);
+  throw new HttpError(400, `the query parameter '${name}' must be true or false, not ${JSON.stringify(v)}`);
+}
+
+/** `?persist=true|false`: write the change into the config file (absent: the config's default). */
+function persistOf(req: Request): boolean | undefined {
+  return booleanQuery(req, "persist");
 }
 
 /**
@@ -248,6 +253,30 @@ export function createApp(
     res.json(await api.processes(filter as ProcessFilter));
   });
 
+  // The fleet (an extension): this node's view of it, and changes to the fleet document in etcd.
+  get("/v1/fleet", async (_req, res) => {
+    res.json(await api.fleetStatus());
+  });
+  get("/v1/fleet/history", async (_req, res) => {
+    res.json(await api.fleetHistory());
+  });
+  app
+    .route("/v1/fleet/config")
+    .put(async (req, res) => {
+      const text = typeof req.body === "string" ? req.body : "";
+      const dryRun = booleanQuery(req, "dry-run") ?? false;
+      res.json(await api.fleetApply(text, dryRun, `PUT ${req.path}`));
+    })
+    .all(methodNotAllowed(["PUT"]));
+  post("/v1/fleet/rollback", async (req, res) => {
+    const raw = req.query.revision;
+    if (raw !== undefined && (typeof raw !== "string" || !/^[1-9]\d{0,15}$/.test(raw)))
+      throw new HttpError(
+        400,
+        `the query parameter 'revision' must be a revision number, not ${JSON.stringify(raw)}`,
+      );
+    res.json(await api.fleetRollback(raw === undefined ? undefined : Number(raw), `POST ${req.path}`));
+  });
   get("/v1/history", (req, res) => {
     res.json(api.listHistory(digitsOf(req, "limit", Number), digitsOf(req, "before", String)));
   });

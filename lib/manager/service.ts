@@ -19,7 +19,9 @@ import type { ChangeOptions, ConfigStore, ConfigVersion, Snapshot } from "./conf
 import type { ChangePlan, DryRunMode } from "../datamodel/change-plan.js";
 import { changePlan } from "./dry-run.js";
 import { clearCache } from "./cache-clear.js";
-import { ChangeRefused, HistoryEntryNotFound, HistoryUnavailable } from "./errors.js";
+import { ChangeRefused, HistoryEntryNotFound, HistoryUnavailable, NotInFleet } from "./errors.js";
+import type { Fleet } from "./fleet/index.js";
+import type { FleetApplyResult, FleetHistoryRow, FleetStatus } from "./fleet/types.js";
 import type { History, HistoryEntryWithConfig, HistoryPage } from "./history.js";
 import type { ConfigFiles } from "./persistence.js";
 import type { CacheClearResult } from "../datamodel/cache-clear/schema.js";
@@ -67,11 +69,36 @@ export class ManagerService implements ManagerApi {
     private readonly history: History | string = "this manager keeps no history",
   ) {}
 
+  /** The fleet this node belongs to (set once it has joined; absent without a `fleet` section). */
+  fleet: Fleet | undefined;
+
+  private inFleet(): Fleet {
+    if (!this.fleet)
+      throw new NotInFleet("this resolver is in no fleet (its configuration has no 'fleet' section)");
+    return this.fleet;
+  }
+
+  fleetStatus(): Promise<FleetStatus> {
+    return this.inFleet().status();
+  }
+
+  fleetApply(text: string, dryRun: boolean, source: string): Promise<FleetApplyResult> {
+    return this.inFleet().apply(text, dryRun, source);
+  }
+
+  fleetRollback(revision: number | undefined, source: string): Promise<FleetApplyResult> {
+    return this.inFleet().rollback(revision, source);
+  }
+
+  fleetHistory(): Promise<FleetHistoryRow[]> {
+    return this.inFleet().history();
+  }
+
   status(): Status {
     const s = this.store.snapshot;
     const last = this.store.lastChange;
     const rollback = this.store.lastRollback;
-    const unpersisted = this.configFiles?.unpersisted(s);
+    const unpersisted = this.fleet?.accountsFor(s.etag) ? false : this.configFiles?.unpersisted(s);
     return {
       status: "RUNNING",
       version: packageVersion(),
@@ -82,6 +109,7 @@ export class ManagerService implements ManagerApi {
       ...(unpersisted !== undefined ? { "unpersisted-changes": unpersisted } : {}),
       ...(last ? { "last-change": last } : {}),
       ...(rollback ? { "last-rollback": rollback } : {}),
+      ...(this.fleet ? { fleet: this.fleet.summary() } : {}),
     };
   }
 
@@ -246,8 +274,12 @@ export class ManagerService implements ManagerApi {
     const outcome = await this.store.change(
       (current) => {
         const files = this.readFiles();
-        read = structuralEtag(files.document);
-        if (this.configFiles?.unpersisted(current) && read !== current.etag)
+        read = files.filesEtag;
+        if (
+          !this.fleet?.accountsFor(current.etag) &&
+          this.configFiles?.unpersisted(current) &&
+          read !== current.etag
+        )
           logger.warning(
             `${source}: the running configuration has changes made without persisting that ${this.files.join(", ")} lack; reloading replaces it, dropping them`,
           );
@@ -266,10 +298,15 @@ export class ManagerService implements ManagerApi {
     return this.plan(() => this.readFiles(), { force, source }, mode);
   }
 
-  /** The config files as they are now, validated. */
-  private readFiles(): ConfigVersion {
+  /**
+   * The config files as they are now, validated; on a fleet node with the fleet document it applied
+   * on top (a reload keeps it). `filesEtag`: the files' own document's.
+   */
+  private readFiles(): ConfigVersion & { filesEtag: string } {
     const { raw, config } = loadConfigFiles(this.files);
-    return { document: raw, config };
+    const filesEtag = structuralEtag(raw);
+    const document = this.fleet ? this.fleet.overlay(raw) : raw;
+    return { document, config: document === raw ? config : validateAsFrom(this.files, document), filesEtag };
   }
 
   /**

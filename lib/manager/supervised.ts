@@ -18,6 +18,7 @@ import { ApiServer, createApp } from "./server.js";
 import { ManagerService } from "./service.js";
 import { configureLogging, logger } from "./logger.js";
 import { stopLeftovers } from "./orphans.js";
+import type { Fleet } from "./fleet/index.js";
 
 /**
  * The manager as supervisord runs it (`command`, started by the supervisord `supervisordPid` on
@@ -104,11 +105,21 @@ export async function runManager(
     giveUp(`cannot open the management API: ${e.message}`),
   );
 
+  // A fleet node joins once it serves DNS on its own files: etcd being away never holds start-up.
+  const fleetConfig = version.config.fleet;
+  // Loaded only here: the etcd client (gRPC) costs start-up time and memory a lone resolver saves.
+  const fleet: Fleet | undefined = fleetConfig
+    ? new (await import("./fleet/index.js")).Fleet({ config: fleetConfig, files, store, manager, api: where })
+    : undefined;
+  api.fleet = fleet;
+
   await controller.notifyReady(process.pid);
   logger.notice(
     `knot-resolver is ready: ${version.config.workers} kresd worker(s) on ${rundir}, API on ${where}`,
   );
-  installSignalHandlers(api, server, () => {
+  fleet?.start();
+  installSignalHandlers(api, server, async () => {
+    await fleet?.stop();
     tlsWatchdog.stop();
     manager.stop();
   });
@@ -180,12 +191,14 @@ async function openApi(
   return { server, where: await server.listen(management) };
 }
 
-function installSignalHandlers(api: ManagerApi, server: ApiServer, stopManager: () => void): void {
+function installSignalHandlers(api: ManagerApi, server: ApiServer, stopManager: () => Promise<void>): void {
   const leave = (signal: string) => {
     logger.notice(`received ${signal}, stopping the manager (supervisord stops the workers)`);
     server.close();
-    stopManager();
-    process.exit(0);
+    // The fleet's lease is revoked on the way (its state key goes at once); never longer than 2 s.
+    void Promise.race([stopManager(), new Promise((r) => setTimeout(r, 2000))]).finally(() =>
+      process.exit(0),
+    );
   };
   process.on("SIGTERM", () => leave("SIGTERM"));
   process.on("SIGINT", () => leave("SIGINT"));

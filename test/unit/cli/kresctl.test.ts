@@ -172,7 +172,7 @@ describe("kresctl schema", () => {
 });
 
 describe("kresctl usage", () => {
-  it("prints help on stdout with --help, exit 0, listing upstream's commands and ours (history, import-lua)", async () => {
+  it("prints help on stdout with --help, exit 0, listing upstream's commands and ours (history, import-lua, fleet)", async () => {
     const r = await kresctl(["--help"]);
     expect(r.code).toBe(0);
     const commands = [...r.out.matchAll(/^ {2}kresctl (\S+)/gm)].map((m) => m[1]);
@@ -191,6 +191,7 @@ describe("kresctl usage", () => {
       "migrate",
       "import-lua",
       "ui",
+      "fleet",
       "completion",
       "help",
     ]);

@@ -6,17 +6,11 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { configJsonSchema } from "../../../lib/datamodel/json-schema.js";
+import { configJsonSchema, EXTENSION_KEYS } from "../../../lib/datamodel/json-schema.js";
 import { REPO_ROOT } from "../../../harness/repo.js";
 
-/** Property paths ours has and upstream's has not: this project's documented extensions. */
-const EXTENSIONS: readonly string[] = [
-  "/management/token-file",
-  "/management/persist",
-  "/history",
-  "/history/storage",
-  "/history/keep",
-];
+/** Property paths ours has and upstream's has not: this project's documented extensions (and what they hold). */
+const isExtension = (p: string): boolean => EXTENSION_KEYS.some((e) => p === e || p.startsWith(`${e}/`));
 /** Property paths upstream has and ours has not, each with the reason. */
 const MISSING: Readonly<Record<string, string>> = {};
 
@@ -64,7 +58,21 @@ describe("the JSON Schema against upstream v6.4.2's", () => {
   });
 
   it("has no property upstream lacks, but for this project's documented extensions", () => {
-    const extra = [...ours].filter((p) => !upstream.has(p) && !EXTENSIONS.includes(p));
+    const extra = [...ours].filter((p) => !upstream.has(p) && !isExtension(p));
     expect(extra).toEqual([]);
+  });
+
+  it("lists its extensions as x-extensions, each described as one, none of them upstream's", () => {
+    const schema = configJsonSchema();
+    expect(schema["x-extensions"]).toEqual([...EXTENSION_KEYS]);
+    expect(EXTENSION_KEYS).toEqual(
+      expect.arrayContaining(["/fleet", "/management/persist", "/management/token-file"]),
+    );
+    for (const key of EXTENSION_KEYS) {
+      expect(upstream.has(key)).toBe(false);
+      expect(ours.has(key)).toBe(true);
+    }
+    const fleet = (schema.properties as Record<string, { description?: string }>).fleet;
+    expect(fleet?.description).toMatch(/^Extension of this project, not in upstream Knot Resolver/);
   });
 });

@@ -19,6 +19,7 @@ import type {
 } from "../../../lib/manager/api.js";
 import type { MetricsJson, MetricValues, WorkerReport } from "../../../lib/manager/metrics/index.js";
 import { LiveStatistics } from "../../../lib/manager/metrics/live.js";
+import type { FleetApplyResult, FleetHistoryRow, FleetStatus } from "../../../lib/manager/fleet/types.js";
 import { HistoryEntryNotFound, HistoryUnavailable } from "../../../lib/manager/errors.js";
 import type { History, HistoryEntryWithConfig, HistoryPage } from "../../../lib/manager/history.js";
 
@@ -254,4 +255,43 @@ export class FakeApi implements ManagerApi {
     this.call("clearCache", body);
     return { count: 7 };
   }
+
+  async fleetStatus(): Promise<FleetStatus> {
+    this.call("fleetStatus");
+    return FLEET_STATUS;
+  }
+
+  async fleetApply(text: string, dryRun: boolean, source: string): Promise<FleetApplyResult> {
+    this.call("fleetApply", text, dryRun, source);
+    return {
+      "dry-run": dryRun,
+      changed: true,
+      diff: `+${text}`,
+      ...(dryRun ? {} : { revision: 8 }),
+      previous: 7,
+    };
+  }
+
+  async fleetRollback(revision: number | undefined, source: string): Promise<FleetApplyResult> {
+    this.call("fleetRollback", revision, source);
+    return { "dry-run": false, changed: true, diff: "", revision: 9, previous: 8 };
+  }
+
+  async fleetHistory(): Promise<FleetHistoryRow[]> {
+    this.call("fleetHistory");
+    return [
+      { revision: 7, at: "2026-01-01T00:00:00.000Z", source: "test", outcome: "applied", current: true },
+    ];
+  }
 }
+
+export const FLEET_STATUS: FleetStatus = {
+  name: "edge",
+  node: "n1",
+  connected: true,
+  "applied-revision": 7,
+  "desired-revision": 7,
+  leader: true,
+  source: "etcd",
+  nodes: [],
+};

@@ -15,6 +15,8 @@ import { CacheClearFailed } from "../../../lib/manager/cache-clear.js";
 import {
   ApplyFailed,
   ChangeRefused,
+  FleetUnavailable,
+  NotInFleet,
   PersistIncomplete,
   PersistRefused,
 } from "../../../lib/manager/errors.js";
@@ -27,7 +29,7 @@ import { PreconditionFailed } from "../../../lib/utils/etag.js";
 import { InvalidJsonPatch, JsonPatchConflict, JsonPatchTestFailed } from "../../../lib/utils/json-patch.js";
 import { JsonPointerError, ReservedKeyError } from "../../../lib/utils/json-pointer.js";
 import { NestingTooDeep, TooManyValues } from "../../../lib/utils/parsing.js";
-import { FakeApi, METRICS, PROCESSES, PROMETHEUS_TEXT, SCHEMA } from "./fake-api.js";
+import { FakeApi, FLEET_STATUS, METRICS, PROCESSES, PROMETHEUS_TEXT, SCHEMA } from "./fake-api.js";
 
 logger.silent = true;
 
@@ -943,5 +945,66 @@ describe("dry runs (?dry-run=)", () => {
     const res = await request(app).put("/v1/config/rundir?dry-run=true").set(json).send('"/x"');
     expect(res.status).toBe(422);
     expect(res.body.error).toMatch(/fixed at start/);
+  });
+});
+
+describe("the fleet (/v1/fleet…)", () => {
+  it("GET /v1/fleet answers the fleet status", async () => {
+    const res = await request(app).get("/v1/fleet");
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual(FLEET_STATUS);
+  });
+
+  it("PUT /v1/fleet/config takes the document as text, ?dry-run=true only validates", async () => {
+    const yamlText = "workers: 2\n";
+    const put = await request(app)
+      .put("/v1/fleet/config")
+      .set("content-type", "application/yaml")
+      .send(yamlText);
+    expect(put.status).toBe(200);
+    expect(put.body).toMatchObject({ revision: 8, "dry-run": false });
+    const dry = await request(app)
+      .put("/v1/fleet/config?dry-run=true")
+      .set("content-type", "text/plain")
+      .send(yamlText);
+    expect(dry.body).toMatchObject({ "dry-run": true });
+    expect(dry.body.revision).toBeUndefined();
+    expect(api.callsTo("fleetApply")).toEqual([
+      [yamlText, false, "PUT /v1/fleet/config"],
+      [yamlText, true, "PUT /v1/fleet/config"],
+    ]);
+    const bad = await request(app).put("/v1/fleet/config?dry-run=maybe").send(yamlText);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/'dry-run' must be true or false/);
+  });
+
+  it("POST /v1/fleet/rollback takes an optional ?revision=N", async () => {
+    expect((await request(app).post("/v1/fleet/rollback")).status).toBe(200);
+    expect((await request(app).post("/v1/fleet/rollback?revision=5")).status).toBe(200);
+    const bad = await request(app).post("/v1/fleet/rollback?revision=-1");
+    expect(bad.status).toBe(400);
+    expect(api.callsTo("fleetRollback")).toEqual([
+      [undefined, "POST /v1/fleet/rollback"],
+      [5, "POST /v1/fleet/rollback"],
+    ]);
+  });
+
+  it("GET /v1/fleet/history lists the revisions; other methods are 405", async () => {
+    expect((await request(app).get("/v1/fleet/history")).body).toEqual([
+      expect.objectContaining({ revision: 7, current: true }),
+    ]);
+    expect((await request(app).get("/v1/fleet/config")).status).toBe(405);
+    expect((await request(app).delete("/v1/fleet")).status).toBe(405);
+  });
+
+  it("answers 404 on a resolver in no fleet and 503 while etcd is away, with the reason", async () => {
+    api.failWith = new NotInFleet("this resolver is in no fleet (its configuration has no 'fleet' section)");
+    const none = await request(app).get("/v1/fleet");
+    expect(none.status).toBe(404);
+    expect(none.body.error).toMatch(/in no fleet/);
+    api.failWith = new FleetUnavailable("etcd cannot be reached: timeout; DNS is not affected");
+    const away = await request(app).put("/v1/fleet/config").send("workers: 1\n");
+    expect(away.status).toBe(503);
+    expect(away.body.error).toMatch(/etcd cannot be reached/);
   });
 });
