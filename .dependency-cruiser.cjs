@@ -47,6 +47,21 @@ module.exports = {
       to: { path: libExcept("cli", "datamodel", "utils") },
     },
     {
+      name: "ui-talks-http",
+      comment:
+        "ui/ (the dashboard, bundled for the browser) talks HTTP to the API like kresctl: of lib/ it may take pure helpers (lib/utils) and the API's types (type-only), never the manager's, controller's or datamodel's code.",
+      severity: "error",
+      from: { path: "^ui/" },
+      to: { path: "^lib/(?!utils/)", dependencyTypesNot: ["type-only"] },
+    },
+    {
+      name: "ui-not-from-lib",
+      comment: "lib/ is the server side: it serves the built dashboard's files, never imports its sources.",
+      severity: "error",
+      from: { path: "^(lib|harness|bench)/" },
+      to: { path: "^ui/" },
+    },
+    {
       name: "lib-not-to-tests",
       comment: "lib/ is what ships: it never imports tests, benchmarks or their harness.",
       severity: "error",

@@ -5,6 +5,7 @@
  */
 import * as os from "node:os";
 import * as apply from "./apply.js";
+import * as dashboard from "./dashboard.js";
 import * as faults from "./faults.js";
 import * as fleet from "./fleet.js";
 import * as liveness from "./liveness.js";
@@ -28,6 +29,7 @@ const BENCHES: [string, () => Promise<BenchOutcome>][] = [
   ["orphans", orphans.run],
   ["tls-watchdog", tlsWatchdog.run],
   ["liveness", liveness.run],
+  ["dashboard", dashboard.run],
   ["fleet", fleet.run],
 ];
 

@@ -5,7 +5,7 @@
 # The subcommands of a command path.
 _kresctl_subcommands() {
     case "$1" in
-        '') echo 'config reload history stop metrics cache pids debug schema validate convert migrate import-lua fleet completion help' ;;
+        '') echo 'config reload history stop metrics cache pids debug schema validate convert migrate import-lua ui fleet completion help' ;;
         'config') echo 'get set delete' ;;
         'history') echo 'list show diff restore' ;;
         'cache') echo 'clear' ;;
@@ -38,6 +38,7 @@ _kresctl_options() {
         'convert') echo '--socket -s --config -c --help -h --strict --output -o --type' ;;
         'migrate') echo '--socket -s --config -c --help -h --json --yaml' ;;
         'import-lua') echo '--socket -s --config -c --help -h --output -o --keep-lua' ;;
+        'ui') echo '--socket -s --config -c --help -h --port' ;;
         'fleet') echo '--socket -s --config -c --help -h' ;;
         'fleet apply') echo '--socket -s --config -c --help -h --dry-run' ;;
         'fleet status') echo '--socket -s --config -c --help -h --json' ;;
@@ -72,6 +73,7 @@ _kresctl_option_value() {
         'convert|--type') echo 'worker policy-loader' ;;
         'import-lua|--output') echo '@files' ;;
         'import-lua|-o') echo '@files' ;;
+        'ui|--port') echo '@any' ;;
         *'|--socket') echo '@files' ;;
         *'|-s') echo '@files' ;;
         *'|--config') echo '@files' ;;

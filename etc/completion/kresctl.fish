@@ -6,7 +6,7 @@
 function __kresctl_subcommands
     switch $argv[1]
         case ''
-            printf '%s\n' 'config' 'reload' 'history' 'stop' 'metrics' 'cache' 'pids' 'debug' 'schema' 'validate' 'convert' 'migrate' 'import-lua' 'fleet' 'completion' 'help'
+            printf '%s\n' 'config' 'reload' 'history' 'stop' 'metrics' 'cache' 'pids' 'debug' 'schema' 'validate' 'convert' 'migrate' 'import-lua' 'ui' 'fleet' 'completion' 'help'
         case 'config'
             printf '%s\n' 'get' 'set' 'delete'
         case 'history'
@@ -20,7 +20,7 @@ end
 
 # Whether an option takes a value (the next word).
 function __kresctl_takes_value
-    contains -- $argv[1] '--socket' '-s' '--config' '-c' '--path' '-p' '--file' '-f' '--limit' '-n' '--before' '--rr-type' '--chunk-size' '--gdb' '--output' '-o' '--type'
+    contains -- $argv[1] '--socket' '-s' '--config' '-c' '--path' '-p' '--file' '-f' '--limit' '-n' '--before' '--rr-type' '--chunk-size' '--gdb' '--output' '-o' '--type' '--port'
 end
 
 # Prints the command path typed so far, then how many positionals follow it.
@@ -79,6 +79,7 @@ complete -c kresctl -n '__kresctl_at \'\' 0' -f -a 'validate' -d 'Validate confi
 complete -c kresctl -n '__kresctl_at \'\' 0' -f -a 'convert' -d 'Convert configuration files to the Lua script of a kresd worker'
 complete -c kresctl -n '__kresctl_at \'\' 0' -f -a 'migrate' -d 'Rewrite a configuration written for Knot Resolver 6.0.x in the shape of 6.0.17 and later (6.4)'
 complete -c kresctl -n '__kresctl_at \'\' 0' -f -a 'import-lua' -d 'Convert a kresd 5 Lua configuration (kresd.conf) into the YAML configuration'
+complete -c kresctl -n '__kresctl_at \'\' 0' -f -a 'ui' -d 'Open the web dashboard: a loopback-only proxy to the management API; prints its URL'
 complete -c kresctl -n '__kresctl_at \'\' 0' -f -a 'fleet' -d 'The fleet of resolvers this one belongs to (an extension: the \'fleet\' section)'
 complete -c kresctl -n '__kresctl_at \'\' 0' -f -a 'completion' -d 'Print a shell completion script for kresctl'
 complete -c kresctl -n '__kresctl_at \'\' 0' -f -a 'help' -d 'Print this usage, or a command\'s'
@@ -159,6 +160,7 @@ complete -c kresctl -n '__kresctl_at \'migrate\' 1' -F
 complete -c kresctl -n '__kresctl_at \'import-lua\'' -l output -s o -r -F -d 'File to write the YAML to (default: standard output)'
 complete -c kresctl -n '__kresctl_at \'import-lua\'' -l keep-lua -d 'Carry the statements the YAML cannot express into lua.script, in order'
 complete -c kresctl -n '__kresctl_at \'import-lua\' 0' -F
+complete -c kresctl -n '__kresctl_at \'ui\'' -l port -r -f -d 'Loopback port to listen on (0: any free port)'
 complete -c kresctl -n '__kresctl_at \'fleet\' 0' -f -a 'apply' -d 'Put FILE (YAML) into etcd as the fleet\'s next config revision, rolled out node by node'
 complete -c kresctl -n '__kresctl_at \'fleet\' 0' -f -a 'status' -d 'Every node of the fleet: revision, lag, health; the rollout and the leader'
 complete -c kresctl -n '__kresctl_at \'fleet\' 0' -f -a 'history' -d 'The fleet config\'s revisions, newest first, with what became of each'

@@ -170,7 +170,7 @@ export function clientFor(args: GlobalArgs, env: NodeJS.ProcessEnv): ApiClient {
 }
 
 /** The token to send: only over TCP (the unix socket takes none); unusable file → CliError. */
-function tokenOf(endpoint: ApiEndpoint): string | undefined {
+export function tokenOf(endpoint: ApiEndpoint): string | undefined {
   if (endpoint.target.kind !== "tcp" || endpoint.token === undefined) return undefined;
   try {
     return readTokenFile(endpoint.token.file);

@@ -14,6 +14,7 @@ import { historyCommand } from "./commands/history.js";
 import { importLuaCommand } from "./commands/import-lua.js";
 import { metricsCommand } from "./commands/metrics.js";
 import { migrateCommand } from "./commands/migrate.js";
+import { uiCommand } from "./commands/ui.js";
 import { pidsCommand } from "./commands/pids.js";
 import { reloadCommand } from "./commands/reload.js";
 import { schemaCommand } from "./commands/schema.js";
@@ -96,6 +97,7 @@ function commands(ctx: CommandContext, showHelp: (words: string[]) => Promise<nu
     convertCommand(ctx),
     migrateCommand(ctx),
     importLuaCommand(ctx),
+    uiCommand(ctx),
     fleetCommand(ctx),
   ] as unknown as AnyCommand[];
   list.push(completionCommand(ctx, () => shapeOf(list)) as unknown as AnyCommand);

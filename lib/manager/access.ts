@@ -136,11 +136,22 @@ function digest(s: string): Buffer {
   return crypto.createHash("sha256").update(s).digest();
 }
 
+/**
+ * The dashboard's own files (GET /ui/…): the same for every installation and holding nothing of
+ * this resolver, they load without the token (a browser cannot send one when it opens a URL); every
+ * request the page makes for data or changes carries it. Host and Origin are checked as for the rest.
+ */
+export function isDashboardFile(req: Request): boolean {
+  const method = req.method.toUpperCase();
+  return (method === "GET" || method === "HEAD") && (req.path === "/ui" || req.path.startsWith("/ui/"));
+}
+
 /** TCP with a token: `Authorization: Bearer <token>`, compared in constant time. */
 export function checkToken(policy: AccessPolicy): RequestHandler {
   if (policy.kind !== "tcp" || policy.token === undefined) return pass;
   const expected = digest(policy.token); // equal lengths for timingSafeEqual, whatever is sent
   return (req, res, next) => {
+    if (isDashboardFile(req)) return next();
     const m = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? "");
     if (!m || !crypto.timingSafeEqual(digest(m[1] as string), expected)) {
       res.setHeader("WWW-Authenticate", 'Bearer realm="knot-resolver"');

@@ -9,6 +9,10 @@ import type { Preconditions } from "../utils/etag.js";
 import type { ChangeRecord, RollbackRecord } from "./config-store.js";
 import type { HistoryEntryWithConfig, HistoryPage } from "./history.js";
 import type { MetricsJson } from "./metrics/index.js";
+import type { LiveStatistics } from "./metrics/live.js";
+
+/** What GET /v1/stream needs of the shared live statistics. */
+export type LiveFeed = Pick<LiveStatistics, "subscribe" | "backlog">;
 import type { FleetApplyResult, FleetHistoryRow, FleetStatus, FleetSummary } from "./fleet/types.js";
 
 export type { ChangePlan, DryRunMode, PlanChange, ProcessPlan } from "../datamodel/change-plan.js";
@@ -27,6 +31,10 @@ export interface ProcessRow {
   id: string;
   pid: number;
   status: string;
+  /** When the process was started (ISO 8601), if supervisord says. */
+  started?: string;
+  /** kresd: how often the watchdog saw it end unplanned and brought it back. */
+  restarts?: number;
 }
 
 /**
@@ -148,6 +156,9 @@ export interface ManagerApi {
 
   /** The workers' statistics in the Prometheus text exposition format. */
   metricsPrometheus(): Promise<string>;
+
+  /** The live statistics every open dashboard shares (one sampler, running while anybody listens). */
+  liveStatistics(): LiveFeed;
 
   /**
    * Clears the cache as `body` says (undefined: all of it). InvalidCacheClearRequest for a bad

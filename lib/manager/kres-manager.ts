@@ -37,6 +37,8 @@ export const DEFAULT_WATCHDOG: WatchdogOptions = { intervalMs: 1000, maxFailures
 export interface ManagedProcess extends SubprocessStatus {
   /** A running worker that misses its liveness checks (it is replaced after enough of them). */
   unresponsive?: Misses;
+  /** How often the watchdog saw this slot's process end unplanned and come back (kresd only). */
+  restarts?: number;
 }
 
 /**
@@ -88,6 +90,8 @@ const CANARY_OUTPUT_LINES = 12;
 export class KresManager {
   private timer: NodeJS.Timeout | undefined;
   private readonly seenPids = new Map<number, number>();
+  /** Unplanned restarts seen per process name, for the dashboard's overview. */
+  private readonly restarts = new Map<string, number>();
   private failures: number[] = [];
   private lastFailed: { at: number; what: string } | undefined;
   private gaveUp = false;
@@ -261,7 +265,8 @@ export class KresManager {
   async processes(): Promise<ManagedProcess[]> {
     return (await this.controller.list()).map((p) => {
       const misses = p.kind === "kresd" && p.pid !== undefined ? this.liveness.missesOf(p.pid) : undefined;
-      return misses ? { ...p, unresponsive: misses } : p;
+      const restarts = p.kind === "kresd" ? { restarts: this.restarts.get(p.name) ?? 0 } : {};
+      return misses ? { ...p, ...restarts, unresponsive: misses } : { ...p, ...restarts };
     });
   }
 
@@ -537,6 +542,7 @@ export class KresManager {
           const known = this.seenPids.get(id);
           if (p.state === "running" && p.pid) {
             if (known !== undefined && known !== p.pid) {
+              this.countRestart(p.name);
               const how = await this.howItEnded(p.name, known);
               if (how.killed)
                 logger.notice(`watchdog: ${p.name} was ${how.text} and restarted (pid ${known} → ${p.pid})`);
@@ -590,7 +596,12 @@ export class KresManager {
     };
   }
 
+  private countRestart(name: string): void {
+    this.restarts.set(name, (this.restarts.get(name) ?? 0) + 1);
+  }
+
   private async restart(p: SubprocessStatus): Promise<void> {
+    this.countRestart(p.name);
     try {
       const started = await this.controller.start(p.name);
       if (started.pid) this.seenPids.set(p.id as number, started.pid);

@@ -14,6 +14,8 @@ import { ManagerError } from "./errors.js";
 import { logger } from "./logger.js";
 import { PROMETHEUS_CONTENT_TYPE } from "./metrics/index.js";
 import { describeError } from "../utils/stack-map.js";
+import type { LiveEvent } from "./metrics/live.js";
+import { UiAssets } from "./ui-assets.js";
 
 /** Largest request body taken; a config with big local-data fits many times over. */
 export const BODY_LIMIT = "4mb";
@@ -119,7 +121,11 @@ function preconditionsOf(req: Request): Preconditions {
  * what a handler throws or rejects with to the error handler at the end. `access` says how the API
  * is reached: its checks (access.ts) run before any body is read.
  */
-export function createApp(api: ManagerApi, access: AccessPolicy): express.Express {
+export function createApp(
+  api: ManagerApi,
+  access: AccessPolicy,
+  ui: UiAssets = new UiAssets(),
+): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.disable("etag"); // ours is the config's, not the body's
@@ -180,7 +186,7 @@ export function createApp(api: ManagerApi, access: AccessPolicy): express.Expres
       .post(h)
       .all(methodNotAllowed(["POST"]));
   };
-  const get = (route: string, h: Handler) => {
+  const get = (route: string | RegExp, h: Handler) => {
     app
       .route(route)
       .get(h)
@@ -205,6 +211,22 @@ export function createApp(api: ManagerApi, access: AccessPolicy): express.Expres
   get("/schema", (_req, res) => {
     res.json(api.jsonSchema());
   });
+  // Upstream sends the browser to an external viewer; the dashboard's schema page is local.
+  get("/schema/ui", (_req, res) => {
+    res.redirect(302, "/ui/#schema");
+  });
+  get(/^\/ui$/, (_req, res) => {
+    res.redirect(301, "/ui/");
+  });
+  get(/^\/ui\/(.*)$/, (req, res) => {
+    const name = (req.params as Record<string, string>)[0] ?? "";
+    if (!ui.serve(name, req, res))
+      throw new HttpError(
+        404,
+        `no such dashboard file: ${req.path} (built by 'npm run build' into dist/ui/)`,
+      );
+  });
+  get("/v1/stream", (req, res) => stream(api, req, res));
   // As upstream: /metrics moves permanently to the JSON.
   get("/metrics", (_req, res) => {
     res.redirect(301, "/metrics/json");
@@ -290,6 +312,37 @@ export function createApp(api: ManagerApi, access: AccessPolicy): express.Expres
     res.status(status).json(body);
   });
   return app;
+}
+
+/** A client this far behind on the stream is cut off rather than buffered for. */
+const STREAM_BACKLOG_LIMIT = 1 << 20;
+
+/**
+ * GET /v1/stream: server-sent events for the dashboard. First `backlog` (the samples kept, oldest
+ * first) and the last `state`, then a `sample` every tick and a `state` whenever the status or the
+ * processes change. Every open stream shares one sampler (api.liveStatistics()).
+ */
+function stream(api: ManagerApi, _req: Request, res: Response): void {
+  const feed = api.liveStatistics();
+  res.writeHead(200, {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-store",
+    "X-Accel-Buffering": "no",
+  });
+  const send = (event: string, data: unknown) => {
+    if (res.writableLength > STREAM_BACKLOG_LIMIT) {
+      res.destroy();
+      return;
+    }
+    res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  };
+  const { samples, state } = feed.backlog();
+  send("backlog", { samples });
+  if (state !== undefined) send("state", state);
+  const unsubscribe = feed.subscribe((e: LiveEvent) =>
+    e.kind === "sample" ? send("sample", e.sample) : send("state", e.state),
+  );
+  res.on("close", unsubscribe);
 }
 
 /** Every error as the answer a client gets: a status and a JSON body (never a stack). */

@@ -6,7 +6,15 @@ import { deleteAt, getAt, hasAt, setAt } from "../utils/json-pointer.js";
 import { mergePatch } from "../utils/merge-patch.js";
 import { checkBounds, ExpandsTooLarge, NestingTooDeep, TooManyValues } from "../utils/parsing.js";
 import { packageVersion } from "../utils/version.js";
-import type { ConfigOperation, ConfigSource, ManagerApi, ProcessFilter, ProcessRow, Status } from "./api.js";
+import type {
+  ConfigOperation,
+  ConfigSource,
+  LiveFeed,
+  ManagerApi,
+  ProcessFilter,
+  ProcessRow,
+  Status,
+} from "./api.js";
 import type { ChangeOptions, ConfigStore, ConfigVersion, Snapshot } from "./config-store.js";
 import type { ChangePlan, DryRunMode } from "../datamodel/change-plan.js";
 import { changePlan } from "./dry-run.js";
@@ -20,6 +28,7 @@ import type { CacheClearResult } from "../datamodel/cache-clear/schema.js";
 import type { KresManager, ManagedProcess } from "./kres-manager.js";
 import { logger } from "./logger.js";
 import { WorkerMetrics, type MetricsJson } from "./metrics/index.js";
+import { LiveStatistics } from "./metrics/live.js";
 
 /**
  * The edited document, if it is within what a request body may stand for (lib/utils/parsing.ts):
@@ -43,6 +52,7 @@ function bounded(doc: unknown, pointer: string): unknown {
 export class ManagerService implements ManagerApi {
   private schema: Record<string, unknown> | undefined;
   private workerMetrics: WorkerMetrics | undefined;
+  private live: LiveStatistics | undefined;
 
   constructor(
     private readonly store: ConfigStore,
@@ -344,6 +354,15 @@ export class ManagerService implements ManagerApi {
     return this.metrics().prometheus();
   }
 
+  /** Fed by the same collection as /metrics/prometheus; the status and processes ride along. */
+  liveStatistics(): LiveFeed {
+    this.live ??= new LiveStatistics({
+      values: () => this.metrics().values(),
+      state: async () => ({ status: this.status(), processes: await this.processes("all") }),
+    });
+    return this.live;
+  }
+
   private metrics(): WorkerMetrics {
     this.workerMetrics ??= new WorkerMetrics({
       config: () => this.store.snapshot.config,
@@ -381,5 +400,12 @@ function persistOf(asked: boolean | undefined): (current: Snapshot) => boolean {
 function processRow(p: ManagedProcess): ProcessRow {
   const type = p.kind === "cache-gc" ? "gc" : p.kind;
   const status = p.unresponsive ? "unresponsive" : p.state;
-  return { type, id: p.name.replace(/^kresd:/, ""), pid: p.pid as number, status };
+  return {
+    type,
+    id: p.name.replace(/^kresd:/, ""),
+    pid: p.pid as number,
+    status,
+    ...(p.startedAt > 0 ? { started: new Date(p.startedAt * 1000).toISOString() } : {}),
+    ...(p.restarts !== undefined ? { restarts: p.restarts } : {}),
+  };
 }

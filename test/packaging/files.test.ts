@@ -5,10 +5,11 @@
  * promise.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { parseConfigText } from "../../lib/datamodel/load.js";
 import { DEFAULT_HISTORY_STORAGE } from "../../lib/datamodel/sections/history/schema.js";
-import { KRESCTL, REPO_ROOT, run } from "../../harness/repo.js";
+import { ensureBuilt, KRESCTL, REPO_ROOT, run } from "../../harness/repo.js";
 
 const read = (file: string) => fs.readFileSync(path.join(REPO_ROOT, file), "utf8");
 const PACKAGED_CONFIG = path.join(REPO_ROOT, "etc/knot-resolver/config.yaml");
@@ -102,5 +103,50 @@ describe("debian/control", () => {
 
   it.each(["nodejs (>= 20.19)", "knot-resolver (>= 5.6)", "supervisor", "python3"])("Depends: %s", (rel) => {
     expect(relations).toContain(rel);
+  });
+});
+
+describe("the installed tree (scripts/package-layout install)", () => {
+  it("carries the dashboard beside the bundle, where the bundled manager looks, each file with its gzip copy", async () => {
+    ensureBuilt();
+    const build = fs.mkdtempSync(path.join(os.tmpdir(), "krm-layout-build-"));
+    const dest = fs.mkdtempSync(path.join(os.tmpdir(), "krm-layout-dest-"));
+    try {
+      // What `package-layout build` leaves, from this tree's build (no npm ci here); the modules
+      // only for their license texts, read.
+      fs.cpSync(path.join(REPO_ROOT, "dist"), path.join(build, "dist"), { recursive: true });
+      fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(build, "node_modules"));
+      // This tree's node_modules may be a link to another tree's (a worktree): the metafile then names
+      // the modules by that tree's path; a package build's npm ci puts them in BUILDDIR/node_modules.
+      const metaFile = path.join(build, "dist/bundle/meta.json");
+      const meta = JSON.parse(fs.readFileSync(metaFile, "utf8")) as { inputs: Record<string, unknown> };
+      meta.inputs = Object.fromEntries(
+        Object.entries(meta.inputs).map(([k, v]) => [
+          k.replace(/^(?:\.\.\/)+[^/]+\/node_modules\//, "node_modules/"),
+          v,
+        ]),
+      );
+      fs.writeFileSync(metaFile, JSON.stringify(meta));
+      const r = await run(path.join(REPO_ROOT, "scripts/package-layout"), ["install", build, dest], {
+        cwd: REPO_ROOT,
+      });
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      const dist = path.join(dest, "usr/lib/knot-resolver-manager/dist");
+      const files = fs.readdirSync(path.join(dist, "ui")).sort();
+      expect(files).toEqual(expect.arrayContaining(["index.html", "app.js", "app.css"]));
+      for (const f of files.filter((n) => !n.endsWith(".gz"))) expect(files).toContain(`${f}.gz`);
+      // lib/manager/ui-assets.ts in the bundle: dist/ui relative to a chunk in dist/bundle/.
+      const code = fs
+        .readdirSync(path.join(dist, "bundle"))
+        .filter((n) => n.endsWith(".js"))
+        .map((n) => fs.readFileSync(path.join(dist, "bundle", n), "utf8"))
+        .join("\n");
+      expect(code).toContain('new URL("../ui/",import.meta.url)');
+      expect(fs.existsSync(path.join(dist, "bundle", "../ui/index.html"))).toBe(true);
+    } finally {
+      fs.rmSync(build, { recursive: true, force: true });
+      fs.rmSync(dest, { recursive: true, force: true });
+    }
   });
 });

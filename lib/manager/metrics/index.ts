@@ -12,10 +12,16 @@ import {
 import { logger } from "../logger.js";
 import { collectStatistics, metricsWorkers, type MetricsWorker, type WorkerReport } from "./collect.js";
 import { renderPrometheus } from "./prometheus.js";
-import { parseMetricValues, parseStatisticsAnswer, type WorkerStatistics } from "./statistics.js";
+import {
+  parseMetricValues,
+  parseStatisticsAnswer,
+  type MetricValues,
+  type WorkerStatistics,
+} from "./statistics.js";
 
 export { PROMETHEUS_CONTENT_TYPE } from "./prometheus.js";
-export type { WorkerStatistics } from "./statistics.js";
+export type { MetricValues, WorkerStatistics } from "./statistics.js";
+export type { WorkerReport } from "./collect.js";
 
 /** /metrics/json: every running worker by its ID; null for one that gave no statistics. */
 export type MetricsJson = Record<string, WorkerStatistics | null>;
@@ -46,8 +52,16 @@ export class WorkerMetrics {
 
   /** Asks only for the counters the exposition shows: a scrape costs the workers little. */
   async prometheus(): Promise<string> {
+    return renderPrometheus(await this.values());
+  }
+
+  /**
+   * The METRIC_KEYS counters of every running worker, as a Prometheus scrape reads them: what the
+   * dashboard's live statistics (live.ts) sample.
+   */
+  async values(): Promise<WorkerReport<MetricValues>[]> {
     const parse = (answer: string) => parseMetricValues(answer, METRIC_KEYS.length);
-    return renderPrometheus(await this.collect(metricValuesQuery, parse));
+    return this.collect(metricValuesQuery, parse);
   }
 
   /**

@@ -190,6 +190,7 @@ describe("kresctl usage", () => {
       "convert",
       "migrate",
       "import-lua",
+      "ui",
       "fleet",
       "completion",
       "help",

@@ -17,7 +17,8 @@ import type {
   ProcessRow,
   Status,
 } from "../../../lib/manager/api.js";
-import type { MetricsJson } from "../../../lib/manager/metrics/index.js";
+import type { MetricsJson, MetricValues, WorkerReport } from "../../../lib/manager/metrics/index.js";
+import { LiveStatistics } from "../../../lib/manager/metrics/live.js";
 import type { FleetApplyResult, FleetHistoryRow, FleetStatus } from "../../../lib/manager/fleet/types.js";
 import { HistoryEntryNotFound, HistoryUnavailable } from "../../../lib/manager/errors.js";
 import type { History, HistoryEntryWithConfig, HistoryPage } from "../../../lib/manager/history.js";
@@ -233,6 +234,21 @@ export class FakeApi implements ManagerApi {
   async metricsPrometheus(): Promise<string> {
     this.call("metricsPrometheus");
     return PROMETHEUS_TEXT;
+  }
+
+  /** What the fake's workers report to the live statistics at each tick (every 50 ms). */
+  liveValues: () => WorkerReport<MetricValues>[] = () => [];
+  readonly live = new LiveStatistics(
+    {
+      values: async () => this.liveValues(),
+      state: async () => ({ status: { etag: this.etag }, processes: PROCESSES }),
+    },
+    { intervalMs: 50, keep: 10 },
+  );
+
+  liveStatistics(): LiveStatistics {
+    this.call("liveStatistics");
+    return this.live;
   }
 
   async clearCache(body: unknown): Promise<CacheClearResult> {

@@ -135,6 +135,26 @@ describe("KresManager watchdog", () => {
     expect(c.fatalReason).toBeUndefined();
   });
 
+  it("counts each worker's unplanned restarts for the process list; a change's replacements are not counted", async () => {
+    const c = new FakeController();
+    const m = new KresManager(c, config(2), quiet);
+    await m.start();
+    m.stop();
+    const restarts = async () =>
+      Object.fromEntries(
+        (await m.processes())
+          .filter((p) => p.kind === "kresd" && p.state === "running")
+          .map((p) => [p.name, p.restarts]),
+      );
+    expect(await restarts()).toEqual({ "kresd:kresd0": 0, "kresd:kresd1": 0 });
+    c.crashAndRestart("kresd:kresd1");
+    await tick(m);
+    expect(await restarts()).toEqual({ "kresd:kresd0": 0, "kresd:kresd1": 1 });
+    await m.apply(config(2), { force: true });
+    await tick(m);
+    expect(await restarts()).toEqual({ "kresd:kresd0": 0, "kresd:kresd1": 1 });
+  });
+
   it("restarts a worker supervisord gave up on", async () => {
     const c = new FakeController();
     const m = new KresManager(c, config(1), quiet);

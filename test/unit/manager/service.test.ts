@@ -77,17 +77,24 @@ describe("the process rows of GET /processes", () => {
   });
   const processes = [
     worker(0, 11, { unresponsive: { count: 1, last: "control/11: no answer within 2000 ms" } }),
-    worker(1, 12),
+    worker(1, 12, { startedAt: 1_796_000_000, restarts: 2 }),
   ];
 
-  it("say unresponsive for a worker that misses its liveness checks, supervisord's state otherwise", async () => {
+  it("say unresponsive for a worker that misses its liveness checks, supervisord's state otherwise; when each started and how often it was restarted", async () => {
     const config = validateConfig({ rundir, cache: { storage: rundir } });
     const store = new ConfigStore({ document: {}, config });
     const manager = { processes: async () => processes } as unknown as KresManager;
     const service = new ManagerService(store, manager, [], () => Promise.resolve());
     expect(await service.processes("kresd")).toEqual([
-      { type: "kresd", id: "kresd0", pid: 11, status: "unresponsive" },
-      { type: "kresd", id: "kresd1", pid: 12, status: "running" },
+      { type: "kresd", id: "kresd0", pid: 11, status: "unresponsive", started: "1970-01-01T00:00:01.000Z" },
+      {
+        type: "kresd",
+        id: "kresd1",
+        pid: 12,
+        status: "running",
+        started: new Date(1_796_000_000_000).toISOString(),
+        restarts: 2,
+      },
     ]);
   });
 
