@@ -161,6 +161,75 @@ const FIELDS: Field[] = [
     lua: nowhere,
     valid: "krm-ph.token",
   },
+  // history, fleet: the manager's own (extensions); nothing of them reaches kresd
+  {
+    schema: "/history/storage",
+    at: "/history/storage",
+    config: (v) => ({ history: { storage: v } }),
+    lua: nowhere,
+    valid: "/var/lib/krm-ph",
+  },
+  {
+    schema: "/fleet/etcd/ca-file",
+    at: "/fleet/etcd/ca-file",
+    config: (v) => ({
+      fleet: { name: "f", node: "n", etcd: { endpoints: ["https://127.0.0.1:2379"], "ca-file": v } },
+    }),
+    lua: nowhere,
+    valid: "krm-ph.pem",
+  },
+  {
+    schema: "/fleet/etcd/cert-file",
+    at: "/fleet/etcd/cert-file",
+    config: (v) => ({
+      fleet: {
+        name: "f",
+        node: "n",
+        etcd: { endpoints: ["https://127.0.0.1:2379"], "cert-file": v, "key-file": "/krm/key.pem" },
+      },
+    }),
+    lua: nowhere,
+    valid: "krm-ph.pem",
+  },
+  {
+    schema: "/fleet/etcd/key-file",
+    at: "/fleet/etcd/key-file",
+    config: (v) => ({
+      fleet: {
+        name: "f",
+        node: "n",
+        etcd: { endpoints: ["https://127.0.0.1:2379"], "cert-file": "/krm/cert.pem", "key-file": v },
+      },
+    }),
+    lua: nowhere,
+    valid: "krm-ph.pem",
+  },
+  {
+    schema: "/fleet/etcd/username",
+    at: "/fleet/etcd/username",
+    config: (v) => ({
+      fleet: {
+        name: "f",
+        node: "n",
+        etcd: { endpoints: ["https://127.0.0.1:2379"], username: v, password: "p" },
+      },
+    }),
+    lua: nowhere,
+    valid: "krm-ph",
+  },
+  {
+    schema: "/fleet/etcd/password",
+    at: "/fleet/etcd/password",
+    config: (v) => ({
+      fleet: {
+        name: "f",
+        node: "n",
+        etcd: { endpoints: ["https://127.0.0.1:2379"], username: "u", password: v },
+      },
+    }),
+    lua: nowhere,
+    valid: "krm-ph",
+  },
   // network
   {
     schema: "/network/out-interface-v4",
