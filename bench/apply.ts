@@ -149,6 +149,20 @@ function historyStep(example: string, persist: boolean): number[] {
   return times;
 }
 
+/** One PUT of /management/persist (restarts no worker) with ?persist=`persist`: its time in ms. */
+async function timedPersistPut(resolver: BenchResolver, value: boolean, persist: boolean): Promise<number> {
+  const start = performance.now();
+  const r = await resolver.api(
+    "PUT",
+    `/v1/config/management/persist?persist=${persist}`,
+    JSON.stringify(value),
+  );
+  const ms = performance.now() - start;
+  if (r.status !== 200)
+    throw new Error(`PUT /v1/config/management/persist answered ${r.status}: ${r.text.slice(0, 300)}`);
+  return ms;
+}
+
 /**
  * PUTs of /management/persist (no worker restart), each flipping the running value, all with
  * ?persist=`persist`: their times in ms. Each one changes the config (and with persist the file).
@@ -156,16 +170,7 @@ function historyStep(example: string, persist: boolean): number[] {
 async function flips(resolver: BenchResolver, persist: boolean): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < PERSIST_PUTS; i++) {
-    const start = performance.now();
-    const r = await resolver.api(
-      "PUT",
-      `/v1/config/management/persist?persist=${persist}`,
-      JSON.stringify(i % 2 === 0),
-    );
-    const ms = performance.now() - start;
-    if (r.status !== 200)
-      throw new Error(`PUT /v1/config/management/persist answered ${r.status}: ${r.text.slice(0, 300)}`);
-    times.push(ms);
+    times.push(await timedPersistPut(resolver, i % 2 === 0, persist));
   }
   return times;
 }
@@ -179,16 +184,7 @@ async function persistEndToEnd(resolver: BenchResolver): Promise<{ on: number[];
   const out = { on: [] as number[], off: [] as number[] };
   for (let i = 0; i < 3 * PERSIST_PUTS; i++) {
     const persist = i % 3 === 0;
-    const start = performance.now();
-    const r = await resolver.api(
-      "PUT",
-      `/v1/config/management/persist?persist=${persist}`,
-      JSON.stringify(i % 2 === 0),
-    );
-    const ms = performance.now() - start;
-    if (r.status !== 200)
-      throw new Error(`PUT /v1/config/management/persist answered ${r.status}: ${r.text.slice(0, 300)}`);
-    (persist ? out.on : out.off).push(ms);
+    (persist ? out.on : out.off).push(await timedPersistPut(resolver, i % 2 === 0, persist));
   }
   return out;
 }

@@ -10,22 +10,13 @@ import { KRESCTL, kdigAt, run, waitFor } from "../../harness/index.js";
 import { apiCall } from "../../harness/api.js";
 import { OFFLINE_LUA } from "../../harness/offline.js";
 import { Resolvers, type Resolver } from "../../harness/resolver.js";
+import type { HistoryEntry } from "../../lib/manager/history.js";
 
 jest.setTimeout(240_000);
 
 const resolvers = new Resolvers();
 afterAll(() => resolvers.stopAll());
 
-interface Entry {
-  id: string;
-  etag: string;
-  time: string;
-  source: string;
-  kind: string;
-  outcome: string;
-  message?: string;
-  previous?: string;
-}
 interface Status {
   pid: number;
   etag: string;
@@ -37,10 +28,10 @@ const status = async (r: Resolver): Promise<Status> =>
 const quoted = (tag: string) => `"${tag}"`;
 const bare = (tag: string) => tag.replace(/"/g, "");
 
-async function history(r: Resolver, query = ""): Promise<Entry[]> {
+async function history(r: Resolver, query = ""): Promise<HistoryEntry[]> {
   const res = await apiCall(r.apiSocket, "GET", `/v1/history${query}`);
   expect(res.status).toBe(200);
-  return (res.json as { entries: Entry[] }).entries;
+  return (res.json as { entries: HistoryEntry[] }).entries;
 }
 
 /** PIDs of the running kresd workers by id. */
@@ -62,8 +53,8 @@ const records = (address: string) => `history.test. 300 A ${address}\n`;
 
 describe("a resolver's history", () => {
   let r: Resolver;
-  let start: Entry;
-  let change: Entry;
+  let start: HistoryEntry;
+  let change: HistoryEntry;
 
   beforeAll(async () => {
     r = await resolvers.start({ config: { workers: 2, "local-data": { records: records("192.0.2.10") } } });
@@ -133,7 +124,7 @@ describe("a resolver's history", () => {
 
   it("pages with limit and before", async () => {
     const first = await apiCall(r.apiSocket, "GET", "/v1/history?limit=2");
-    const page = first.json as { entries: Entry[]; next: string };
+    const page = first.json as { entries: HistoryEntry[]; next: string };
     expect([page.entries.map((e) => e.id), page.next]).toEqual([["000003", "000002"], "000002"]);
     expect(await history(r, `?limit=2&before=${page.next}`)).toEqual([start]);
   });
