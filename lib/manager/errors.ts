@@ -63,13 +63,16 @@ export class ApplyFailed extends ManagerError {
   }
 }
 
-/** Too many changes are waiting already: this one is turned away at once, nothing queued (HTTP 503). */
-export class ChangesBacklogged extends ManagerError {
+/** Something the manager cannot do now, its reason told to the client (HTTP 503). */
+export abstract class ServiceUnavailable extends ManagerError {
   override readonly status = 503;
   override get expose(): boolean {
     return true;
   }
 }
+
+/** Too many changes are waiting already: this one is turned away at once, nothing queued (HTTP 503). */
+export class ChangesBacklogged extends ServiceUnavailable {}
 
 /**
  * A change asked to be persisted, but its file(s) cannot take it: the file names the file and the
@@ -120,12 +123,7 @@ export class NotInFleet extends ManagerError {
 }
 
 /** A fleet request that needs etcd while it cannot be reached (HTTP 503); DNS is not affected. */
-export class FleetUnavailable extends ManagerError {
-  override readonly status = 503;
-  override get expose(): boolean {
-    return true;
-  }
-}
+export class FleetUnavailable extends ServiceUnavailable {}
 
 /** No history entry has the ETag asked for (HTTP 404). */
 export class HistoryEntryNotFound extends ManagerError {
@@ -138,12 +136,7 @@ export class InvalidHistoryRequest extends ManagerError {
 }
 
 /** The history is off: its directory could not be used at start (HTTP 503, with the reason). */
-export class HistoryUnavailable extends ManagerError {
-  override readonly status = 503;
-  override get expose(): boolean {
-    return true;
-  }
-}
+export class HistoryUnavailable extends ServiceUnavailable {}
 
 /** A fleet revision asked for (rollback) that the fleet's history does not hold (HTTP 404). */
 export class UnknownRevision extends ManagerError {
